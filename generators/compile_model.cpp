@@ -1,0 +1,186 @@
+#include "compile_model.h"
+
+#include "pipelines.h"
+#include "../schedules/cpu_schedule.h"
+#include "../runtime/atomic_file.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef FERNN_DEFAULT_CXX
+#define FERNN_DEFAULT_CXX "c++"
+#endif
+
+namespace fernn {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+Halide::Target parse_target(const std::string &text) {
+    if (text == "host") return Halide::get_host_target();
+    if (!Halide::Target::validate_target_string(text)) {
+        throw InputError("--target: \"" + text +
+                         "\" is not a Halide target; allowed: \"host\" or a target string such "
+                         "as x86-64-linux-avx2-fma");
+    }
+    Halide::Target t(text);
+    if (t.has_gpu_feature()) {
+        throw InputError("--target: \"" + text +
+                         "\": GPU targets are not supported yet; allowed: CPU targets (\"host\")");
+    }
+    return t;
+}
+
+// Runs argv without a shell; returns its exit status, with stderr captured into `output`.
+int run_command(const std::vector<std::string> &argv, std::string &output, const std::string &log) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+        FILE *f = std::freopen(log.c_str(), "w", stderr);
+        (void)f;
+        dup2(2, 1);
+        std::vector<char *> args;
+        for (const auto &a : argv) args.push_back(const_cast<char *>(a.c_str()));
+        args.push_back(nullptr);
+        execvp(args[0], args.data());
+        std::fprintf(stderr, "cannot run %s\n", args[0]);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    std::ifstream in(log);
+    output.assign(std::istreambuf_iterator<char>(in), {});
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+json describe_tensor(const gen::TensorDesc &t) {
+    json j{{"name", t.name}, {"kind", t.kind}};
+    if (t.kind == "frame" || t.kind == "hidden") j["channels"] = t.channels;
+    if (t.kind == "weight") j["parameter"] = t.param;
+    return j;
+}
+
+}  // namespace
+
+std::string resolve_target(const std::string &target) { return parse_target(target).to_string(); }
+
+CompileResult compile_model(const Spec &spec, const CompileOptions &options) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Halide::Target target = parse_target(options.target);
+    Halide::Type type;
+    if (options.precision == "float32") {
+        type = Halide::Float(32);
+    } else if (options.precision == "float64") {
+        type = Halide::Float(64);
+    } else {
+        throw InputError("--precision: \"" + options.precision +
+                         "\" is not supported; allowed: \"float32\", \"float64\"");
+    }
+
+    const fs::path out_dir = options.out_dir;
+    const fs::path staging = out_dir.string() + ".staging-" + std::to_string(getpid());
+    fs::remove_all(staging);
+    fs::create_directories(staging);
+    struct Cleanup {
+        fs::path dir;
+        ~Cleanup() {
+            std::error_code ec;
+            fs::remove_all(dir, ec);
+        }
+    } cleanup{staging};
+
+    json pipelines = json::array();
+    json schedule = json::object();
+    std::vector<std::string> objects;
+    // Pipelines carry no runtime of their own; one standalone runtime object serves them all.
+    const Halide::Target no_runtime = target.with_feature(Halide::Target::NoRuntime);
+    for (gen::PipelineDef &def : gen::build_pipelines(spec, type)) {
+        const auto p0 = std::chrono::steady_clock::now();
+        schedule[def.name] = sched::schedule_cpu(def, spec.width, spec.height, target);
+        Halide::Pipeline pipeline(def.funcs);
+        const std::string symbol = "fernn_" + def.name;
+        const std::string object = (staging / (def.name + ".o")).string();
+        pipeline.compile_to_object(object, def.args, symbol, no_runtime);
+        objects.push_back(object);
+        json entry{{"name", def.name}, {"symbol", symbol}, {"inputs", json::array()},
+                   {"outputs", json::array()}, {"compile_seconds", seconds_since(p0)}};
+        for (const auto &t : def.inputs) entry["inputs"].push_back(describe_tensor(t));
+        for (const auto &t : def.outputs) entry["outputs"].push_back(describe_tensor(t));
+        if (options.verbose) {
+            std::cerr << "compiled " << def.name << " in " << entry["compile_seconds"].get<double>()
+                      << " s\n";
+        }
+        pipelines.push_back(entry);
+    }
+    const std::string runtime = (staging / "halide_runtime.o").string();
+    Halide::compile_standalone_runtime(runtime, target);
+    objects.push_back(runtime);
+
+    // Export only the pipelines and the runtime calls the fernn runtime makes; the ~170 other
+    // halide_* symbols stay local so several models can live in one process.
+    const std::string exports = (staging / "exports.map").string();
+    write_file_atomically(exports,
+                          "{ global: fernn_*; halide_set_error_handler; halide_set_num_threads; "
+                          "halide_shutdown_thread_pool; local: *; };\n");
+    const std::string library_name = "lib" + spec.name + ".so";
+    const char *cxx_env = std::getenv("CXX");
+    std::vector<std::string> link = {cxx_env && *cxx_env ? cxx_env : FERNN_DEFAULT_CXX, "-shared",
+                                     "-o", (staging / library_name).string()};
+    link.insert(link.end(), objects.begin(), objects.end());
+    for (const std::string &flag : {"-Wl,--version-script=" + exports, std::string("-lpthread"),
+                                   std::string("-ldl"), std::string("-lm")}) {
+        link.push_back(flag);
+    }
+    std::string link_output;
+    if (run_command(link, link_output, (staging / "link.log").string()) != 0) {
+        throw std::runtime_error("linking " + library_name + " failed:\n" + link_output);
+    }
+
+    const std::string manifest_name = spec.name + ".manifest.json";
+    json manifest{
+        {"fernn_manifest", 1},
+        {"algorithm_version", kAlgorithmVersion},
+        {"name", spec.name},
+        {"library", library_name},
+        {"target", target.to_string()},
+        {"precision", options.precision},
+        {"model_hash", spec.model_hash()},
+        {"spec", spec.normalized()},
+        {"velocities", spec.flow.velocities},
+        {"velocity_labels", spec.flow.labels()},
+        {"layouts",
+         {{"frame", "[b][y][x][c] (Halide c, x, y, b)"},
+          {"hidden", "[b][v][y][x][c] (Halide c, x, y, v, b)"},
+          {"weight", "OIHW, as the PyTorch state_dict"},
+          {"files", "npy sequences (B, T, C, H, W); hidden states (B, T, V, C, H, W)"}}},
+        {"pipelines", pipelines},
+        {"schedule", {{"source", "schedules/cpu_schedule.cpp defaults"}, {"stages", schedule}}},
+    };
+    json params = json::array();
+    for (const auto &p : spec.parameters()) params.push_back({{"name", p.name}, {"shape", p.shape}});
+    manifest["parameters"] = params;
+    manifest["compile_seconds"] = seconds_since(t0);
+    write_file_atomically((staging / manifest_name).string(), manifest.dump(2) + "\n");
+
+    // Move the finished files into place: library first, manifest last, so a manifest is
+    // only ever seen beside its library.
+    fs::create_directories(out_dir);
+    fs::rename(staging / library_name, out_dir / library_name);
+    fs::rename(staging / manifest_name, out_dir / manifest_name);
+    CompileResult result;
+    result.library = (out_dir / library_name).string();
+    result.manifest = (out_dir / manifest_name).string();
+    result.seconds = seconds_since(t0);
+    return result;
+}
+
+}  // namespace fernn

@@ -1,0 +1,34 @@
+// `fernn compile`: spec -> Halide pipelines -> objects (one shared Halide runtime) -> one
+// shared library lib<name>.so with a manifest <name>.manifest.json beside it.
+#pragma once
+
+#include "../runtime/spec.h"
+
+#include <string>
+
+namespace fernn {
+
+// Bump when the algorithm of any pipeline changes meaning or signature: it keys the compile
+// cache and tells stale schedule records apart.
+constexpr int kAlgorithmVersion = 1;
+
+struct CompileOptions {
+    std::string out_dir;
+    std::string target = "host";     // "host" or a Halide target string
+    std::string precision = "float32";  // or "float64" (finite-difference checks)
+    bool verbose = false;
+};
+
+struct CompileResult {
+    std::string library, manifest;
+    double seconds = 0;
+};
+
+// Writes into a staging directory and moves the finished files into out_dir, so a failure
+// leaves whatever out_dir held before untouched. Throws InputError on a bad target/precision.
+CompileResult compile_model(const Spec &spec, const CompileOptions &options);
+
+// "x86-64-linux-avx2-..." for "host", validated otherwise.
+std::string resolve_target(const std::string &target);
+
+}  // namespace fernn

@@ -1,0 +1,76 @@
+#include "conv.h"
+
+namespace fernn::gen {
+
+const Dims &dims() {
+    static const Dims d;
+    return d;
+}
+
+Func pack_weights(const Func &oihw, const std::string &name) {
+    const Dims &d = dims();
+    Func packed(name);
+    packed(d.co, d.ci, d.kx, d.ky) = oihw(d.kx, d.ky, d.ci, d.co);
+    return packed;
+}
+
+Func adjoint_weights(const Func &packed, int kernel, const std::string &name) {
+    const Dims &d = dims();
+    Func t(name);
+    t(d.co, d.ci, d.kx, d.ky) = packed(d.ci, d.co, kernel - 1 - d.kx, kernel - 1 - d.ky);
+    return t;
+}
+
+namespace {
+
+// Euclidean modulo keeps the wrapped index in [0, n) for any offset.
+Expr wrap(const Expr &i, int n) { return n == 1 ? Expr(0) : i % n; }
+
+std::vector<Expr> point(const Expr &c, const Expr &x, const Expr &y, bool has_v) {
+    const Dims &d = dims();
+    if (has_v) return {c, x, y, d.v, d.b};
+    return {c, x, y, d.b};
+}
+
+}  // namespace
+
+ConvStage correlate(const std::string &name, const Func &in, const Func &packed, int in_channels,
+                    int out_channels, int kernel, const Frame &frame, bool has_v, Type type) {
+    const Dims &d = dims();
+    const int pad = kernel / 2;
+    // ci innermost: the reduction walks input channels contiguously while the schedule keeps
+    // a tile of output channels × pixels in registers.
+    RDom r(0, in_channels, 0, kernel, 0, kernel, name + "_r");
+    Func conv(name);
+    const std::vector<Expr> at = point(d.c, d.x, d.y, has_v);
+    conv(at) = Halide::cast(type, 0);
+    const Expr sx = wrap(d.x + r.y - pad, frame.width);
+    const Expr sy = wrap(d.y + r.z - pad, frame.height);
+    conv(at) += packed(d.c, r.x, r.y, r.z) * in(point(r.x, sx, sy, has_v));
+    return ConvStage{Func(), conv, r, out_channels, in_channels, kernel, has_v};
+}
+
+WeightGradStage weight_grad(const std::string &name, const Func &g, const Func &in,
+                            int out_channels, int in_channels, int kernel, const Frame &frame,
+                            bool has_v, int velocities, const Expr &batch, Type type) {
+    const Dims &d = dims();
+    const int pad = kernel / 2;
+    RDom r = has_v ? RDom(0, frame.width, 0, frame.height, 0, velocities, 0, batch, name + "_r")
+                   : RDom(0, frame.width, 0, frame.height, 0, batch, name + "_r");
+    const Expr rv = has_v ? Expr(r[2]) : Expr();
+    const Expr rb = has_v ? r[3] : r[2];
+    auto at = [&](const Expr &c, const Expr &x, const Expr &y) {
+        if (has_v) return std::vector<Expr>{c, x, y, rv, rb};
+        return std::vector<Expr>{c, x, y, rb};
+    };
+    Func dw(name + "_acc");
+    dw(d.co, d.ci, d.kx, d.ky) = Halide::cast(type, 0);
+    dw(d.co, d.ci, d.kx, d.ky) +=
+        g(at(d.co, r.x, r.y)) *
+        in(at(d.ci, wrap(r.x + d.kx - pad, frame.width), wrap(r.y + d.ky - pad, frame.height)));
+    Func out(name);
+    out(d.kx, d.ky, d.ci, d.co) = dw(d.co, d.ci, d.kx, d.ky);
+    return WeightGradStage{dw, out, r, out_channels, in_channels, kernel, has_v};
+}
+
+}  // namespace fernn::gen

@@ -1,0 +1,36 @@
+// Circular cross-correlation, the one convolution of the model, with its two adjoints. Every
+// convolution in fernn (lifting, recurrence, decoder, and all their gradients) is built here.
+//
+// Forward, as PyTorch Conv2d(k, padding=k//2, padding_mode='circular', bias=False):
+//   out(co, x, y, ...) = Σ_{ci,kx,ky} w(co, ci, kx, ky) · in(ci, (x+kx-p) mod W, (y+ky-p) mod H, ...)
+// Input adjoint: the same correlation with the kernel flipped and its channels transposed.
+// Weight adjoint: dw(co, ci, kx, ky) = Σ_{x,y,...} g(co, x, y, ...) · in(ci, (x+kx-p) mod W, ...).
+// Both adjoints are gathers written by hand: Halide 14's propagate_adjoints turns modulo
+// indexing into scatters and compiles slowly (see ../shared/HALIDE14_NOTES.md).
+#pragma once
+
+#include "stages.h"
+
+namespace fernn::gen {
+
+// w(kx, ky, ci, co) as given (OIHW) -> packed(co, ci, kx, ky): output channels innermost.
+Func pack_weights(const Func &oihw, const std::string &name);
+// packed(co, ci, kx, ky) -> the kernel of the input adjoint, t(ci, co, k-1-kx, k-1-ky).
+Func adjoint_weights(const Func &packed, int kernel, const std::string &name);
+
+struct Frame {
+    int width, height;
+};
+
+// `in` has dims (c, x, y, v, b) when has_v, else (c, x, y, b). Returns the reduction Func;
+// the caller wraps it in its owner and records the ConvStage.
+ConvStage correlate(const std::string &name, const Func &in, const Func &packed, int in_channels,
+                    int out_channels, int kernel, const Frame &frame, bool has_v, Type type);
+
+// dw for g (out_channels, ...) against in (in_channels, ...). `batch` is the run-time batch
+// extent; `velocities` the v extent when has_v. out is OIHW, named `name`.
+WeightGradStage weight_grad(const std::string &name, const Func &g, const Func &in,
+                            int out_channels, int in_channels, int kernel, const Frame &frame,
+                            bool has_v, int velocities, const Expr &batch, Type type);
+
+}  // namespace fernn::gen

@@ -1,0 +1,29 @@
+#include "lifting.h"
+
+#include "tensors.h"
+
+namespace fernn::gen {
+
+Func lift(const Spec &spec, const Func &u, const Func &w_u_oihw, Type type, Stages &stages) {
+    const Dims &d = dims();
+    Func packed = pack_weights(w_u_oihw, "conv_u_packed");
+    stages.roots.push_back({packed, RootStage::Weights, spec.hidden});
+    ConvStage stage = correlate("conv_u", u, packed, spec.in_channels, spec.hidden,
+                                spec.lift_kernel, {spec.width, spec.height}, false, type);
+    Func a("lifted");
+    a(d.c, d.x, d.y, d.b) = stage.conv(d.c, d.x, d.y, d.b);
+    stage.owner = a;
+    stages.convs.push_back(stage);
+    return a;
+}
+
+Func lift_weight_grad(const Spec &spec, const Func &g, const Func &u, const Expr &batch,
+                      Type type, Stages &stages) {
+    WeightGradStage stage =
+        weight_grad("grad_" + arg_name("cell.conv_u.weight"), g, u, spec.hidden, spec.in_channels,
+                    spec.lift_kernel, {spec.width, spec.height}, false, 0, batch, type);
+    stages.weight_grads.push_back(stage);
+    return stage.out;
+}
+
+}  // namespace fernn::gen

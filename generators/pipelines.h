@@ -1,0 +1,38 @@
+// The split of a spec into ahead-of-time pipelines. The time loop lives in the runtime (BPTT
+// over per-step pipelines) because Halide 14 differentiates time scans wrongly:
+//   cell_forward     u, h_prev, weights            -> h_next
+//   cell_backward    u, h_prev, h_next, d_h_next   -> d_h_prev, grad_cell_*
+//   readout_forward  h, decoder weights            -> pred, feat, act_0..act_{L-1}
+//   readout_backward h, feat, acts, pred, target,
+//                    d_h_carry, grad_scale          -> d_h (= carry + readout's share), grad_decoder_*
+//   frame_loss       pred, target                  -> sse (Σ squared error of one frame batch)
+// Every pipeline is built from a fresh Func graph: schedules of one never touch another.
+#pragma once
+
+#include "stages.h"
+#include "../runtime/spec.h"
+
+#include <string>
+#include <vector>
+
+namespace fernn::gen {
+
+// What one pipeline argument or output holds, for the manifest and for the runtime's checks.
+struct TensorDesc {
+    std::string name;
+    std::string kind;  // "frame" | "hidden" | "weight" | "scalar"
+    int channels = 0;  // frames and hidden states
+    std::string param; // weights: the state_dict name
+};
+
+struct PipelineDef {
+    std::string name;
+    std::vector<TensorDesc> inputs, outputs;
+    std::vector<Halide::Argument> args;  // same order as inputs
+    std::vector<Func> funcs;             // same order as outputs
+    Stages stages;
+};
+
+std::vector<PipelineDef> build_pipelines(const Spec &spec, Type type);
+
+}  // namespace fernn::gen

@@ -1,0 +1,46 @@
+// What the algorithm hands to the schedules: the Funcs of a pipeline grouped by kind of stage.
+// Generators fill these records and never schedule; schedules/ reads them and never define
+// values, so one algorithm serves every target (CPU now, CUDA later) with other schedules.
+#pragma once
+
+#include "layout.h"
+
+#include <vector>
+
+namespace fernn::gen {
+
+// A circular convolution: `conv` is the reduction (pure 0, update over r = (ci, kx, ky));
+// `owner` is the pointwise Func that reads conv at the same point (activation, bias, sum) and
+// owns the loop nest in which the conv is computed tile by tile. has_v: dims (c,x,y,v,b).
+struct ConvStage {
+    Func owner, conv;
+    RDom r;
+    int out_channels, in_channels, kernel;
+    bool has_v;
+};
+
+// A weight gradient: `dw(co, ci, kx, ky)` reduces over r = (x, y[, v], b); `out(kx, ky, ci, co)`
+// is the OIHW output that transposes it.
+struct WeightGradStage {
+    Func dw, out;
+    RDom r;
+    int out_channels, in_channels, kernel;
+    bool has_v;
+};
+
+// A pointwise or small-reduction Func worth materializing once (repacked weights, the
+// activation derivative, pooled features, ...). dims: how many of (c, x, y, v, b) it has, or 4
+// for weight-shaped (co, ci, kx, ky) Funcs.
+struct RootStage {
+    Func f;
+    enum Kind { Weights, Frame, Hidden, Scalar } kind;
+    int channels;
+};
+
+struct Stages {
+    std::vector<ConvStage> convs;
+    std::vector<WeightGradStage> weight_grads;
+    std::vector<RootStage> roots;
+};
+
+}  // namespace fernn::gen

@@ -1,0 +1,29 @@
+// A dense, C-ordered n-d array on the host: what .npy and .safetensors files hold.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fernn {
+
+template <typename T>
+struct Array {
+    std::vector<int64_t> shape;
+    std::vector<T> data;
+
+    Array() = default;
+    explicit Array(std::vector<int64_t> s) : shape(std::move(s)), data(count(shape)) {}
+
+    static int64_t count(const std::vector<int64_t> &s) {
+        int64_t n = 1;
+        for (auto d : s) n *= d;
+        return n;
+    }
+    int64_t numel() const { return static_cast<int64_t>(data.size()); }
+};
+
+// "(2, 3, 28, 28)" for messages.
+std::string shape_text(const std::vector<int64_t> &shape);
+
+}  // namespace fernn

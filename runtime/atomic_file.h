@@ -1,0 +1,13 @@
+// Writes a file so that readers see either the old content or the complete new one: the bytes
+// go to a temporary file in the same directory, are flushed to disk, and are renamed over the
+// destination. A failure (or a kill) leaves the previous file untouched.
+#pragma once
+
+#include <string>
+
+namespace fernn {
+
+void write_file_atomically(const std::string &path, const std::string &bytes);
+std::string read_file_bytes(const std::string &path);
+
+}  // namespace fernn

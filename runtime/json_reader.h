@@ -1,0 +1,76 @@
+// Strict reading of JSON documents written by users (specs, manifests).
+//
+// Every error names the file, the JSON path of the offending value, the value itself and what
+// is allowed, because users fix specs from the message alone. Objects are read through
+// ObjectReader, which remembers which keys were consumed so that finish() can reject unknown
+// keys (a typo such as "chanels" must not silently fall back to a default).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fernn {
+
+using json = nlohmann::json;
+
+// A user-input error. what() is the complete message: "<file>: <path>: <problem>".
+class InputError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Where a document came from: the file and, for values replaced on the command line, the
+// override that set them (so the message can say "set by --set a.b=3").
+struct JsonSource {
+    std::string file;
+    std::map<std::string, std::string> overrides;  // JSON path -> "PATH=VALUE" as typed
+
+    [[noreturn]] void fail(const std::string &path, const std::string &problem) const;
+};
+
+// Parses JSON text; syntax errors and duplicate keys become InputErrors with line:column.
+json parse_json_strict(const std::string &text, const std::string &file);
+json read_json_file(const std::string &file);
+
+// Short rendering of a JSON value for error messages (long values are elided).
+std::string describe(const json &value);
+
+class ObjectReader {
+public:
+    ObjectReader(const json &node, std::string path, const JsonSource &source);
+
+    bool has(const std::string &key);  // also declares the key as allowed here
+    const json &raw(const std::string &key);  // required key, any type
+    std::string path_of(const std::string &key) const;
+    const JsonSource &source() const { return source_; }
+
+    int integer(const std::string &key, int lo, int hi);
+    int integer_or(const std::string &key, int lo, int hi, int fallback);
+    double number(const std::string &key, double lo, double hi, bool lo_open = false);
+    double number_or(const std::string &key, double lo, double hi, double fallback,
+                     bool lo_open = false);
+    std::string choice(const std::string &key, const std::vector<std::string> &allowed);
+    std::string string_matching(const std::string &key, const std::string &regex,
+                                const std::string &allowed_text);
+    ObjectReader object(const std::string &key);
+
+    // Rejects keys that were never read.
+    void finish() const;
+
+private:
+    const json &node_;
+    std::string path_;
+    const JsonSource &source_;
+    std::vector<std::string> known_;  // keys this object may hold, in the order asked
+};
+
+// Checks that `value` is an integer in [lo, hi]; `path` names it in the error.
+int require_integer(const json &value, int lo, int hi, const std::string &path,
+                    const JsonSource &source);
+
+}  // namespace fernn

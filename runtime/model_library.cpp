@@ -1,0 +1,162 @@
+#include "model_library.h"
+
+#include <dlfcn.h>
+
+#include <filesystem>
+#include <mutex>
+
+namespace fernn {
+
+namespace fs = std::filesystem;
+
+BufferView::BufferView(void *data, halide_type_t type, const std::vector<int> &extents) {
+    buffer.host = static_cast<uint8_t *>(data);
+    buffer.type = type;
+    buffer.dimensions = static_cast<int32_t>(extents.size());
+    buffer.dim = dims;
+    int32_t stride = 1;
+    for (size_t i = 0; i < extents.size(); ++i) {
+        dims[i].min = 0;
+        dims[i].extent = extents[i];
+        dims[i].stride = stride;
+        stride *= extents[i];
+    }
+}
+
+namespace {
+
+// Halide reports errors through one process-wide handler; the message is kept until the
+// failing call picks it up.
+std::mutex g_error_mutex;
+std::string g_last_error;
+
+void record_halide_error(void *, const char *message) {
+    std::lock_guard<std::mutex> lock(g_error_mutex);
+    g_last_error = message;
+}
+
+std::string take_halide_error() {
+    std::lock_guard<std::mutex> lock(g_error_mutex);
+    std::string m = std::move(g_last_error);
+    g_last_error.clear();
+    return m;
+}
+
+template <typename F>
+F symbol(void *handle, const std::string &name, const std::string &library) {
+    void *p = dlsym(handle, name.c_str());
+    if (!p) throw InputError(library + ": symbol " + name + " is missing; recompile the model");
+    return reinterpret_cast<F>(p);
+}
+
+}  // namespace
+
+std::shared_ptr<ModelLibrary> ModelLibrary::open(const std::string &dir) {
+    std::string manifest_path;
+    if (!fs::is_directory(dir)) throw InputError(dir + ": not a compiled model directory");
+    for (const auto &entry : fs::directory_iterator(dir)) {
+        const std::string name = entry.path().filename().string();
+        if (name.size() > 14 && name.substr(name.size() - 14) == ".manifest.json") {
+            if (!manifest_path.empty()) throw InputError(dir + ": holds more than one manifest");
+            manifest_path = entry.path().string();
+        }
+    }
+    if (manifest_path.empty()) throw InputError(dir + ": no <name>.manifest.json; run fernn compile");
+
+    std::shared_ptr<ModelLibrary> lib(new ModelLibrary());
+    lib->dir_ = dir;
+    lib->manifest_ = read_json_file(manifest_path);
+    const json &m = lib->manifest_;
+    try {
+        lib->spec_ = parse_spec(m.at("spec"), JsonSource{manifest_path + " (spec)", {}});
+        lib->float64_ = m.at("precision").get<std::string>() == "float64";
+        const std::string so = (fs::path(dir) / m.at("library").get<std::string>()).string();
+        // RTLD_LOCAL: each model keeps its own Halide runtime and pipeline symbols.
+        lib->handle_ = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (!lib->handle_) throw InputError(so + ": cannot load: " + dlerror());
+        using SetHandler = void (*)(void (*)(void *, const char *));
+        symbol<SetHandler>(lib->handle_, "halide_set_error_handler", so)(record_halide_error);
+        lib->set_num_threads_ = symbol<int (*)(int)>(lib->handle_, "halide_set_num_threads", so);
+        for (const json &p : m.at("pipelines")) {
+            const std::string sym = p.at("symbol").get<std::string>();
+            using Meta = const halide_filter_metadata_t *(*)();
+            lib->pipelines_.push_back({p.at("name").get<std::string>(),
+                                       symbol<int (*)(void **)>(lib->handle_, sym + "_argv", so),
+                                       symbol<Meta>(lib->handle_, sym + "_metadata", so)()});
+        }
+    } catch (const json::exception &e) {
+        throw InputError(manifest_path + ": malformed manifest: " + e.what());
+    }
+    return lib;
+}
+
+ModelLibrary::~ModelLibrary() {
+    // The library stays mapped: Halide's worker threads may still be parked inside it.
+}
+
+ModelLibrary::Call ModelLibrary::call(const std::string &pipeline) const {
+    for (size_t i = 0; i < pipelines_.size(); ++i) {
+        if (pipelines_[i].name == pipeline) return Call(*this, static_cast<int>(i));
+    }
+    throw InputError(dir_ + ": the model has no pipeline \"" + pipeline + "\"; recompile it");
+}
+
+void ModelLibrary::set_threads(int threads) const { set_num_threads_(threads); }
+
+ModelLibrary::Call::Call(const ModelLibrary &lib, int index) : lib_(lib), index_(index) {
+    const auto *meta = lib_.pipelines_[index_].metadata;
+    args_.assign(meta->num_arguments, nullptr);
+    // Scalars live in these vectors; reserve so their addresses stay put.
+    scalar_f64_.reserve(meta->num_arguments);
+    scalar_f32_.reserve(meta->num_arguments);
+}
+
+ModelLibrary::Call &ModelLibrary::Call::bind(const std::string &name, BufferView &view) {
+    const auto &p = lib_.pipelines_[index_];
+    for (int i = 0; i < p.metadata->num_arguments; ++i) {
+        const halide_filter_argument_t &a = p.metadata->arguments[i];
+        if (name != a.name) continue;
+        if (a.kind == halide_argument_kind_input_scalar || a.dimensions != view.buffer.dimensions ||
+            a.type.code != view.buffer.type.code || a.type.bits != view.buffer.type.bits) {
+            throw std::logic_error(p.name + ": argument " + name + " has another kind, rank or type");
+        }
+        args_[i] = &view.buffer;
+        return *this;
+    }
+    throw std::logic_error(p.name + " has no argument " + name);
+}
+
+ModelLibrary::Call &ModelLibrary::Call::scalar(const std::string &name, double value) {
+    const auto &p = lib_.pipelines_[index_];
+    for (int i = 0; i < p.metadata->num_arguments; ++i) {
+        const halide_filter_argument_t &a = p.metadata->arguments[i];
+        if (name != a.name) continue;
+        if (a.kind != halide_argument_kind_input_scalar) {
+            throw std::logic_error(p.name + ": argument " + name + " is not a scalar");
+        }
+        if (a.type.bits == 64) {
+            scalar_f64_.push_back(value);
+            args_[i] = &scalar_f64_.back();
+        } else {
+            scalar_f32_.push_back(static_cast<float>(value));
+            args_[i] = &scalar_f32_.back();
+        }
+        return *this;
+    }
+    throw std::logic_error(p.name + " has no argument " + name);
+}
+
+void ModelLibrary::Call::run() {
+    const auto &p = lib_.pipelines_[index_];
+    for (int i = 0; i < p.metadata->num_arguments; ++i) {
+        if (!args_[i]) throw std::logic_error(p.name + ": argument " + p.metadata->arguments[i].name + " is unbound");
+    }
+    const int rc = p.entry(args_.data());
+    if (rc != 0) {
+        const std::string message = take_halide_error();
+        throw std::runtime_error("pipeline " + p.name + " failed (Halide error " + std::to_string(rc) +
+                                 "): " + (message.empty() ? "no message" : message));
+    }
+}
+
+}  // namespace fernn

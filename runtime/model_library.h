@@ -1,0 +1,80 @@
+// A compiled model: lib<name>.so and its manifest, loaded with dlopen. Pipelines are called
+// by argument name through their AOT `_argv` entry points; every argument is checked against
+// the library's own Halide metadata, so a stale or foreign library fails with a message
+// instead of reading the wrong memory.
+#pragma once
+
+#include "json_reader.h"
+#include "spec.h"
+
+#include <HalideRuntime.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fernn {
+
+// A dense host tensor as Halide sees it: extents innermost first, strides dense.
+struct BufferView {
+    halide_buffer_t buffer{};
+    halide_dimension_t dims[6]{};
+
+    BufferView() = default;
+    BufferView(void *data, halide_type_t type, const std::vector<int> &extents);
+    BufferView(const BufferView &) = delete;
+    BufferView &operator=(const BufferView &) = delete;
+};
+
+class ModelLibrary {
+public:
+    // Opens DIR/<name>.manifest.json (the only manifest in DIR) and its library.
+    static std::shared_ptr<ModelLibrary> open(const std::string &dir);
+    ~ModelLibrary();
+
+    const json &manifest() const { return manifest_; }
+    const std::string &dir() const { return dir_; }
+    // The spec the library was compiled from (sequence and training as recorded).
+    const Spec &spec() const { return spec_; }
+    bool is_float64() const { return float64_; }
+
+    // Binds arguments by name, then runs the pipeline; throws with Halide's message on error.
+    class Call {
+    public:
+        Call &bind(const std::string &name, BufferView &view);
+        Call &scalar(const std::string &name, double value);
+        void run();
+
+    private:
+        friend class ModelLibrary;
+        Call(const ModelLibrary &lib, int index);
+        const ModelLibrary &lib_;
+        int index_;
+        std::vector<void *> args_;
+        std::vector<double> scalar_f64_;
+        std::vector<float> scalar_f32_;
+    };
+    Call call(const std::string &pipeline) const;
+
+    // Halide's worker threads for every pipeline of this library (0: one per core).
+    void set_threads(int threads) const;
+
+private:
+    struct Pipeline {
+        std::string name;
+        int (*entry)(void **);
+        const halide_filter_metadata_t *metadata;
+    };
+    ModelLibrary() = default;
+
+    std::string dir_;
+    json manifest_;
+    Spec spec_;
+    bool float64_ = false;
+    void *handle_ = nullptr;
+    std::vector<Pipeline> pipelines_;
+    int (*set_num_threads_)(int) = nullptr;
+};
+
+}  // namespace fernn

@@ -13,8 +13,9 @@ void JsonSource::fail(const std::string &path, const std::string &problem) const
     std::string where = file;
     // An override applies to its own path and everything under it.
     for (const auto &[set_path, text] : overrides) {
+        // The override's own path, anything under it, or a key it created on the way.
         if (path == set_path || path.rfind(set_path + ".", 0) == 0 ||
-            path.rfind(set_path + "[", 0) == 0) {
+            path.rfind(set_path + "[", 0) == 0 || set_path.rfind(path + ".", 0) == 0) {
             where += " (set by --set " + text + ")";
             break;
         }

@@ -62,9 +62,13 @@ std::vector<T> SequenceModel<T>::frame_at(const Array<T> &seq, int t) const {
 
 template <typename T>
 void SequenceModel<T>::forward(const ParameterSet<T> &params, const Array<T> &inputs, int t_out,
-                               bool keep_all, Trace &tr) const {
+                               bool keep_all, Trace &tr, const Array<T> *decoder_inputs) const {
     const Spec &s = spec();
     check_sequence(inputs, "input", -1);
+    if (decoder_inputs) {
+        check_sequence(*decoder_inputs, "decoder input", t_out);
+        if (decoder_inputs->shape[0] != inputs.shape[0]) throw InputError("decoder input batch differs from input");
+    }
     if (t_out < 0) throw InputError("the number of predicted frames must be >= 0");
     tr = Trace{};
     tr.batch = static_cast<int>(inputs.shape[0]);
@@ -114,7 +118,7 @@ void SequenceModel<T>::forward(const ParameterSet<T> &params, const Array<T> &in
 
     std::vector<T> fed = tr.frames.back();  // the last observed frame, fed a second time
     for (int k = 0; k < t_out; ++k) {
-        step(fed);
+        step(decoder_inputs ? frame_at(*decoder_inputs, k) : fed);
         std::vector<T> pred(sframe), feat(sfeat);
         std::vector<std::vector<T>> acts(s.dec_layers, std::vector<T>(sfeat));
         BufferView h(tr.states.back().data(), ht, hidden_extents), pv(pred.data(), ht, frame_extents),

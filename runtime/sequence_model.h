@@ -33,8 +33,11 @@ public:
     };
 
     // inputs: (B, T_in, C, H, W). keep_all keeps every hidden state (for BPTT and encode).
+    // decoder_inputs, if given, (B, t_out, C, H, W): the frames fed at the decoder steps in
+    // place of the model's own (last observed frame, then each prediction), e.g. for teacher
+    // forcing. Gradients never flow into fed frames either way.
     void forward(const ParameterSet<T> &params, const Array<T> &inputs, int t_out, bool keep_all,
-                 Trace &trace) const;
+                 Trace &trace, const Array<T> *decoder_inputs = nullptr) const;
 
     // Mean squared error of the trace's predictions against targets (B, T_out, C, H, W).
     double loss(const Trace &trace, const Array<T> &targets) const;

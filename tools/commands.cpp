@@ -1,50 +1,26 @@
 #include "commands.h"
 
-#include "../generators/compile_model.h"
+#include "../generators/model_cache.h"
 #include "../runtime/checkpoint.h"
 #include "../runtime/npy.h"
 #include "../runtime/sequence_model.h"
 
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <iostream>
 
 namespace fernn::cli {
 
-namespace fs = std::filesystem;
 
 namespace {
 
 Spec load(const SpecArgs &a) { return load_spec(a.spec, a.sets); }
 
-std::string cache_root() {
-    if (const char *dir = std::getenv("FERNN_CACHE"); dir && *dir) return dir;
-    if (const char *dir = std::getenv("XDG_CACHE_HOME"); dir && *dir) return std::string(dir) + "/fernn";
-    if (const char *home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/fernn";
-    return ".fernn-cache";
-}
-
 // The compiled model for `spec`: the given directory (which must match the spec), or the
 // cache entry keyed by spec, target, precision and algorithm version, compiled on first use.
 std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec) {
-    std::string dir = a.model_dir;
-    if (dir.empty()) {
-        const std::string target = resolve_target(a.target);
-        const std::string key = fnv1a_hex(spec.model_hash() + "|" + target + "|" + a.precision + "|" +
-                                          std::to_string(kAlgorithmVersion));
-        dir = cache_root() + "/" + spec.name + "-" + key;
-        if (!fs::exists(fs::path(dir) / (spec.name + ".manifest.json"))) {
-            std::cerr << "compiling " << spec.name << " for " << target << " (" << a.precision
-                      << "), cached in " << dir << "\n";
-            CompileOptions options;
-            options.out_dir = dir;
-            options.target = a.target;
-            options.precision = a.precision;
-            const CompileResult r = compile_model(spec, options);
-            std::fprintf(stderr, "compiled in %.1f s\n", r.seconds);
-        }
-    }
+    const std::string dir =
+        a.model_dir.empty() ? ensure_compiled(spec, a.target, a.precision, default_cache_root(), &std::cerr)
+                            : a.model_dir;
     auto lib = ModelLibrary::open(dir);
     const std::string compiled = lib->manifest().value("model_hash", "");
     if (compiled != spec.model_hash()) {

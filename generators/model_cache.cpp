@@ -1,0 +1,39 @@
+#include "model_cache.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <ostream>
+
+namespace fernn {
+
+namespace fs = std::filesystem;
+
+std::string default_cache_root() {
+    if (const char *dir = std::getenv("FERNN_CACHE"); dir && *dir) return dir;
+    if (const char *dir = std::getenv("XDG_CACHE_HOME"); dir && *dir) return std::string(dir) + "/fernn";
+    if (const char *home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/fernn";
+    return ".fernn-cache";
+}
+
+std::string ensure_compiled(const Spec &spec, const std::string &target, const std::string &precision,
+                            const std::string &cache_root, std::ostream *log) {
+    const std::string resolved = resolve_target(target);
+    const std::string key = fnv1a_hex(spec.model_hash() + "|" + resolved + "|" + precision + "|" +
+                                      std::to_string(kAlgorithmVersion));
+    const std::string dir = cache_root + "/" + spec.name + "-" + key;
+    // compile_model moves the manifest in last, so its presence means a complete entry.
+    if (!fs::exists(fs::path(dir) / (spec.name + ".manifest.json"))) {
+        CompileOptions options;
+        options.out_dir = dir;
+        options.target = target;
+        options.precision = precision;
+        const CompileResult r = compile_model(spec, options);
+        if (log) {
+            *log << "compiled " << spec.name << " for " << resolved << " (" << precision << ") in "
+                 << r.seconds << " s, cached in " << dir << "\n";
+        }
+    }
+    return dir;
+}
+
+}  // namespace fernn

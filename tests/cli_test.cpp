@@ -1,0 +1,171 @@
+// The fernn command line: exit codes, messages that name the file and JSON path, and no
+// partial output left behind by a failing command.
+#include "test_support.h"
+
+#include "runtime/atomic_file.h"
+#include "runtime/npy.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sys/wait.h>
+
+namespace fs = std::filesystem;
+using namespace fernn;
+
+namespace {
+
+struct Result {
+    int code;
+    std::string output;
+};
+
+Result fernn_cli(const std::string &args) {
+    const std::string cmd = std::string("FERNN_CACHE=") + FERNN_TEST_CACHE + " " + FERNN_BINARY + " " + args + " 2>&1";
+    FILE *p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    const int status = pclose(p);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+class Cli : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::path(::testing::TempDir()) / ("cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+        spec_ = path("spec.json");
+        std::ofstream(spec_) << test::tiny_spec_json().dump(2);
+    }
+    std::string path(const std::string &name) const { return (dir_ / name).string(); }
+    std::string write_spec(const std::string &name, const json &doc) const {
+        std::ofstream(path(name)) << doc.dump(2);
+        return path(name);
+    }
+    fs::path dir_;
+    std::string spec_;
+};
+
+}  // namespace
+
+TEST_F(Cli, CheckPrintsASummary) {
+    const Result r = fernn_cli("check " + spec_);
+    EXPECT_EQ(r.code, 0) << r.output;
+    for (const char *part : {"|V| = 9", "(-1,-1)", "parameters", "cell.conv_h.weight", "FLOPs"}) {
+        EXPECT_NE(r.output.find(part), std::string::npos) << part << " in " << r.output;
+    }
+}
+
+TEST_F(Cli, BadSpecExitsWithCode2AndNamesFileAndPath) {
+    json doc = test::tiny_spec_json();
+    doc["recurrence"]["activation"] = "swish";
+    const std::string bad = write_spec("bad.json", doc);
+    const Result r = fernn_cli("check " + bad);
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.output.find(bad + ": recurrence.activation: got string \"swish\"; allowed: one of"), std::string::npos)
+        << r.output;
+    const Result s = fernn_cli("check " + spec_ + " --set flow.velocities.range=9");
+    EXPECT_EQ(s.code, 2);
+    EXPECT_NE(s.output.find("set by --set flow.velocities.range=9"), std::string::npos) << s.output;
+}
+
+TEST_F(Cli, FailingCommandsLeaveNoPartialOutput) {
+    json doc = test::tiny_spec_json();
+    doc["lifting"]["kernel"] = 2;
+    const std::string bad = write_spec("bad.json", doc);
+    EXPECT_EQ(fernn_cli("compile " + bad + " -o " + path("model")).code, 2);
+    EXPECT_FALSE(fs::exists(path("model")));
+    EXPECT_FALSE(fs::exists(path("model") + ".staging-0"));
+    // An existing checkpoint survives a failing init that targets it.
+    write_file_atomically(path("ckpt.safetensors"), "precious");
+    EXPECT_EQ(fernn_cli("init " + bad + " --seed 1 --out " + path("ckpt.safetensors")).code, 2);
+    EXPECT_EQ(read_file_bytes(path("ckpt.safetensors")), "precious");
+    for (const auto &e : fs::directory_iterator(dir_)) {
+        EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path();
+    }
+}
+
+TEST_F(Cli, CompileWritesLibraryAndManifest) {
+    const Result r = fernn_cli("compile " + spec_ + " -o " + path("model"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(fs::exists(path("model/libt.so")));
+    const json m = read_json_file(path("model/t.manifest.json"));
+    EXPECT_EQ(m["name"], "t");
+    EXPECT_EQ(m["precision"], "float32");
+    EXPECT_EQ(m["velocities"].size(), 9u);
+    EXPECT_EQ(m["parameters"][1]["name"], "cell.conv_h.weight");
+    std::vector<std::string> names;
+    for (const auto &p : m["pipelines"]) names.push_back(p["name"]);
+    EXPECT_EQ(names, (std::vector<std::string>{"cell_forward", "cell_backward", "readout_forward",
+                                               "readout_backward", "frame_loss"}));
+    EXPECT_TRUE(m["schedule"]["stages"].contains("cell_forward"));
+    // Nothing but the library and the manifest is left in the output directory.
+    int files = 0;
+    for (const auto &e : fs::directory_iterator(path("model"))) files += e.is_regular_file();
+    EXPECT_EQ(files, 2);
+    const Result bad_target = fernn_cli("compile " + spec_ + " -o " + path("m2") + " --target pdp11");
+    EXPECT_EQ(bad_target.code, 2);
+    EXPECT_NE(bad_target.output.find("\"pdp11\" is not a Halide target"), std::string::npos) << bad_target.output;
+    EXPECT_FALSE(fs::exists(path("m2")));
+}
+
+TEST_F(Cli, PredictEncodeGradientsRunAndCheckTheirInputs) {
+    ASSERT_EQ(fernn_cli("init " + spec_ + " --seed 3 --out " + path("ckpt.safetensors")).code, 0);
+    write_npy(path("x.npy"), test::random_array<float>({2, 3, 1, 6, 7}, 1));
+    write_npy(path("y.npy"), test::random_array<float>({2, 2, 1, 6, 7}, 2));
+    const std::string common = spec_ + " --checkpoint " + path("ckpt.safetensors") + " --input " + path("x.npy");
+
+    Result r = fernn_cli("predict " + common + " --output " + path("p.npy"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(read_npy<float>(path("p.npy")).shape, (std::vector<int64_t>{2, 2, 1, 6, 7}));
+    r = fernn_cli("predict " + common + " --output " + path("p5.npy") + " --frames 5");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(read_npy<float>(path("p5.npy")).shape[1], 5);
+
+    r = fernn_cli("encode " + common + " --output " + path("h.npy"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(read_npy<float>(path("h.npy")).shape, (std::vector<int64_t>{2, 3, 9, 4, 6, 7}));
+    EXPECT_NE(r.output.find("velocity order (axis 2): (-1,-1) (-1,0) (-1,1) (0,-1)"), std::string::npos) << r.output;
+
+    r = fernn_cli("gradients " + common + " --target " + path("y.npy") + " --out " + path("g.safetensors"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("loss "), std::string::npos);
+
+    // A wrongly shaped input: exit 2, the file and the expected shape named, output untouched.
+    write_npy(path("wrong.npy"), test::random_array<float>({2, 3, 1, 7, 6}, 1));
+    write_file_atomically(path("keep.npy"), "old");
+    r = fernn_cli("predict " + spec_ + " --checkpoint " + path("ckpt.safetensors") + " --input " +
+                  path("wrong.npy") + " --output " + path("keep.npy"));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.output.find(path("wrong.npy") + ": input has shape (2, 3, 1, 7, 6); spec t needs (B, T >= 1, 1, 6, 7)"),
+              std::string::npos)
+        << r.output;
+    EXPECT_EQ(read_file_bytes(path("keep.npy")), "old");
+
+    // A checkpoint of another model: exit 2, the tensor named.
+    ASSERT_EQ(fernn_cli("init " + spec_ + " --set recurrence.channels=5 --seed 3 --out " + path("c5.safetensors")).code, 0);
+    r = fernn_cli("predict " + spec_ + " --checkpoint " + path("c5.safetensors") + " --input " + path("x.npy") +
+                  " --output " + path("q.npy"));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.output.find("has shape (5, 1, 3, 3) but spec t needs (4, 1, 3, 3)"), std::string::npos) << r.output;
+
+    // A model directory compiled from another spec is refused.
+    ASSERT_EQ(fernn_cli("compile " + spec_ + " --set recurrence.channels=5 -o " + path("m5")).code, 0);
+    r = fernn_cli("predict " + common + " --model " + path("m5") + " --output " + path("q.npy"));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.output.find("compiled from another model"), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(path("q.npy")));
+}
+
+TEST_F(Cli, EverySubcommandHasHelp) {
+    for (const char *cmd : {"check", "compile", "init", "predict", "encode", "gradients"}) {
+        const Result r = fernn_cli(std::string(cmd) + " --help");
+        EXPECT_EQ(r.code, 0) << cmd;
+        EXPECT_NE(r.output.find("--set"), std::string::npos) << cmd << ": " << r.output;
+    }
+}

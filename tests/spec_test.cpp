@@ -1,0 +1,238 @@
+// Spec validation: every class of bad input names the JSON path, the bad value and what is
+// allowed; normalization and overrides behave as documented.
+#include "test_support.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace fernn;
+using fernn::test::spec_from;
+using fernn::test::tiny_spec_json;
+
+namespace {
+
+// The message of the InputError that parsing `doc` throws ("" if none).
+std::string error_of(const json &doc) {
+    try {
+        spec_from(doc);
+    } catch (const InputError &e) {
+        return e.what();
+    }
+    return "";
+}
+
+std::string error_of_text(const std::string &text) {
+    try {
+        parse_json_strict(text, "x.json");
+    } catch (const InputError &e) {
+        return e.what();
+    }
+    return "";
+}
+
+void expect_contains(const std::string &message, std::initializer_list<const char *> parts) {
+    EXPECT_FALSE(message.empty()) << "no error was raised";
+    for (const char *p : parts) EXPECT_NE(message.find(p), std::string::npos) << "\"" << p << "\" not in: " << message;
+}
+
+}  // namespace
+
+TEST(Spec, ValidTinySpecParses) {
+    const Spec s = spec_from(tiny_spec_json());
+    EXPECT_EQ(s.num_velocities(), 9);
+    EXPECT_EQ(s.hidden, 4);
+    EXPECT_EQ(s.training.batch, 128);  // training is optional, with the paper's defaults
+}
+
+TEST(Spec, RangeVelocitiesFollowTheReferenceOrder) {
+    // Reference: [(x, y) for x in range(-R, R+1) for y in range(-R, R+1)].
+    const Spec s = spec_from(tiny_spec_json());
+    const std::vector<std::vector<int>> expected{{-1, -1}, {-1, 0}, {-1, 1}, {0, -1}, {0, 0},
+                                                 {0, 1},   {1, -1}, {1, 0},  {1, 1}};
+    EXPECT_EQ(s.flow.velocities, expected);
+}
+
+TEST(Spec, RangeAndEquivalentListNormalizeAndHashAlike) {
+    json doc = tiny_spec_json();
+    json listed = doc;
+    listed["flow"]["velocities"] = json::parse("[[-1,-1],[-1,0],[-1,1],[0,-1],[0,0],[0,1],[1,-1],[1,0],[1,1]]");
+    EXPECT_EQ(spec_from(doc).normalized(), spec_from(listed).normalized());
+    EXPECT_EQ(spec_from(doc).model_hash(), spec_from(listed).model_hash());
+    json other = doc;
+    other["recurrence"]["channels"] = 5;
+    EXPECT_NE(spec_from(doc).model_hash(), spec_from(other).model_hash());
+    json training = doc;
+    training["training"] = {{"lr", 0.5}};
+    EXPECT_EQ(spec_from(doc).model_hash(), spec_from(training).model_hash());  // no recompile
+}
+
+TEST(Spec, ParameterNamesAndShapesMatchTheReferenceStateDict) {
+    json doc = tiny_spec_json();
+    doc["readout"]["decoder"]["layers"] = 2;
+    const auto params = spec_from(doc).parameters();
+    ASSERT_EQ(params.size(), 5u);
+    EXPECT_EQ(params[0].name, "cell.conv_u.weight");
+    EXPECT_EQ(params[0].shape, (std::vector<int64_t>{4, 1, 3, 3}));
+    EXPECT_EQ(params[1].name, "cell.conv_h.weight");
+    EXPECT_EQ(params[2].name, "decoder_conv.0.weight");
+    EXPECT_EQ(params[3].name, "decoder_conv.2.weight");
+    EXPECT_EQ(params[4].name, "decoder_conv.4.weight");
+    EXPECT_EQ(params[4].shape, (std::vector<int64_t>{1, 4, 3, 3}));
+}
+
+TEST(SpecErrors, UnknownKeysNameTheirPathAndTheAllowedKeys) {
+    json doc = tiny_spec_json();
+    doc["recurrence"]["chanels"] = 3;
+    expect_contains(error_of(doc), {"<test>: recurrence.chanels: unknown key", "\"channels\"", "\"activation\""});
+    json top = tiny_spec_json();
+    top["extra"] = 1;
+    expect_contains(error_of(top), {"extra: unknown key"});
+    json grid = tiny_spec_json();
+    grid["flow"]["velocities"]["step"] = 2;
+    expect_contains(error_of(grid), {"flow.velocities.step: unknown key", "\"range\""});
+}
+
+TEST(SpecErrors, MissingFieldsAreNamed) {
+    json doc = tiny_spec_json();
+    doc["readout"]["decoder"].erase("kernel");
+    expect_contains(error_of(doc), {"readout.decoder.kernel: required field is missing"});
+    json no_flow = tiny_spec_json();
+    no_flow.erase("flow");
+    expect_contains(error_of(no_flow), {"flow: required field is missing"});
+}
+
+TEST(SpecErrors, WrongTypesQuoteTheValueAndTheAllowedType) {
+    json doc = tiny_spec_json();
+    doc["recurrence"]["channels"] = "128";
+    expect_contains(error_of(doc), {"recurrence.channels", "string \"128\"", "an integer in 1..4096"});
+    json frac = tiny_spec_json();
+    frac["recurrence"]["channels"] = 3.5;
+    expect_contains(error_of(frac), {"recurrence.channels", "3.5", "integer"});
+    json obj = tiny_spec_json();
+    obj["lifting"] = 3;
+    expect_contains(error_of(obj), {"lifting: expected an object"});
+    json lr = tiny_spec_json();
+    lr["training"] = {{"lr", "fast"}};
+    expect_contains(error_of(lr), {"training.lr", "a number in (0, 10]"});
+}
+
+TEST(SpecErrors, OutOfRangeValues) {
+    json doc = tiny_spec_json();
+    doc["flow"]["velocities"]["range"] = -1;
+    expect_contains(error_of(doc), {"flow.velocities.range", "value -1 is out of range", "0..2"});
+    json big = tiny_spec_json();
+    big["flow"]["velocities"]["range"] = 3;  // 2R+1 = 7 > height 6
+    expect_contains(error_of(big), {"flow.velocities.range", "0..2"});
+    json zero = tiny_spec_json();
+    zero["input"]["height"] = 0;
+    expect_contains(error_of(zero), {"input.height", "out of range"});
+    json lr = tiny_spec_json();
+    lr["training"] = {{"lr", 0}};
+    expect_contains(error_of(lr), {"training.lr", "out of range"});
+}
+
+TEST(SpecErrors, KernelsMustBeOdd) {
+    json doc = tiny_spec_json();
+    doc["recurrence"]["kernel"] = 4;
+    expect_contains(error_of(doc), {"recurrence.kernel", "even", "an odd integer in 1.."});
+}
+
+TEST(SpecErrors, ChoicesListTheAllowedValues) {
+    json doc = tiny_spec_json();
+    doc["recurrence"]["activation"] = "gelu";
+    expect_contains(error_of(doc), {"recurrence.activation", "\"gelu\"", "\"relu\", \"tanh\", \"sigmoid\""});
+    json pool = tiny_spec_json();
+    pool["readout"]["pool"] = "min";
+    expect_contains(error_of(pool), {"readout.pool", "\"max\", \"mean\", \"sum\""});
+    json group = tiny_spec_json();
+    group["flow"]["group"] = "rotation";
+    expect_contains(error_of(group), {"flow.group", "\"translation\""});
+    json version = tiny_spec_json();
+    version["fernn"] = 2;
+    expect_contains(error_of(version), {"fernn: spec version 2 is not supported", "allowed: 1"});
+    json name = tiny_spec_json();
+    name["name"] = "my model";
+    expect_contains(error_of(name), {"name", "letters, digits and '_'"});
+}
+
+TEST(SpecErrors, VelocityLists) {
+    json doc = tiny_spec_json();
+    doc["flow"]["velocities"] = json::array();
+    expect_contains(error_of(doc), {"flow.velocities", "empty"});
+    doc["flow"]["velocities"] = json::parse("[[0,0],[1]]");
+    expect_contains(error_of(doc), {"flow.velocities[1]", "a pair [vx, vy]"});
+    doc["flow"]["velocities"] = json::parse("[[0,0],[1,\"a\"]]");
+    expect_contains(error_of(doc), {"flow.velocities[1][1]"});
+    doc["flow"]["velocities"] = json::parse("[[0,0],[7,0]]");  // width 7: 7 ≡ 0
+    expect_contains(error_of(doc), {"flow.velocities[1][0]", "out of range"});
+    doc["flow"]["velocities"] = json::parse("[[1,0],[-6,0]]");  // -6 ≡ 1 (mod 7)
+    expect_contains(error_of(doc), {"flow.velocities[1]", "exactly like flow.velocities[0]"});
+    doc["flow"]["velocities"] = "all";
+    expect_contains(error_of(doc), {"flow.velocities", "{\"range\": R} or a list"});
+}
+
+TEST(SpecErrors, PredictionsMustMatchTheInputChannels) {
+    json doc = tiny_spec_json();
+    doc["readout"]["channels"] = 2;
+    expect_contains(error_of(doc), {"readout.channels", "allowed: 1", "fed back"});
+}
+
+TEST(SpecErrors, JsonSyntaxAndDuplicateKeys) {
+    expect_contains(error_of_text("{\n  \"a\": 1,\n  \"b\": }"), {"x.json: not valid JSON at line 3"});
+    expect_contains(error_of_text("{\"a\": 1, \"a\": 2}"), {"x.json", "key \"a\" appears twice"});
+}
+
+TEST(SpecOverrides, SetReplacesValuesBeforeValidation) {
+    const std::string path = std::string(::testing::TempDir()) + "/set_spec.json";
+    std::ofstream(path) << tiny_spec_json().dump();
+    const Spec s = load_spec(path, {"recurrence.channels=8", "flow.velocities.range=2", "readout.pool=mean",
+                                    "flow.velocities=[[0,0],[1,1]]"});
+    EXPECT_EQ(s.hidden, 8);
+    EXPECT_EQ(s.pool, "mean");
+    EXPECT_EQ(s.num_velocities(), 2);  // the later --set wins
+}
+
+TEST(SpecOverrides, ErrorsNameTheOverride) {
+    const std::string path = std::string(::testing::TempDir()) + "/set_spec2.json";
+    std::ofstream(path) << tiny_spec_json().dump();
+    try {
+        load_spec(path, {"recurrence.channels=-3"});
+        FAIL() << "no error";
+    } catch (const InputError &e) {
+        expect_contains(e.what(), {path.c_str(), "(set by --set recurrence.channels=-3)", "recurrence.channels",
+                                   "out of range"});
+    }
+    try {
+        load_spec(path, {"recurrence.kernel.size=3"});
+        FAIL() << "no error";
+    } catch (const InputError &e) {
+        expect_contains(e.what(), {"recurrence.kernel is number 3, not an object"});
+    }
+    try {
+        load_spec(path, {"recurrence.channels"});
+        FAIL() << "no error";
+    } catch (const InputError &e) {
+        expect_contains(e.what(), {"expected PATH=VALUE"});
+    }
+    try {
+        load_spec(path, {"recurence.channels=3"});
+        FAIL() << "no error";
+    } catch (const InputError &e) {
+        expect_contains(e.what(), {"recurence: unknown key", "set by --set recurence.channels=3"});
+    }
+}
+
+TEST(SpecExamples, EveryShippedSpecIsValid) {
+    int count = 0;
+    for (const char *dir : {"/specs", "/tests/specs"}) {
+        for (const auto &entry : std::filesystem::directory_iterator(std::string(FERNN_SOURCE_DIR) + dir)) {
+            if (entry.path().extension() != ".json") continue;
+            SCOPED_TRACE(entry.path().string());
+            EXPECT_NO_THROW(load_spec(entry.path().string()));
+            ++count;
+        }
+    }
+    EXPECT_GE(count, 4);
+}

@@ -1,0 +1,44 @@
+// Helpers shared by the C++ tests: specs from inline JSON, and compiled models from the
+// test cache (build/test_models), compiled on first use.
+#pragma once
+
+#include "generators/model_cache.h"
+#include "runtime/array.h"
+#include "runtime/model_library.h"
+#include "runtime/spec.h"
+
+#include <memory>
+#include <random>
+#include <string>
+
+namespace fernn::test {
+
+inline Spec spec_from(const json &doc) { return parse_spec(doc, JsonSource{"<test>", {}}); }
+
+// A small valid spec to modify in tests.
+inline json tiny_spec_json() {
+    return json::parse(R"({
+      "fernn": 1, "name": "t",
+      "input": {"channels": 1, "height": 6, "width": 7},
+      "flow": {"group": "translation", "velocities": {"range": 1}, "boundary": "circular"},
+      "lifting": {"kernel": 3},
+      "recurrence": {"channels": 4, "kernel": 3, "activation": "relu"},
+      "readout": {"pool": "max", "decoder": {"layers": 1, "kernel": 3}, "channels": 1},
+      "sequence": {"input_frames": 3, "output_frames": 2}
+    })");
+}
+
+inline std::shared_ptr<ModelLibrary> compiled(const Spec &spec, const std::string &precision) {
+    return ModelLibrary::open(ensure_compiled(spec, "host", precision, FERNN_TEST_CACHE, nullptr));
+}
+
+template <typename T>
+Array<T> random_array(std::vector<int64_t> shape, unsigned seed, double lo = 0, double hi = 1) {
+    Array<T> a(std::move(shape));
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> u(lo, hi);
+    for (auto &v : a.data) v = static_cast<T>(u(rng));
+    return a;
+}
+
+}  // namespace fernn::test

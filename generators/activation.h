@@ -2,9 +2,9 @@
 // so the backward pass needs only the stored hidden states, never the pre-activations.
 #pragma once
 
-#include "layout.h"
-
 #include <string>
+
+#include "layout.h"
 
 namespace fernn::gen {
 

@@ -1,16 +1,17 @@
 #include "compile_model.h"
 
-#include "pipelines.h"
-#include "../schedules/cpu_schedule.h"
-#include "../runtime/atomic_file.h"
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sys/wait.h>
-#include <unistd.h>
+
+#include "../runtime/atomic_file.h"
+#include "../schedules/cpu_schedule.h"
+#include "pipelines.h"
 
 #ifndef FERNN_DEFAULT_CXX
 #define FERNN_DEFAULT_CXX "c++"
@@ -71,7 +72,9 @@ json describe_tensor(const gen::TensorDesc &t) {
 
 }  // namespace
 
-std::string resolve_target(const std::string &target) { return parse_target(target).to_string(); }
+std::string resolve_target(const std::string &target) {
+    return parse_target(target).to_string();
+}
 
 CompileResult compile_model(const Spec &spec, const CompileOptions &options) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -111,8 +114,11 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &options) {
         const std::string object = (staging / (def.name + ".o")).string();
         pipeline.compile_to_object(object, def.args, symbol, no_runtime);
         objects.push_back(object);
-        json entry{{"name", def.name}, {"symbol", symbol}, {"inputs", json::array()},
-                   {"outputs", json::array()}, {"compile_seconds", seconds_since(p0)}};
+        json entry{{"name", def.name},
+                   {"symbol", symbol},
+                   {"inputs", json::array()},
+                   {"outputs", json::array()},
+                   {"compile_seconds", seconds_since(p0)}};
         for (const auto &t : def.inputs) entry["inputs"].push_back(describe_tensor(t));
         for (const auto &t : def.outputs) entry["outputs"].push_back(describe_tensor(t));
         if (options.verbose) {
@@ -137,7 +143,7 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &options) {
                                      "-o", (staging / library_name).string()};
     link.insert(link.end(), objects.begin(), objects.end());
     for (const std::string &flag : {"-Wl,--version-script=" + exports, std::string("-lpthread"),
-                                   std::string("-ldl"), std::string("-lm")}) {
+                                    std::string("-ldl"), std::string("-lm")}) {
         link.push_back(flag);
     }
     std::string link_output;
@@ -166,7 +172,8 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &options) {
         {"schedule", {{"source", "schedules/cpu_schedule.cpp defaults"}, {"stages", schedule}}},
     };
     json params = json::array();
-    for (const auto &p : spec.parameters()) params.push_back({{"name", p.name}, {"shape", p.shape}});
+    for (const auto &p : spec.parameters())
+        params.push_back({{"name", p.name}, {"shape", p.shape}});
     manifest["parameters"] = params;
     manifest["compile_seconds"] = seconds_since(t0);
     write_file_atomically((staging / manifest_name).string(), manifest.dump(2) + "\n");

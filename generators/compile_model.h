@@ -2,9 +2,9 @@
 // shared library lib<name>.so with a manifest <name>.manifest.json beside it.
 #pragma once
 
-#include "../runtime/spec.h"
-
 #include <string>
+
+#include "../runtime/spec.h"
 
 namespace fernn {
 
@@ -14,7 +14,7 @@ constexpr int kAlgorithmVersion = 1;
 
 struct CompileOptions {
     std::string out_dir;
-    std::string target = "host";     // "host" or a Halide target string
+    std::string target = "host";        // "host" or a Halide target string
     std::string precision = "float32";  // or "float64" (finite-difference checks)
     bool verbose = false;
 };

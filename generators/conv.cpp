@@ -24,7 +24,9 @@ Func adjoint_weights(const Func &packed, int kernel, const std::string &name) {
 namespace {
 
 // Euclidean modulo keeps the wrapped index in [0, n) for any offset.
-Expr wrap(const Expr &i, int n) { return n == 1 ? Expr(0) : i % n; }
+Expr wrap(const Expr &i, int n) {
+    return n == 1 ? Expr(0) : i % n;
+}
 
 std::vector<Expr> point(const Expr &c, const Expr &x, const Expr &y, bool has_v) {
     const Dims &d = dims();

@@ -2,7 +2,8 @@
 // convolution in fernn (lifting, recurrence, decoder, and all their gradients) is built here.
 //
 // Forward, as PyTorch Conv2d(k, padding=k//2, padding_mode='circular', bias=False):
-//   out(co, x, y, ...) = Σ_{ci,kx,ky} w(co, ci, kx, ky) · in(ci, (x+kx-p) mod W, (y+ky-p) mod H, ...)
+//   out(co, x, y, ...) = Σ_{ci,kx,ky} w(co, ci, kx, ky) · in(ci, (x+kx-p) mod W, (y+ky-p) mod H,
+//   ...)
 // Input adjoint: the same correlation with the kernel flipped and its channels transposed.
 // Weight adjoint: dw(co, ci, kx, ky) = Σ_{x,y,...} g(co, x, y, ...) · in(ci, (x+kx-p) mod W, ...).
 // Both adjoints are gathers written by hand: Halide 14's propagate_adjoints turns modulo

@@ -3,15 +3,15 @@
 // recurrence, readout and runtime only see this interface.
 #pragma once
 
-#include "layout.h"
-#include "../runtime/flow_spec.h"
-
 #include <memory>
+
+#include "../runtime/flow_spec.h"
+#include "layout.h"
 
 namespace fernn::gen {
 
 class FlowModule {
-public:
+  public:
     virtual ~FlowModule() = default;
     // h(c, x, y, v, b) moved one step: each copy v by its own velocity. Returned unscheduled,
     // so it inlines into the convolution's indexing (no moved copy is materialized).

@@ -1,18 +1,19 @@
 // Translation flows on the torus: copy v with velocity (vx, vy) is rolled by (vy, vx) pixels
 // each step, exactly torch.roll(h[:, v], shifts=(vy, vx), dims=(2, 3)):
 //   moved(c, x, y, v, b) = h(c, (x - vx) mod W, (y - vy) mod H, v, b).
-#include "flow.h"
-
 #include <stdexcept>
+
+#include "flow.h"
 
 namespace fernn::gen {
 
 namespace {
 
 class TranslationFlow : public FlowModule {
-public:
+  public:
     TranslationFlow(const FlowSpec &spec, int width, int height)
-        : width_(width), height_(height),
+        : width_(width),
+          height_(height),
           table_(2, static_cast<int>(spec.velocities.size()), "velocity_table") {
         for (size_t i = 0; i < spec.velocities.size(); ++i) {
             table_(0, i) = spec.velocities[i][0];
@@ -24,7 +25,7 @@ public:
     Func unmove(const Func &g) const override { return shifted(g, +1, "unmoved"); }
     bool commutes_with_convolution() const override { return true; }
 
-private:
+  private:
     // sign -1: read from x - vx (move); +1: read from x + vx (its inverse).
     Func shifted(const Func &f, int sign, const std::string &name) const {
         const Dims &d = dims();
@@ -33,8 +34,8 @@ private:
         Func out(f.name() + "_" + name);
         // Adding W before the modulo keeps small negative indices exact for Halide's
         // bounds inference; % is Euclidean anyway.
-        out(d.c, d.x, d.y, d.v, d.b) =
-            f(d.c, (d.x + sign * vx + width_) % width_, (d.y + sign * vy + height_) % height_, d.v, d.b);
+        out(d.c, d.x, d.y, d.v, d.b) = f(d.c, (d.x + sign * vx + width_) % width_,
+                                         (d.y + sign * vy + height_) % height_, d.v, d.b);
         return out;
     }
 

@@ -9,10 +9,10 @@
 // The runtime converts user tensors ((B, T, C, H, W) .npy) at the boundary.
 #pragma once
 
-#include "Halide.h"
-
 #include <string>
 #include <vector>
+
+#include "Halide.h"
 
 namespace fernn::gen {
 

@@ -17,8 +17,8 @@ Func lift(const Spec &spec, const Func &u, const Func &w_u_oihw, Type type, Stag
     return a;
 }
 
-Func lift_weight_grad(const Spec &spec, const Func &g, const Func &u, const Expr &batch,
-                      Type type, Stages &stages) {
+Func lift_weight_grad(const Spec &spec, const Func &g, const Func &u, const Expr &batch, Type type,
+                      Stages &stages) {
     WeightGradStage stage =
         weight_grad("grad_" + arg_name("cell.conv_u.weight"), g, u, spec.hidden, spec.in_channels,
                     spec.lift_kernel, {spec.width, spec.height}, false, 0, batch, type);

@@ -2,8 +2,8 @@
 // once per frame and broadcast over the velocity copies (never |V| times).
 #pragma once
 
-#include "conv.h"
 #include "../runtime/spec.h"
+#include "conv.h"
 
 namespace fernn::gen {
 
@@ -11,7 +11,7 @@ namespace fernn::gen {
 Func lift(const Spec &spec, const Func &u, const Func &w_u_oihw, Type type, Stages &stages);
 
 // Gradient of conv_u's weight from g(c, x, y, b) = Σ_v dL/dpre(c, x, y, v, b).
-Func lift_weight_grad(const Spec &spec, const Func &g, const Func &u, const Expr &batch,
-                      Type type, Stages &stages);
+Func lift_weight_grad(const Spec &spec, const Func &g, const Func &u, const Expr &batch, Type type,
+                      Stages &stages);
 
 }  // namespace fernn::gen

@@ -10,13 +10,16 @@ namespace fs = std::filesystem;
 
 std::string default_cache_root() {
     if (const char *dir = std::getenv("FERNN_CACHE"); dir && *dir) return dir;
-    if (const char *dir = std::getenv("XDG_CACHE_HOME"); dir && *dir) return std::string(dir) + "/fernn";
-    if (const char *home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/fernn";
+    if (const char *dir = std::getenv("XDG_CACHE_HOME"); dir && *dir)
+        return std::string(dir) + "/fernn";
+    if (const char *home = std::getenv("HOME"); home && *home)
+        return std::string(home) + "/.cache/fernn";
     return ".fernn-cache";
 }
 
-std::string ensure_compiled(const Spec &spec, const std::string &target, const std::string &precision,
-                            const std::string &cache_root, std::ostream *log) {
+std::string ensure_compiled(const Spec &spec, const std::string &target,
+                            const std::string &precision, const std::string &cache_root,
+                            std::ostream *log) {
     const std::string resolved = resolve_target(target);
     const std::string key = fnv1a_hex(spec.model_hash() + "|" + resolved + "|" + precision + "|" +
                                       std::to_string(kAlgorithmVersion));

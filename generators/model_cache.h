@@ -3,9 +3,9 @@
 // `gradients` and the tests compile on first use and reuse the library afterwards.
 #pragma once
 
-#include "compile_model.h"
-
 #include <string>
+
+#include "compile_model.h"
 
 namespace fernn {
 
@@ -14,7 +14,8 @@ std::string default_cache_root();
 
 // The directory holding the compiled model for these settings, compiling it if absent.
 // `log` receives one line when a compile happens (nullptr: silent).
-std::string ensure_compiled(const Spec &spec, const std::string &target, const std::string &precision,
-                            const std::string &cache_root, std::ostream *log);
+std::string ensure_compiled(const Spec &spec, const std::string &target,
+                            const std::string &precision, const std::string &cache_root,
+                            std::ostream *log);
 
 }  // namespace fernn

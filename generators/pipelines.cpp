@@ -12,8 +12,9 @@ namespace {
 
 // Collects a pipeline's arguments and outputs with their descriptions, in call order.
 class Builder {
-public:
-    Builder(const Spec &spec, Type type, std::string name) : spec_(spec), type_(type), shape_(shape_of(spec)) {
+  public:
+    Builder(const Spec &spec, Type type, std::string name)
+        : spec_(spec), type_(type), shape_(shape_of(spec)) {
         def_.name = std::move(name);
     }
 
@@ -59,7 +60,7 @@ public:
     Stages &stages() { return def_.stages; }
     PipelineDef finish() { return std::move(def_); }
 
-private:
+  private:
     void add_input(const Halide::ImageParam &p, TensorDesc desc) {
         def_.args.push_back(p);
         def_.inputs.push_back(std::move(desc));
@@ -97,7 +98,8 @@ PipelineDef cell_backward_pipeline(const Spec &spec, Type type) {
     Func d_h_next = p.hidden("d_h_next");
     CellWeights w{p.weight(params[0]), p.weight(params[1])};
     auto flow = make_flow(spec.flow, spec.width, spec.height);
-    CellGradients g = cell_backward(spec, *flow, u, h_prev, h_next, d_h_next, w, p.batch(), type, p.stages());
+    CellGradients g =
+        cell_backward(spec, *flow, u, h_prev, h_next, d_h_next, w, p.batch(), type, p.stages());
     p.hidden_output(g.d_h_prev);
     p.weight_output(g.d_w_u, params[0]);
     p.weight_output(g.d_w_h, params[1]);
@@ -127,7 +129,8 @@ PipelineDef readout_backward_pipeline(const Spec &spec, Type type) {
     Func h = p.hidden("h");
     Func feat = p.frame("feat", spec.hidden);
     std::vector<Func> acts;
-    for (int i = 0; i < spec.dec_layers; ++i) acts.push_back(p.frame("act_" + std::to_string(i), spec.hidden));
+    for (int i = 0; i < spec.dec_layers; ++i)
+        acts.push_back(p.frame("act_" + std::to_string(i), spec.hidden));
     Func pred = p.frame("pred", spec.out_channels);
     Func target = p.frame("target", spec.out_channels);
     Func carry = p.hidden("d_h_carry");
@@ -135,7 +138,8 @@ PipelineDef readout_backward_pipeline(const Spec &spec, Type type) {
     std::vector<Func> w = decoder_weights(p, spec);
     Func d_pred = mse_gradient(pred, target, scale);
     p.stages().roots.push_back({d_pred, RootStage::Frame, spec.out_channels});
-    ReadoutBackward r = readout_backward(spec, h, feat, acts, d_pred, carry, w, p.batch(), type, p.stages());
+    ReadoutBackward r =
+        readout_backward(spec, h, feat, acts, d_pred, carry, w, p.batch(), type, p.stages());
     p.hidden_output(r.d_h);
     const auto params = spec.parameters();
     for (size_t i = 0; i < r.d_w.size(); ++i) p.weight_output(r.d_w[i], params[2 + i]);

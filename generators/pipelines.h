@@ -4,25 +4,26 @@
 //   cell_backward    u, h_prev, h_next, d_h_next   -> d_h_prev, grad_cell_*
 //   readout_forward  h, decoder weights            -> pred, feat, act_0..act_{L-1}
 //   readout_backward h, feat, acts, pred, target,
-//                    d_h_carry, grad_scale          -> d_h (= carry + readout's share), grad_decoder_*
+//                    d_h_carry, grad_scale          -> d_h (= carry + readout's share),
+//                    grad_decoder_*
 //   frame_loss       pred, target                  -> sse (Σ squared error of one frame batch)
 // Every pipeline is built from a fresh Func graph: schedules of one never touch another.
 #pragma once
 
-#include "stages.h"
-#include "../runtime/spec.h"
-
 #include <string>
 #include <vector>
+
+#include "../runtime/spec.h"
+#include "stages.h"
 
 namespace fernn::gen {
 
 // What one pipeline argument or output holds, for the manifest and for the runtime's checks.
 struct TensorDesc {
     std::string name;
-    std::string kind;  // "frame" | "hidden" | "weight" | "scalar"
-    int channels = 0;  // frames and hidden states
-    std::string param; // weights: the state_dict name
+    std::string kind;   // "frame" | "hidden" | "weight" | "scalar"
+    int channels = 0;   // frames and hidden states
+    std::string param;  // weights: the state_dict name
 };
 
 struct PipelineDef {

@@ -72,10 +72,11 @@ ReadoutForward readout_forward(const Spec &spec, const Func &h, const std::vecto
         const bool last = i == spec.dec_layers;
         const std::string name = weight_arg(spec, i);
         Func packed = pack_weights(weights[i], name + "_packed");
-        stages.roots.push_back({packed, RootStage::Weights, last ? spec.out_channels : spec.hidden});
-        ConvStage conv = correlate(name + "_conv", prev, packed, spec.hidden,
-                                   last ? spec.out_channels : spec.hidden, spec.dec_kernel, frame,
-                                   false, type);
+        stages.roots.push_back(
+            {packed, RootStage::Weights, last ? spec.out_channels : spec.hidden});
+        ConvStage conv =
+            correlate(name + "_conv", prev, packed, spec.hidden,
+                      last ? spec.out_channels : spec.hidden, spec.dec_kernel, frame, false, type);
         Func owner(last ? "pred" : "act_" + std::to_string(i));
         const Expr value = conv.conv(d.c, d.x, d.y, d.b);
         owner(d.c, d.x, d.y, d.b) = last ? value : activate("relu", value);

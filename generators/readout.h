@@ -3,8 +3,8 @@
 // adjoint of all of it.
 #pragma once
 
-#include "conv.h"
 #include "../runtime/spec.h"
+#include "conv.h"
 
 namespace fernn::gen {
 
@@ -18,8 +18,8 @@ ReadoutForward readout_forward(const Spec &spec, const Func &h, const std::vecto
                                Type type, Stages &stages);
 
 struct ReadoutBackward {
-    Func d_h;                 // d_h_carry + dL/dh through the pooling
-    std::vector<Func> d_w;    // one per decoder weight, OIHW
+    Func d_h;               // d_h_carry + dL/dh through the pooling
+    std::vector<Func> d_w;  // one per decoder weight, OIHW
 };
 
 // feat and acts are the forward's saved outputs; d_pred is dL/dpred for this frame.

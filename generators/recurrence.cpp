@@ -1,9 +1,9 @@
 #include "recurrence.h"
 
+#include <stdexcept>
+
 #include "activation.h"
 #include "tensors.h"
-
-#include <stdexcept>
 
 namespace fernn::gen {
 
@@ -39,8 +39,9 @@ CellGradients cell_backward(const Spec &spec, const FlowModule &flow, const Func
     // so this equals conv_h^T(move^T(d_pre)) and the flow folds into the transposed conv's
     // indexing exactly as in the forward.
     if (!flow.commutes_with_convolution()) {
-        throw std::logic_error("cell_backward: flow modules that do not commute with the "
-                               "convolution need an explicit unmove stage");
+        throw std::logic_error(
+            "cell_backward: flow modules that do not commute with the "
+            "convolution need an explicit unmove stage");
     }
     Func packed = pack_weights(w.w_h, "conv_h_packed");
     Func adjoint = adjoint_weights(packed, spec.rec_kernel, "conv_h_adjoint");
@@ -52,9 +53,9 @@ CellGradients cell_backward(const Spec &spec, const FlowModule &flow, const Func
     back.owner = d_h_prev;
     stages.convs.push_back(back);
 
-    WeightGradStage wh = weight_grad("grad_" + arg_name("cell.conv_h.weight"), d_pre,
-                                     flow.move(h_prev), spec.hidden, spec.hidden, spec.rec_kernel,
-                                     frame, true, spec.num_velocities(), batch, type);
+    WeightGradStage wh =
+        weight_grad("grad_" + arg_name("cell.conv_h.weight"), d_pre, flow.move(h_prev), spec.hidden,
+                    spec.hidden, spec.rec_kernel, frame, true, spec.num_velocities(), batch, type);
     stages.weight_grads.push_back(wh);
 
     // conv_u(u) was broadcast over ν, so its gradient first sums over ν.

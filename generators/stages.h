@@ -3,9 +3,9 @@
 // values, so one algorithm serves every target (CPU now, CUDA later) with other schedules.
 #pragma once
 
-#include "layout.h"
-
 #include <vector>
+
+#include "layout.h"
 
 namespace fernn::gen {
 

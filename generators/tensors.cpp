@@ -11,8 +11,8 @@ std::string arg_name(const std::string &param_name) {
 }
 
 Shape shape_of(const Spec &spec) {
-    return Shape{spec.in_channels, spec.hidden,  spec.out_channels,
-                 spec.height,      spec.width,   spec.num_velocities()};
+    return Shape{spec.in_channels, spec.hidden, spec.out_channels,
+                 spec.height,      spec.width,  spec.num_velocities()};
 }
 
 namespace {

@@ -3,8 +3,8 @@
 // arithmetic into constants; the runtime always passes dense buffers in these layouts.
 #pragma once
 
-#include "layout.h"
 #include "../runtime/spec.h"
+#include "layout.h"
 
 namespace fernn::gen {
 

@@ -26,4 +26,9 @@ struct Array {
 // "(2, 3, 28, 28)" for messages.
 std::string shape_text(const std::vector<int64_t> &shape);
 
+// Fills `out` from little-endian IEEE floats of `item_size` bytes (4 or 8) at `src`, converting
+// to T; the files' payloads need not be aligned.
+template <typename T>
+void decode_floats(const char *src, size_t item_size, std::vector<T> &out);
+
 }  // namespace fernn

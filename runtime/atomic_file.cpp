@@ -1,13 +1,14 @@
 #include "atomic_file.h"
 
-#include "json_reader.h"
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
+
+#include "json_reader.h"
 
 namespace fernn {
 

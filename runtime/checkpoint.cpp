@@ -1,8 +1,8 @@
 #include "checkpoint.h"
 
-#include "json_reader.h"
-
 #include <cmath>
+
+#include "json_reader.h"
 
 namespace fernn {
 
@@ -50,7 +50,8 @@ ParameterSet<T> init_parameters(const Spec &spec, uint64_t seed) {
         // kaiming_uniform_(a=sqrt(5)) gives bound gain·sqrt(3/fan_in) = 1/sqrt(fan_in).
         const double bound = 1.0 / std::sqrt(double(p.infos[i].fan_in()));
         T *w = p.tensor(i);
-        for (int64_t k = 0; k < p.infos[i].numel(); ++k) w[k] = T((2.0 * rng.uniform() - 1.0) * bound);
+        for (int64_t k = 0; k < p.infos[i].numel(); ++k)
+            w[k] = T((2.0 * rng.uniform() - 1.0) * bound);
     }
     return p;
 }
@@ -60,16 +61,18 @@ ParameterSet<T> load_checkpoint(const std::string &path, const Spec &spec) {
     const TensorFile<T> file = read_safetensors<T>(path);
     ParameterSet<T> p = ParameterSet<T>::zeros(spec);
     std::string expected;
-    for (const auto &info : p.infos) expected += (expected.empty() ? "" : ", ") + info.name + " " + shape_text(info.shape);
+    for (const auto &info : p.infos)
+        expected += (expected.empty() ? "" : ", ") + info.name + " " + shape_text(info.shape);
     for (const auto &[name, array] : file.tensors) {
         const int i = p.index_of(name);
         if (i < 0) {
-            throw InputError(path + ": tensor \"" + name + "\" is not a parameter of spec " + spec.name +
-                             "; expected: " + expected);
+            throw InputError(path + ": tensor \"" + name + "\" is not a parameter of spec " +
+                             spec.name + "; expected: " + expected);
         }
         if (array.shape != p.infos[i].shape) {
-            throw InputError(path + ": tensor \"" + name + "\" has shape " + shape_text(array.shape) +
-                             " but spec " + spec.name + " needs " + shape_text(p.infos[i].shape));
+            throw InputError(path + ": tensor \"" + name + "\" has shape " +
+                             shape_text(array.shape) + " but spec " + spec.name + " needs " +
+                             shape_text(p.infos[i].shape));
         }
         std::copy(array.data.begin(), array.data.end(), p.tensor(i));
     }
@@ -102,8 +105,10 @@ template ParameterSet<double> init_parameters<double>(const Spec &, uint64_t);
 template ParameterSet<float> load_checkpoint<float>(const std::string &, const Spec &);
 template ParameterSet<double> load_checkpoint<double>(const std::string &, const Spec &);
 template void save_parameters<float>(const std::string &, const ParameterSet<float> &,
-                                     const std::map<std::string, std::string> &, const std::string &);
+                                     const std::map<std::string, std::string> &,
+                                     const std::string &);
 template void save_parameters<double>(const std::string &, const ParameterSet<double> &,
-                                      const std::map<std::string, std::string> &, const std::string &);
+                                      const std::map<std::string, std::string> &,
+                                      const std::string &);
 
 }  // namespace fernn

@@ -3,12 +3,12 @@
 // state_dict names and OIHW layouts.
 #pragma once
 
-#include "safetensors.h"
-#include "spec.h"
-
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "safetensors.h"
+#include "spec.h"
 
 namespace fernn {
 

@@ -35,7 +35,8 @@ FlowSpec parse_translation(ObjectReader &flow, const FrameShape &frame) {
         for (size_t i = 0; i < v.size(); ++i) {
             const std::string ipath = vpath + "[" + std::to_string(i) + "]";
             if (!v[i].is_array() || v[i].size() != 2) {
-                source.fail(ipath, "got " + describe(v[i]) + "; allowed: a pair [vx, vy] of integers");
+                source.fail(ipath,
+                            "got " + describe(v[i]) + "; allowed: a pair [vx, vy] of integers");
             }
             const int vx = require_integer(v[i][0], -(frame.width - 1), frame.width - 1,
                                            ipath + "[0]", source);
@@ -56,8 +57,8 @@ FlowSpec parse_translation(ObjectReader &flow, const FrameShape &frame) {
             spec.velocities.push_back({vx, vy});
         }
     } else {
-        source.fail(vpath, "got " + describe(v) +
-                               "; allowed: {\"range\": R} or a list of [vx, vy] pairs");
+        source.fail(vpath,
+                    "got " + describe(v) + "; allowed: {\"range\": R} or a list of [vx, vy] pairs");
     }
     return spec;
 }

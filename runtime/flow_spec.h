@@ -3,10 +3,10 @@
 // nothing else in fernn knows what a group is.
 #pragma once
 
-#include "json_reader.h"
-
 #include <string>
 #include <vector>
+
+#include "json_reader.h"
 
 namespace fernn {
 

@@ -69,15 +69,15 @@ json parse_json_strict(const std::string &text, const std::string &file) {
         return true;
     };
     try {
-        json doc = json::parse(text, callback, /*allow_exceptions=*/true, /*ignore_comments=*/false);
+        json doc =
+            json::parse(text, callback, /*allow_exceptions=*/true, /*ignore_comments=*/false);
         if (!duplicate.empty()) {
             throw InputError(file + ": key \"" + duplicate +
                              "\" appears twice in one object; each key may appear once");
         }
         return doc;
     } catch (const json::parse_error &e) {
-        throw InputError(file + ": not valid JSON at " + line_col(text, e.byte) + ": " +
-                         e.what());
+        throw InputError(file + ": not valid JSON at " + line_col(text, e.byte) + ": " + e.what());
     }
 }
 
@@ -94,12 +94,24 @@ std::string describe(const json &value) {
     if (text.size() > 60) text = text.substr(0, 57) + "...";
     const char *kind = "";
     switch (value.type()) {
-        case json::value_t::string: kind = "string "; break;
-        case json::value_t::boolean: kind = "boolean "; break;
-        case json::value_t::array: kind = "array "; break;
-        case json::value_t::object: kind = "object "; break;
-        case json::value_t::null: kind = ""; break;
-        default: kind = "number "; break;
+        case json::value_t::string:
+            kind = "string ";
+            break;
+        case json::value_t::boolean:
+            kind = "boolean ";
+            break;
+        case json::value_t::array:
+            kind = "array ";
+            break;
+        case json::value_t::object:
+            kind = "object ";
+            break;
+        case json::value_t::null:
+            kind = "";
+            break;
+        default:
+            kind = "number ";
+            break;
     }
     return std::string(kind) + text;
 }
@@ -137,7 +149,8 @@ int require_integer(const json &value, int lo, int hi, const std::string &path,
     }
     if (!integral) source.fail(path, "got " + describe(value) + "; " + allowed);
     const double d = value.get<double>();
-    if (d < lo || d > hi) source.fail(path, "value " + value.dump() + " is out of range; " + allowed);
+    if (d < lo || d > hi)
+        source.fail(path, "value " + value.dump() + " is out of range; " + allowed);
     return static_cast<int>(d);
 }
 
@@ -153,7 +166,8 @@ double ObjectReader::number(const std::string &key, double lo, double hi, bool l
     const json &value = raw(key);
     std::ostringstream allowed;
     allowed << "allowed: a number in " << (lo_open ? "(" : "[") << lo << ", " << hi << "]";
-    if (!value.is_number()) source_.fail(path_of(key), "got " + describe(value) + "; " + allowed.str());
+    if (!value.is_number())
+        source_.fail(path_of(key), "got " + describe(value) + "; " + allowed.str());
     const double d = value.get<double>();
     if (!std::isfinite(d) || d < lo || d > hi || (lo_open && d == lo)) {
         source_.fail(path_of(key), "value " + value.dump() + " is out of range; " + allowed.str());

@@ -6,9 +6,8 @@
 // keys (a typo such as "chanels" must not silently fall back to a default).
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -20,7 +19,7 @@ using json = nlohmann::json;
 
 // A user-input error. what() is the complete message: "<file>: <path>: <problem>".
 class InputError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -41,10 +40,10 @@ json read_json_file(const std::string &file);
 std::string describe(const json &value);
 
 class ObjectReader {
-public:
+  public:
     ObjectReader(const json &node, std::string path, const JsonSource &source);
 
-    bool has(const std::string &key);  // also declares the key as allowed here
+    bool has(const std::string &key);         // also declares the key as allowed here
     const json &raw(const std::string &key);  // required key, any type
     std::string path_of(const std::string &key) const;
     const JsonSource &source() const { return source_; }
@@ -62,7 +61,7 @@ public:
     // Rejects keys that were never read.
     void finish() const;
 
-private:
+  private:
     const json &node_;
     std::string path_;
     const JsonSource &source_;

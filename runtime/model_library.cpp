@@ -61,7 +61,8 @@ std::shared_ptr<ModelLibrary> ModelLibrary::open(const std::string &dir) {
             manifest_path = entry.path().string();
         }
     }
-    if (manifest_path.empty()) throw InputError(dir + ": no <name>.manifest.json; run fernn compile");
+    if (manifest_path.empty())
+        throw InputError(dir + ": no <name>.manifest.json; run fernn compile");
 
     std::shared_ptr<ModelLibrary> lib(new ModelLibrary());
     lib->dir_ = dir;
@@ -101,7 +102,9 @@ ModelLibrary::Call ModelLibrary::call(const std::string &pipeline) const {
     throw InputError(dir_ + ": the model has no pipeline \"" + pipeline + "\"; recompile it");
 }
 
-void ModelLibrary::set_threads(int threads) const { set_num_threads_(threads); }
+void ModelLibrary::set_threads(int threads) const {
+    set_num_threads_(threads);
+}
 
 ModelLibrary::Call::Call(const ModelLibrary &lib, int index) : lib_(lib), index_(index) {
     const auto *meta = lib_.pipelines_[index_].metadata;
@@ -118,7 +121,8 @@ ModelLibrary::Call &ModelLibrary::Call::bind(const std::string &name, BufferView
         if (name != a.name) continue;
         if (a.kind == halide_argument_kind_input_scalar || a.dimensions != view.buffer.dimensions ||
             a.type.code != view.buffer.type.code || a.type.bits != view.buffer.type.bits) {
-            throw std::logic_error(p.name + ": argument " + name + " has another kind, rank or type");
+            throw std::logic_error(p.name + ": argument " + name +
+                                   " has another kind, rank or type");
         }
         args_[i] = &view.buffer;
         return *this;
@@ -149,12 +153,15 @@ ModelLibrary::Call &ModelLibrary::Call::scalar(const std::string &name, double v
 void ModelLibrary::Call::run() {
     const auto &p = lib_.pipelines_[index_];
     for (int i = 0; i < p.metadata->num_arguments; ++i) {
-        if (!args_[i]) throw std::logic_error(p.name + ": argument " + p.metadata->arguments[i].name + " is unbound");
+        if (!args_[i])
+            throw std::logic_error(p.name + ": argument " + p.metadata->arguments[i].name +
+                                   " is unbound");
     }
     const int rc = p.entry(args_.data());
     if (rc != 0) {
         const std::string message = take_halide_error();
-        throw std::runtime_error("pipeline " + p.name + " failed (Halide error " + std::to_string(rc) +
+        throw std::runtime_error("pipeline " + p.name + " failed (Halide error " +
+                                 std::to_string(rc) +
                                  "): " + (message.empty() ? "no message" : message));
     }
 }

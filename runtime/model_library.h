@@ -4,15 +4,15 @@
 // instead of reading the wrong memory.
 #pragma once
 
-#include "json_reader.h"
-#include "spec.h"
-
 #include <HalideRuntime.h>
 
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "json_reader.h"
+#include "spec.h"
 
 namespace fernn {
 
@@ -28,7 +28,7 @@ struct BufferView {
 };
 
 class ModelLibrary {
-public:
+  public:
     // Opens DIR/<name>.manifest.json (the only manifest in DIR) and its library.
     static std::shared_ptr<ModelLibrary> open(const std::string &dir);
     ~ModelLibrary();
@@ -41,12 +41,12 @@ public:
 
     // Binds arguments by name, then runs the pipeline; throws with Halide's message on error.
     class Call {
-    public:
+      public:
         Call &bind(const std::string &name, BufferView &view);
         Call &scalar(const std::string &name, double value);
         void run();
 
-    private:
+      private:
         friend class ModelLibrary;
         Call(const ModelLibrary &lib, int index);
         const ModelLibrary &lib_;
@@ -60,7 +60,7 @@ public:
     // Halide's worker threads for every pipeline of this library (0: one per core).
     void set_threads(int threads) const;
 
-private:
+  private:
     struct Pipeline {
         std::string name;
         int (*entry)(void **);

@@ -1,18 +1,12 @@
 #include "npy.h"
 
-#include "atomic_file.h"
-#include "json_reader.h"
-
 #include <cstring>
 #include <regex>
 
-namespace fernn {
+#include "atomic_file.h"
+#include "json_reader.h"
 
-std::string shape_text(const std::vector<int64_t> &shape) {
-    std::string s = "(";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + (shape.size() == 1 ? ",)" : ")");
-}
+namespace fernn {
 
 namespace {
 
@@ -29,22 +23,26 @@ Header parse_header(const std::string &text, const std::string &path) {
     };
     Header h;
     std::smatch m;
-    if (!std::regex_search(text, m, std::regex(R"('descr'\s*:\s*'([^']*)')"))) throw bad("no 'descr'");
+    if (!std::regex_search(text, m, std::regex(R"('descr'\s*:\s*'([^']*)')")))
+        throw bad("no 'descr'");
     h.descr = m[1];
     if (!std::regex_search(text, m, std::regex(R"('fortran_order'\s*:\s*(True|False))"))) {
         throw bad("no 'fortran_order'");
     }
     h.fortran = m[1] == "True";
-    if (!std::regex_search(text, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))"))) throw bad("no 'shape'");
+    if (!std::regex_search(text, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")))
+        throw bad("no 'shape'");
     const std::string dims = m[1];
     std::regex dim(R"(\s*(\d+)\s*(,|$))");
     size_t consumed = 0;
-    for (auto it = std::sregex_iterator(dims.begin(), dims.end(), dim); it != std::sregex_iterator(); ++it) {
+    for (auto it = std::sregex_iterator(dims.begin(), dims.end(), dim);
+         it != std::sregex_iterator(); ++it) {
         if (static_cast<size_t>(it->position()) != consumed) throw bad("bad shape");
         h.shape.push_back(std::stoll((*it)[1]));
         consumed = it->position() + it->length();
     }
-    if (dims.find_first_not_of(" \t") != std::string::npos && consumed != dims.size()) throw bad("bad shape");
+    if (dims.find_first_not_of(" \t") != std::string::npos && consumed != dims.size())
+        throw bad("bad shape");
     return h;
 }
 
@@ -64,12 +62,14 @@ Array<T> read_npy(const std::string &path) {
     const int major = static_cast<unsigned char>(bytes[6]);
     size_t header_len = 0, offset = 0;
     if (major == 1) {
-        header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+        header_len =
+            static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
         offset = 10;
     } else if (major == 2 || major == 3) {
         if (bytes.size() < 12) throw InputError(path + ": truncated .npy header");
         header_len = 0;
-        for (int i = 0; i < 4; ++i) header_len |= size_t(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
+        for (int i = 0; i < 4; ++i)
+            header_len |= size_t(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
         offset = 12;
     } else {
         throw InputError(path + ": .npy format version " + std::to_string(major) +
@@ -78,7 +78,8 @@ Array<T> read_npy(const std::string &path) {
     if (offset + header_len > bytes.size()) throw InputError(path + ": truncated .npy header");
     const Header h = parse_header(bytes.substr(offset, header_len), path);
     if (h.fortran) {
-        throw InputError(path + ": array is in Fortran order; allowed: C order "
+        throw InputError(path +
+                         ": array is in Fortran order; allowed: C order "
                          "(save np.ascontiguousarray(x))");
     }
     size_t item = 0;
@@ -95,27 +96,17 @@ Array<T> read_npy(const std::string &path) {
     const size_t need = static_cast<size_t>(out.numel()) * item;
     if (bytes.size() - data_at != need) {
         throw InputError(path + ": payload has " + std::to_string(bytes.size() - data_at) +
-                         " bytes but shape " + shape_text(h.shape) + " needs " + std::to_string(need));
+                         " bytes but shape " + shape_text(h.shape) + " needs " +
+                         std::to_string(need));
     }
-    const char *src = bytes.data() + data_at;
-    for (int64_t i = 0; i < out.numel(); ++i) {
-        if (item == 4) {
-            float f;
-            std::memcpy(&f, src + 4 * i, 4);
-            out.data[i] = static_cast<T>(f);
-        } else {
-            double d;
-            std::memcpy(&d, src + 8 * i, 8);
-            out.data[i] = static_cast<T>(d);
-        }
-    }
+    decode_floats(bytes.data() + data_at, item, out.data);
     return out;
 }
 
 template <typename T>
 std::string encode_npy(const Array<T> &array) {
-    std::string dict = std::string("{'descr': '") + descr_of<T>() + "', 'fortran_order': False, 'shape': " +
-                       shape_text(array.shape) + ", }";
+    std::string dict = std::string("{'descr': '") + descr_of<T>() +
+                       "', 'fortran_order': False, 'shape': " + shape_text(array.shape) + ", }";
     // Total header (magic + version + length + dict + '\n') is padded to a multiple of 64.
     const size_t unpadded = 10 + dict.size() + 1;
     dict.append((64 - unpadded % 64) % 64, ' ');

@@ -3,9 +3,9 @@
 // unsupported dtype, Fortran order or truncated payload is an InputError naming the file.
 #pragma once
 
-#include "array.h"
-
 #include <string>
+
+#include "array.h"
 
 namespace fernn {
 

@@ -4,12 +4,12 @@
 // so `model.load_state_dict(safetensors.torch.load_file(path))` works on them.
 #pragma once
 
-#include "array.h"
-
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "array.h"
 
 namespace fernn {
 

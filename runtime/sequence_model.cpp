@@ -14,7 +14,8 @@ halide_type_t halide_type() {
 }  // namespace
 
 template <typename T>
-SequenceModel<T>::SequenceModel(std::shared_ptr<const ModelLibrary> library) : lib_(std::move(library)) {
+SequenceModel<T>::SequenceModel(std::shared_ptr<const ModelLibrary> library)
+    : lib_(std::move(library)) {
     if (lib_->is_float64() != (sizeof(T) == 8)) {
         throw InputError(lib_->dir() + ": the model was compiled for " +
                          (lib_->is_float64() ? "float64" : "float32") + " but is run as " +
@@ -37,11 +38,12 @@ void SequenceModel<T>::check_sequence(const Array<T> &a, const char *what, int f
     const Spec &s = spec();
     // frames < 0: any number of frames >= 1.
     const bool ok = a.shape.size() == 5 && a.shape[0] >= 1 &&
-                    (frames < 0 ? a.shape[1] >= 1 : a.shape[1] == frames) && a.shape[2] == s.in_channels &&
-                    a.shape[3] == s.height && a.shape[4] == s.width;
+                    (frames < 0 ? a.shape[1] >= 1 : a.shape[1] == frames) &&
+                    a.shape[2] == s.in_channels && a.shape[3] == s.height && a.shape[4] == s.width;
     if (!ok) {
-        throw InputError(std::string(what) + " has shape " + shape_text(a.shape) + "; spec " + s.name +
-                         " needs (B, " + (frames >= 0 ? std::to_string(frames) : std::string("T >= 1")) + ", " +
+        throw InputError(std::string(what) + " has shape " + shape_text(a.shape) + "; spec " +
+                         s.name + " needs (B, " +
+                         (frames >= 0 ? std::to_string(frames) : std::string("T >= 1")) + ", " +
                          std::to_string(s.in_channels) + ", " + std::to_string(s.height) + ", " +
                          std::to_string(s.width) + ") with B >= 1");
     }
@@ -56,8 +58,66 @@ std::vector<T> SequenceModel<T>::frame_at(const Array<T> &seq, int t) const {
         for (int64_t c = 0; c < C; ++c)
             for (int64_t y = 0; y < H; ++y)
                 for (int64_t x = 0; x < W; ++x)
-                    out[((b * H + y) * W + x) * C + c] = seq.data[(((b * Tn + t) * C + c) * H + y) * W + x];
+                    out[((b * H + y) * W + x) * C + c] =
+                        seq.data[(((b * Tn + t) * C + c) * H + y) * W + x];
     return out;
+}
+
+namespace {
+
+// Halide views of parameter tensors (OIHW, i.e. extents kx, ky, ci, co) and the pipeline
+// argument names they bind to ("cell.conv_u.weight" -> "cell_conv_u_weight").
+template <typename T>
+class WeightViews {
+public:
+    explicit WeightViews(const ParameterSet<T> &p) {
+        for (size_t i = 0; i < p.infos.size(); ++i) {
+            const auto &s = p.infos[i].shape;
+            views_.push_back(std::make_unique<BufferView>(
+                const_cast<T *>(p.tensor(i)), halide_type<T>(),
+                std::vector<int>{int(s[3]), int(s[2]), int(s[1]), int(s[0])}));
+            std::string name = p.infos[i].name;
+            for (char &ch : name) ch = ch == '.' ? '_' : ch;
+            names_.push_back(name);
+        }
+    }
+    // Binds tensors [first, last) as prefix + name.
+    void bind(ModelLibrary::Call &call, size_t first, size_t last,
+              const std::string &prefix = "") const {
+        for (size_t i = first; i < last; ++i) call.bind(prefix + names_[i], *views_[i]);
+    }
+    size_t size() const { return views_.size(); }
+
+private:
+    std::vector<std::unique_ptr<BufferView>> views_;
+    std::vector<std::string> names_;
+};
+
+// Adds the per-step gradients of tensors [first, last) into the running sums.
+template <typename T>
+void accumulate(ParameterSet<T> &sum, const ParameterSet<T> &step, size_t first, size_t last) {
+    for (size_t i = first; i < last; ++i) {
+        T *g = sum.tensor(i);
+        const T *d = step.tensor(i);
+        for (int64_t k = 0; k < sum.infos[i].numel(); ++k) g[k] += d[k];
+    }
+}
+
+}  // namespace
+
+template <typename T>
+typename SequenceModel<T>::Extents SequenceModel<T>::extents(int batch) const {
+    const Spec &s = spec();
+    return Extents{{s.in_channels, s.width, s.height, batch},
+                   {s.hidden, s.width, s.height, batch},
+                   {s.hidden, s.width, s.height, s.num_velocities(), batch}};
+}
+
+template <typename T>
+BufferView *SequenceModel<T>::view(const std::vector<T> &data, const std::vector<int> &extents,
+                                   std::vector<std::unique_ptr<BufferView>> &keep) const {
+    keep.push_back(std::make_unique<BufferView>(const_cast<T *>(data.data()), halide_type<T>(), extents));
+    return keep.back().get();
 }
 
 template <typename T>
@@ -65,47 +125,30 @@ void SequenceModel<T>::forward(const ParameterSet<T> &params, const Array<T> &in
                                bool keep_all, Trace &tr, const Array<T> *decoder_inputs) const {
     const Spec &s = spec();
     check_sequence(inputs, "input", -1);
+    if (t_out < 0) throw InputError("the number of predicted frames must be >= 0");
     if (decoder_inputs) {
         check_sequence(*decoder_inputs, "decoder input", t_out);
-        if (decoder_inputs->shape[0] != inputs.shape[0]) throw InputError("decoder input batch differs from input");
+        if (decoder_inputs->shape[0] != inputs.shape[0]) {
+            throw InputError("decoder input batch differs from input");
+        }
     }
-    if (t_out < 0) throw InputError("the number of predicted frames must be >= 0");
     tr = Trace{};
     tr.batch = static_cast<int>(inputs.shape[0]);
     tr.t_in = static_cast<int>(inputs.shape[1]);
     tr.t_out = t_out;
     tr.all_states = keep_all;
-    const int B = tr.batch;
-    const size_t sstate = state_size() * B;
-    const size_t sframe = frame_size(s.in_channels) * B;
-    const size_t sfeat = frame_size(s.hidden) * B;
-    const halide_type_t ht = halide_type<T>();
-    const std::vector<int> hidden_extents{s.hidden, s.width, s.height, s.num_velocities(), B};
-    const std::vector<int> frame_extents{s.in_channels, s.width, s.height, B};
-    const std::vector<int> feat_extents{s.hidden, s.width, s.height, B};
+    const Extents ext = extents(tr.batch);
+    const WeightViews<T> weights(params);
 
-    std::vector<std::unique_ptr<BufferView>> weights;
-    for (size_t i = 0; i < params.infos.size(); ++i) {
-        const auto &shp = params.infos[i].shape;
-        weights.push_back(std::make_unique<BufferView>(const_cast<T *>(params.tensor(i)), ht,
-                                                       std::vector<int>{int(shp[3]), int(shp[2]), int(shp[1]), int(shp[0])}));
-    }
-    auto bind_weights = [&](ModelLibrary::Call &call, size_t first, size_t last) {
-        for (size_t i = first; i < last; ++i) {
-            std::string name = params.infos[i].name;
-            for (char &c : name) c = c == '.' ? '_' : c;
-            call.bind(name, *weights[i]);
-        }
-    };
-
-    tr.states.push_back(std::vector<T>(sstate, T(0)));
+    tr.states.push_back(std::vector<T>(state_size() * tr.batch, T(0)));
     auto step = [&](std::vector<T> frame) {
-        std::vector<T> next(sstate);
-        BufferView u(frame.data(), ht, frame_extents), hp(tr.states.back().data(), ht, hidden_extents),
-            hn(next.data(), ht, hidden_extents);
+        std::vector<T> next(tr.states.back().size());
+        std::vector<std::unique_ptr<BufferView>> v;
         auto call = lib_->call("cell_forward");
-        call.bind("u", u).bind("h_prev", hp).bind("h_next", hn);
-        bind_weights(call, 0, 2);
+        call.bind("u", *view(frame, ext.frame, v))
+            .bind("h_prev", *view(tr.states.back(), ext.hidden, v))
+            .bind("h_next", *view(next, ext.hidden, v));
+        weights.bind(call, 0, 2);
         call.run();
         if (!keep_all) {
             tr.frames.clear();
@@ -119,18 +162,18 @@ void SequenceModel<T>::forward(const ParameterSet<T> &params, const Array<T> &in
     std::vector<T> fed = tr.frames.back();  // the last observed frame, fed a second time
     for (int k = 0; k < t_out; ++k) {
         step(decoder_inputs ? frame_at(*decoder_inputs, k) : fed);
-        std::vector<T> pred(sframe), feat(sfeat);
-        std::vector<std::vector<T>> acts(s.dec_layers, std::vector<T>(sfeat));
-        BufferView h(tr.states.back().data(), ht, hidden_extents), pv(pred.data(), ht, frame_extents),
-            fv(feat.data(), ht, feat_extents);
-        std::vector<std::unique_ptr<BufferView>> av;
+        std::vector<T> pred(frame_size(s.out_channels) * tr.batch);
+        std::vector<T> feat(frame_size(s.hidden) * tr.batch);
+        std::vector<std::vector<T>> acts(s.dec_layers, feat);
+        std::vector<std::unique_ptr<BufferView>> v;
         auto call = lib_->call("readout_forward");
-        call.bind("h", h).bind("pred", pv).bind("feat", fv);
+        call.bind("h", *view(tr.states.back(), ext.hidden, v))
+            .bind("pred", *view(pred, ext.frame, v))
+            .bind("feat", *view(feat, ext.feat, v));
         for (int i = 0; i < s.dec_layers; ++i) {
-            av.push_back(std::make_unique<BufferView>(acts[i].data(), ht, feat_extents));
-            call.bind("act_" + std::to_string(i), *av.back());
+            call.bind("act_" + std::to_string(i), *view(acts[i], ext.feat, v));
         }
-        bind_weights(call, 2, params.infos.size());
+        weights.bind(call, 2, weights.size());
         call.run();
         fed = pred;  // fed back detached: backward never flows into it
         tr.preds.push_back(std::move(pred));
@@ -143,24 +186,25 @@ void SequenceModel<T>::forward(const ParameterSet<T> &params, const Array<T> &in
 
 template <typename T>
 double SequenceModel<T>::loss(const Trace &tr, const Array<T> &targets) const {
-    const Spec &s = spec();
     check_sequence(targets, "target", tr.t_out);
     if (targets.shape[0] != tr.batch) {
-        throw InputError("target has batch " + std::to_string(targets.shape[0]) + " but input has " +
-                         std::to_string(tr.batch));
+        throw InputError("target has batch " + std::to_string(targets.shape[0]) +
+                         " but input has " + std::to_string(tr.batch));
     }
-    const halide_type_t ht = halide_type<T>();
-    const std::vector<int> frame_extents{s.in_channels, s.width, s.height, tr.batch};
+    const Extents ext = extents(tr.batch);
     double total = 0;
     for (int k = 0; k < tr.t_out; ++k) {
-        std::vector<T> target = frame_at(targets, k);
-        T sse = 0;
-        BufferView pv(const_cast<T *>(tr.preds[k].data()), ht, frame_extents),
-            tv(target.data(), ht, frame_extents), out(&sse, ht, {});
-        lib_->call("frame_loss").bind("pred", pv).bind("target", tv).bind("sse", out).run();
-        total += double(sse);
+        const std::vector<T> target = frame_at(targets, k);
+        std::vector<T> sse(1);
+        std::vector<std::unique_ptr<BufferView>> v;
+        lib_->call("frame_loss")
+            .bind("pred", *view(tr.preds[k], ext.frame, v))
+            .bind("target", *view(target, ext.frame, v))
+            .bind("sse", *view(sse, {}, v))
+            .run();
+        total += double(sse[0]);
     }
-    return total / (double(tr.batch) * tr.t_out * frame_size(s.in_channels));
+    return total / (double(tr.batch) * tr.t_out * frame_size(spec().out_channels));
 }
 
 template <typename T>
@@ -169,67 +213,50 @@ double SequenceModel<T>::backward(const ParameterSet<T> &params, const Array<T> 
     if (!tr.all_states) throw std::logic_error("backward needs a forward trace made with keep_all");
     const Spec &s = spec();
     const double loss_value = loss(tr, targets);
-    const int B = tr.batch;
-    const halide_type_t ht = halide_type<T>();
-    const std::vector<int> hidden_extents{s.hidden, s.width, s.height, s.num_velocities(), B};
-    const std::vector<int> frame_extents{s.in_channels, s.width, s.height, B};
-    const std::vector<int> feat_extents{s.hidden, s.width, s.height, B};
-    const double scale = 2.0 / (double(B) * tr.t_out * frame_size(s.in_channels));
+    const Extents ext = extents(tr.batch);
+    // d loss / d pred for the mean over all predicted elements.
+    const double scale = 2.0 / (double(tr.batch) * tr.t_out * frame_size(s.out_channels));
 
     grads = ParameterSet<T>::zeros(s);
     ParameterSet<T> step_grads = ParameterSet<T>::zeros(s);
-    std::vector<std::unique_ptr<BufferView>> weights, wgrads;
-    std::vector<std::string> names;
-    for (size_t i = 0; i < params.infos.size(); ++i) {
-        const auto &shp = params.infos[i].shape;
-        const std::vector<int> ext{int(shp[3]), int(shp[2]), int(shp[1]), int(shp[0])};
-        weights.push_back(std::make_unique<BufferView>(const_cast<T *>(params.tensor(i)), ht, ext));
-        wgrads.push_back(std::make_unique<BufferView>(step_grads.tensor(i), ht, ext));
-        std::string name = params.infos[i].name;
-        for (char &c : name) c = c == '.' ? '_' : c;
-        names.push_back(name);
-    }
-    auto accumulate = [&](size_t first, size_t last) {
-        for (size_t i = first; i < last; ++i) {
-            const int64_t n = params.infos[i].numel();
-            T *g = grads.tensor(i);
-            const T *d = step_grads.tensor(i);
-            for (int64_t k = 0; k < n; ++k) g[k] += d[k];
-        }
-    };
+    const WeightViews<T> weights(params), step_views(step_grads);
+    const size_t n = weights.size();
 
     // carry: dL/dh flowing back from later steps; total: carry plus the readout's share.
-    std::vector<T> carry(state_size() * B, T(0)), total(state_size() * B);
-    auto cell_back = [&](int step, std::vector<T> &d_next, std::vector<T> &d_prev) {
-        BufferView u(const_cast<T *>(tr.frames[step].data()), ht, frame_extents),
-            hp(const_cast<T *>(tr.states[step].data()), ht, hidden_extents),
-            hn(const_cast<T *>(tr.states[step + 1].data()), ht, hidden_extents),
-            dn(d_next.data(), ht, hidden_extents), dp(d_prev.data(), ht, hidden_extents);
+    std::vector<T> carry(state_size() * tr.batch, T(0)), total(carry.size());
+    auto cell_back = [&](int step, const std::vector<T> &d_next, std::vector<T> &d_prev) {
+        std::vector<std::unique_ptr<BufferView>> v;
         auto call = lib_->call("cell_backward");
-        call.bind("u", u).bind("h_prev", hp).bind("h_next", hn).bind("d_h_next", dn).bind("d_h_prev", dp);
-        for (size_t i = 0; i < 2; ++i) call.bind(names[i], *weights[i]).bind("grad_" + names[i], *wgrads[i]);
+        call.bind("u", *view(tr.frames[step], ext.frame, v))
+            .bind("h_prev", *view(tr.states[step], ext.hidden, v))
+            .bind("h_next", *view(tr.states[step + 1], ext.hidden, v))
+            .bind("d_h_next", *view(d_next, ext.hidden, v))
+            .bind("d_h_prev", *view(d_prev, ext.hidden, v));
+        weights.bind(call, 0, 2);
+        step_views.bind(call, 0, 2, "grad_");
         call.run();
-        accumulate(0, 2);
+        accumulate(grads, step_grads, 0, 2);
     };
 
     for (int k = tr.t_out - 1; k >= 0; --k) {
         const int step = tr.t_in + k;  // the cell step whose output the readout saw
-        std::vector<T> target = frame_at(targets, k);
-        BufferView h(const_cast<T *>(tr.states[step + 1].data()), ht, hidden_extents),
-            fv(const_cast<T *>(tr.feats[k].data()), ht, feat_extents),
-            pv(const_cast<T *>(tr.preds[k].data()), ht, frame_extents), tv(target.data(), ht, frame_extents),
-            cv(carry.data(), ht, hidden_extents), dv(total.data(), ht, hidden_extents);
-        std::vector<std::unique_ptr<BufferView>> av;
+        const std::vector<T> target = frame_at(targets, k);
+        std::vector<std::unique_ptr<BufferView>> v;
         auto call = lib_->call("readout_backward");
-        call.bind("h", h).bind("feat", fv).bind("pred", pv).bind("target", tv).bind("d_h_carry", cv).bind("d_h", dv);
-        call.scalar("grad_scale", scale);
+        call.bind("h", *view(tr.states[step + 1], ext.hidden, v))
+            .bind("feat", *view(tr.feats[k], ext.feat, v))
+            .bind("pred", *view(tr.preds[k], ext.frame, v))
+            .bind("target", *view(target, ext.frame, v))
+            .bind("d_h_carry", *view(carry, ext.hidden, v))
+            .bind("d_h", *view(total, ext.hidden, v))
+            .scalar("grad_scale", scale);
         for (int i = 0; i < s.dec_layers; ++i) {
-            av.push_back(std::make_unique<BufferView>(const_cast<T *>(tr.acts[k][i].data()), ht, feat_extents));
-            call.bind("act_" + std::to_string(i), *av.back());
+            call.bind("act_" + std::to_string(i), *view(tr.acts[k][i], ext.feat, v));
         }
-        for (size_t i = 2; i < names.size(); ++i) call.bind(names[i], *weights[i]).bind("grad_" + names[i], *wgrads[i]);
+        weights.bind(call, 2, n);
+        step_views.bind(call, 2, n, "grad_");
         call.run();
-        accumulate(2, names.size());
+        accumulate(grads, step_grads, 2, n);
         cell_back(step, total, carry);
     }
     for (int step = tr.t_in - 1; step >= 0; --step) {
@@ -249,7 +276,8 @@ Array<T> SequenceModel<T>::predictions(const Trace &tr) const {
             for (int64_t y = 0; y < H; ++y)
                 for (int64_t x = 0; x < W; ++x)
                     for (int64_t c = 0; c < C; ++c)
-                        out.data[(((b * Tn + t) * C + c) * H + y) * W + x] = tr.preds[t][((b * H + y) * W + x) * C + c];
+                        out.data[(((b * Tn + t) * C + c) * H + y) * W + x] =
+                            tr.preds[t][((b * H + y) * W + x) * C + c];
     return out;
 }
 

@@ -5,18 +5,18 @@
 // gradient of every parameter.
 #pragma once
 
+#include <memory>
+#include <vector>
+
 #include "array.h"
 #include "checkpoint.h"
 #include "model_library.h"
-
-#include <memory>
-#include <vector>
 
 namespace fernn {
 
 template <typename T>
 class SequenceModel {
-public:
+  public:
     explicit SequenceModel(std::shared_ptr<const ModelLibrary> library);
 
     const Spec &spec() const { return lib_->spec(); }
@@ -27,7 +27,8 @@ public:
         int batch = 0, t_in = 0, t_out = 0;
         bool all_states = false;
         std::vector<std::vector<T>> frames;  // the frame fed at each step
-        std::vector<std::vector<T>> states;  // h_0 (zeros) .. h_{steps}; only the last unless all_states
+        std::vector<std::vector<T>>
+            states;  // h_0 (zeros) .. h_{steps}; only the last unless all_states
         std::vector<std::vector<T>> preds, feats;
         std::vector<std::vector<std::vector<T>>> acts;  // [decoder step][layer]
     };
@@ -51,7 +52,15 @@ public:
     // Hidden states after steps first+1 .. first+count: (B, count, V, C, H, W).
     Array<T> hidden_states(const Trace &trace, int first, int count) const;
 
-private:
+  private:
+    // Halide extents (innermost first) of one batch's tensors.
+    struct Extents {
+        std::vector<int> frame, feat, hidden;
+    };
+    Extents extents(int batch) const;
+    // A view of `data` kept alive by `keep` until the pipeline call returns.
+    BufferView *view(const std::vector<T> &data, const std::vector<int> &extents,
+                     std::vector<std::unique_ptr<BufferView>> &keep) const;
     size_t frame_size(int channels) const;
     size_t state_size() const;
     void check_sequence(const Array<T> &a, const char *what, int frames) const;

@@ -11,7 +11,9 @@ int64_t ParamInfo::numel() const {
     return n;
 }
 
-int64_t ParamInfo::fan_in() const { return numel() / shape.at(0); }
+int64_t ParamInfo::fan_in() const {
+    return numel() / shape.at(0);
+}
 
 namespace {
 
@@ -116,9 +118,10 @@ void apply_override(json &doc, const std::string &assignment, JsonSource &source
     size_t start = 0;
     while (true) {
         const size_t dot = path.find('.', start);
-        const std::string key = path.substr(start, dot == std::string::npos ? std::string::npos
-                                                                            : dot - start);
-        if (key.empty()) throw InputError("--set " + assignment + ": empty key in path \"" + path + "\"");
+        const std::string key =
+            path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+        if (key.empty())
+            throw InputError("--set " + assignment + ": empty key in path \"" + path + "\"");
         if (!node->is_object()) {
             throw InputError(source.file + ": --set " + assignment + ": " +
                              (walked.empty() ? "the spec" : walked) + " is " + describe(*node) +
@@ -179,8 +182,8 @@ std::string fnv1a_hex(const std::string &bytes) {
 
 std::string Spec::model_hash() const {
     json model = normalized();
-    model.erase("training");      // training settings do not change the compiled code
-    model.erase("sequence");      // sequence lengths are run-time arguments of the runtime
+    model.erase("training");  // training settings do not change the compiled code
+    model.erase("sequence");  // sequence lengths are run-time arguments of the runtime
     return fnv1a_hex(model.dump());
 }
 

@@ -2,12 +2,12 @@
 // derived from it (parameter names and shapes, FLOPs). The field reference is specs/README.md.
 #pragma once
 
-#include "flow_spec.h"
-#include "json_reader.h"
-
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "flow_spec.h"
+#include "json_reader.h"
 
 namespace fernn {
 

@@ -19,12 +19,18 @@ int divisor_at_most(int n, int limit) {
     return 1;
 }
 
-int lanes_for(const Halide::Type &type, const Halide::Target &t) { return t.natural_vector_size(type); }
+int lanes_for(const Halide::Type &type, const Halide::Target &t) {
+    return t.natural_vector_size(type);
+}
 
 // Accumulators a tile may keep in vector registers, leaving room for operands.
-int register_budget(const Halide::Target &t) { return t.has_feature(Halide::Target::AVX512) ? 24 : 12; }
+int register_budget(const Halide::Target &t) {
+    return t.has_feature(Halide::Target::AVX512) ? 24 : 12;
+}
 
-Halide::Type type_of(const Func &f) { return f.output_types()[0]; }
+Halide::Type type_of(const Func &f) {
+    return f.output_types()[0];
+}
 
 }  // namespace
 
@@ -109,8 +115,7 @@ void schedule_weight_grad(gen::WeightGradStage &s, const WeightGradKnobs &k) {
     Var coo("coo"), coi("coi"), cio("cio"), cii("cii");
     partial.vectorize(d.co, k.lanes).parallel(group);
     auto upd = partial.update();
-    upd.split(d.co, coo, coi, k.lanes * k.c_vectors)
-        .split(d.ci, cio, cii, k.ci_unroll);
+    upd.split(d.co, coo, coi, k.lanes * k.c_vectors).split(d.ci, cio, cii, k.ci_unroll);
     // Inner to outer: channel block (registers), a row of pixels, then the kernel taps; the
     // block's accumulators stay in registers across the row.
     if (s.has_v) {
@@ -161,7 +166,8 @@ void schedule_root(gen::RootStage &s, const Halide::Target &t) {
 
 }  // namespace
 
-nlohmann::json schedule_cpu(gen::PipelineDef &def, int width, int /*height*/, const Halide::Target &t) {
+nlohmann::json schedule_cpu(gen::PipelineDef &def, int width, int /*height*/,
+                            const Halide::Target &t) {
     nlohmann::json record = nlohmann::json::array();
     for (auto &root : def.stages.roots) schedule_root(root, t);
     for (auto &conv : def.stages.convs) {

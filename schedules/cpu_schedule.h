@@ -3,18 +3,18 @@
 // `fernn tune` (a later issue) will search them and record winners beside this file.
 #pragma once
 
-#include "../generators/pipelines.h"
-
 #include <nlohmann/json.hpp>
+
+#include "../generators/pipelines.h"
 
 namespace fernn::sched {
 
 // Register-tiled convolution: a tile of c_vectors × lanes output channels by x_tile pixels
 // is accumulated in registers while the reduction walks input channels.
 struct ConvKnobs {
-    int lanes;       // vector width (over channels, or over x when vectorize_x)
-    int c_vectors;   // vectors of output channels per tile
-    int x_tile;      // pixels per tile (divides the width)
+    int lanes;         // vector width (over channels, or over x when vectorize_x)
+    int c_vectors;     // vectors of output channels per tile
+    int x_tile;        // pixels per tile (divides the width)
     bool vectorize_x;  // for stages with fewer output channels than a vector
 };
 

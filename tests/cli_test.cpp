@@ -1,16 +1,15 @@
 // The fernn command line: exit codes, messages that name the file and JSON path, and no
 // partial output left behind by a failing command.
-#include "test_support.h"
-
-#include "runtime/atomic_file.h"
-#include "runtime/npy.h"
-
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sys/wait.h>
+
+#include "runtime/atomic_file.h"
+#include "runtime/npy.h"
+#include "test_support.h"
 
 namespace fs = std::filesystem;
 using namespace fernn;
@@ -23,7 +22,8 @@ struct Result {
 };
 
 Result fernn_cli(const std::string &args) {
-    const std::string cmd = std::string("FERNN_CACHE=") + FERNN_TEST_CACHE + " " + FERNN_BINARY + " " + args + " 2>&1";
+    const std::string cmd =
+        std::string("FERNN_CACHE=") + FERNN_TEST_CACHE + " " + FERNN_BINARY + " " + args + " 2>&1";
     FILE *p = popen(cmd.c_str(), "r");
     std::string out;
     char buf[4096];
@@ -34,9 +34,11 @@ Result fernn_cli(const std::string &args) {
 }
 
 class Cli : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
-        dir_ = fs::path(::testing::TempDir()) / ("cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+        dir_ =
+            fs::path(::testing::TempDir()) /
+            ("cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
         fs::remove_all(dir_);
         fs::create_directories(dir_);
         spec_ = path("spec.json");
@@ -67,7 +69,8 @@ TEST_F(Cli, BadSpecExitsWithCode2AndNamesFileAndPath) {
     const std::string bad = write_spec("bad.json", doc);
     const Result r = fernn_cli("check " + bad);
     EXPECT_EQ(r.code, 2);
-    EXPECT_NE(r.output.find(bad + ": recurrence.activation: got string \"swish\"; allowed: one of"), std::string::npos)
+    EXPECT_NE(r.output.find(bad + ": recurrence.activation: got string \"swish\"; allowed: one of"),
+              std::string::npos)
         << r.output;
     const Result s = fernn_cli("check " + spec_ + " --set flow.velocities.range=9");
     EXPECT_EQ(s.code, 2);
@@ -108,9 +111,11 @@ TEST_F(Cli, CompileWritesLibraryAndManifest) {
     int files = 0;
     for (const auto &e : fs::directory_iterator(path("model"))) files += e.is_regular_file();
     EXPECT_EQ(files, 2);
-    const Result bad_target = fernn_cli("compile " + spec_ + " -o " + path("m2") + " --target pdp11");
+    const Result bad_target =
+        fernn_cli("compile " + spec_ + " -o " + path("m2") + " --target pdp11");
     EXPECT_EQ(bad_target.code, 2);
-    EXPECT_NE(bad_target.output.find("\"pdp11\" is not a Halide target"), std::string::npos) << bad_target.output;
+    EXPECT_NE(bad_target.output.find("\"pdp11\" is not a Halide target"), std::string::npos)
+        << bad_target.output;
     EXPECT_FALSE(fs::exists(path("m2")));
 }
 
@@ -118,7 +123,8 @@ TEST_F(Cli, PredictEncodeGradientsRunAndCheckTheirInputs) {
     ASSERT_EQ(fernn_cli("init " + spec_ + " --seed 3 --out " + path("ckpt.safetensors")).code, 0);
     write_npy(path("x.npy"), test::random_array<float>({2, 3, 1, 6, 7}, 1));
     write_npy(path("y.npy"), test::random_array<float>({2, 2, 1, 6, 7}, 2));
-    const std::string common = spec_ + " --checkpoint " + path("ckpt.safetensors") + " --input " + path("x.npy");
+    const std::string common =
+        spec_ + " --checkpoint " + path("ckpt.safetensors") + " --input " + path("x.npy");
 
     Result r = fernn_cli("predict " + common + " --output " + path("p.npy"));
     ASSERT_EQ(r.code, 0) << r.output;
@@ -130,9 +136,12 @@ TEST_F(Cli, PredictEncodeGradientsRunAndCheckTheirInputs) {
     r = fernn_cli("encode " + common + " --output " + path("h.npy"));
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_EQ(read_npy<float>(path("h.npy")).shape, (std::vector<int64_t>{2, 3, 9, 4, 6, 7}));
-    EXPECT_NE(r.output.find("velocity order (axis 2): (-1,-1) (-1,0) (-1,1) (0,-1)"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("velocity order (axis 2): (-1,-1) (-1,0) (-1,1) (0,-1)"),
+              std::string::npos)
+        << r.output;
 
-    r = fernn_cli("gradients " + common + " --target " + path("y.npy") + " --out " + path("g.safetensors"));
+    r = fernn_cli("gradients " + common + " --target " + path("y.npy") + " --out " +
+                  path("g.safetensors"));
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_NE(r.output.find("loss "), std::string::npos);
 
@@ -142,20 +151,27 @@ TEST_F(Cli, PredictEncodeGradientsRunAndCheckTheirInputs) {
     r = fernn_cli("predict " + spec_ + " --checkpoint " + path("ckpt.safetensors") + " --input " +
                   path("wrong.npy") + " --output " + path("keep.npy"));
     EXPECT_EQ(r.code, 2);
-    EXPECT_NE(r.output.find(path("wrong.npy") + ": input has shape (2, 3, 1, 7, 6); spec t needs (B, T >= 1, 1, 6, 7)"),
+    EXPECT_NE(r.output.find(path("wrong.npy") +
+                            ": input has shape (2, 3, 1, 7, 6); spec t needs (B, T >= 1, 1, 6, 7)"),
               std::string::npos)
         << r.output;
     EXPECT_EQ(read_file_bytes(path("keep.npy")), "old");
 
     // A checkpoint of another model: exit 2, the tensor named.
-    ASSERT_EQ(fernn_cli("init " + spec_ + " --set recurrence.channels=5 --seed 3 --out " + path("c5.safetensors")).code, 0);
-    r = fernn_cli("predict " + spec_ + " --checkpoint " + path("c5.safetensors") + " --input " + path("x.npy") +
-                  " --output " + path("q.npy"));
+    ASSERT_EQ(fernn_cli("init " + spec_ + " --set recurrence.channels=5 --seed 3 --out " +
+                        path("c5.safetensors"))
+                  .code,
+              0);
+    r = fernn_cli("predict " + spec_ + " --checkpoint " + path("c5.safetensors") + " --input " +
+                  path("x.npy") + " --output " + path("q.npy"));
     EXPECT_EQ(r.code, 2);
-    EXPECT_NE(r.output.find("has shape (5, 1, 3, 3) but spec t needs (4, 1, 3, 3)"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("has shape (5, 1, 3, 3) but spec t needs (4, 1, 3, 3)"),
+              std::string::npos)
+        << r.output;
 
     // A model directory compiled from another spec is refused.
-    ASSERT_EQ(fernn_cli("compile " + spec_ + " --set recurrence.channels=5 -o " + path("m5")).code, 0);
+    ASSERT_EQ(fernn_cli("compile " + spec_ + " --set recurrence.channels=5 -o " + path("m5")).code,
+              0);
     r = fernn_cli("predict " + common + " --model " + path("m5") + " --output " + path("q.npy"));
     EXPECT_EQ(r.code, 2);
     EXPECT_NE(r.output.find("compiled from another model"), std::string::npos) << r.output;

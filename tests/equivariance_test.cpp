@@ -2,14 +2,13 @@
 // input sequence by ν̂ (frame t shifted by t·ν̂) shifts the hidden state after frame t by t·ν̂
 // and permutes its velocity copies ν ↦ ν − ν̂. The same test on a G-RNN must fail clearly, or
 // the test could not tell an equivariant model from any other.
-#include "test_support.h"
-
-#include "runtime/checkpoint.h"
-#include "runtime/sequence_model.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
+
+#include "runtime/checkpoint.h"
+#include "runtime/sequence_model.h"
+#include "test_support.h"
 
 using namespace fernn;
 
@@ -34,7 +33,9 @@ Spec torus_spec(bool all_velocities) {
     return test::spec_from(doc);
 }
 
-int wrap(int i) { return ((i % kSize) + kSize) % kSize; }
+int wrap(int i) {
+    return ((i % kSize) + kSize) % kSize;
+}
 
 // Frame t moved by t·ν̂: out(y, x) = in(y − t·vy, x − t·vx), as torch.roll by (t·vy, t·vx).
 Array<float> move_sequence(const Array<float> &x, int vx, int vy) {
@@ -44,7 +45,8 @@ Array<float> move_sequence(const Array<float> &x, int vx, int vy) {
             for (int y = 0; y < kSize; ++y)
                 for (int xx = 0; xx < kSize; ++xx)
                     out.data[((b * kFrames + t) * kSize + y) * kSize + xx] =
-                        x.data[((b * kFrames + t) * kSize + wrap(y - t * vy)) * kSize + wrap(xx - t * vx)];
+                        x.data[((b * kFrames + t) * kSize + wrap(y - t * vy)) * kSize +
+                               wrap(xx - t * vx)];
     return out;
 }
 
@@ -57,7 +59,8 @@ double equivariance_error(const Spec &spec, int vx, int vy) {
     SequenceModel<float>::Trace a, b;
     model.forward(params, x, 0, true, a);
     model.forward(params, move_sequence(x, vx, vy), 0, true, b);
-    const Array<float> h = model.hidden_states(a, 0, kFrames), hm = model.hidden_states(b, 0, kFrames);
+    const Array<float> h = model.hidden_states(a, 0, kFrames),
+                       hm = model.hidden_states(b, 0, kFrames);
     const auto &vel = spec.flow.velocities;
     const int nv = spec.num_velocities(), C = spec.hidden;
     auto index_of = [&](int wx, int wy) {
@@ -79,10 +82,14 @@ double equivariance_error(const Spec &spec, int vx, int vy) {
                     for (int y = 0; y < kSize; ++y)
                         for (int xx = 0; xx < kSize; ++xx) {
                             auto at = [&](int vv, int yy, int xxx) {
-                                return ((((int64_t(bb) * kFrames + t) * nv + vv) * C + c) * kSize + yy) * kSize + xxx;
+                                return ((((int64_t(bb) * kFrames + t) * nv + vv) * C + c) * kSize +
+                                        yy) *
+                                           kSize +
+                                       xxx;
                             };
                             const double got = hm.data[at(v, y, xx)];
-                            const double want = h.data[at(src, wrap(y - t * vy), wrap(xx - t * vx))];
+                            const double want =
+                                h.data[at(src, wrap(y - t * vy), wrap(xx - t * vx))];
                             diff2 += (got - want) * (got - want);
                             norm2 += want * want;
                         }
@@ -97,7 +104,8 @@ double equivariance_error(const Spec &spec, int vx, int vy) {
 TEST(Equivariance, FernnHiddenStateIsFlowEquivariant) {
     const Spec spec = torus_spec(true);
     ASSERT_EQ(spec.num_velocities(), 64);
-    for (auto [vx, vy] : std::vector<std::pair<int, int>>{{1, 0}, {0, -1}, {2, 3}, {-4, -4}, {3, -2}}) {
+    for (auto [vx, vy] :
+         std::vector<std::pair<int, int>>{{1, 0}, {0, -1}, {2, 3}, {-4, -4}, {3, -2}}) {
         const double e = equivariance_error(spec, vx, vy);
         std::printf("  FERNN |V|=64, nu_hat=(%d,%d): relative error %.3e\n", vx, vy, e);
         EXPECT_LE(e, 1e-5) << "nu_hat = (" << vx << ", " << vy << ")";

@@ -1,19 +1,21 @@
 // .npy and .safetensors: round trips, files as numpy and the safetensors reference write
 // them, and every malformed file rejected with a message naming it.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
 #include "runtime/atomic_file.h"
 #include "runtime/json_reader.h"
 #include "runtime/npy.h"
 #include "runtime/safetensors.h"
 
-#include <gtest/gtest.h>
-
-#include <cstring>
-
 using namespace fernn;
 
 namespace {
 
-std::string temp(const std::string &name) { return std::string(::testing::TempDir()) + "/" + name; }
+std::string temp(const std::string &name) {
+    return std::string(::testing::TempDir()) + "/" + name;
+}
 
 std::string error_reading_npy(const std::string &bytes) {
     const std::string path = temp("bad.npy");
@@ -29,7 +31,8 @@ std::string error_reading_npy(const std::string &bytes) {
 std::string error_reading_st(const std::string &header, const std::string &data) {
     const std::string path = temp("bad.safetensors");
     std::string bytes(8, '\0');
-    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((uint64_t(header.size()) >> (8 * i)) & 0xff);
+    for (int i = 0; i < 8; ++i)
+        bytes[i] = static_cast<char>((uint64_t(header.size()) >> (8 * i)) & 0xff);
     write_file_atomically(path, bytes + header + data);
     try {
         read_safetensors<float>(path);
@@ -93,7 +96,8 @@ TEST(Npy, MalformedFilesAreRejected) {
     EXPECT_NE(error_reading_npy(fortran).find("Fortran order"), std::string::npos);
     std::string ints = numpy_written_f8();
     ints.replace(ints.find("<f8"), 3, "<i8");
-    EXPECT_NE(error_reading_npy(ints).find("dtype '<i8' is not supported; allowed: '<f4' (float32) or '<f8'"),
+    EXPECT_NE(error_reading_npy(ints).find(
+                  "dtype '<i8' is not supported; allowed: '<f4' (float32) or '<f8'"),
               std::string::npos);
     std::string big_endian = numpy_written_f8();
     big_endian.replace(big_endian.find("<f8"), 3, ">f8");
@@ -135,17 +139,20 @@ TEST(Safetensors, Float64IsConvertedOnRead) {
     a.data = {0.125, -2};
     f.tensors = {{"x", a}};
     write_safetensors(temp("d.safetensors"), f);
-    EXPECT_EQ(read_safetensors<float>(temp("d.safetensors")).find("x")->data, (std::vector<float>{0.125f, -2.f}));
+    EXPECT_EQ(read_safetensors<float>(temp("d.safetensors")).find("x")->data,
+              (std::vector<float>{0.125f, -2.f}));
 }
 
 TEST(Safetensors, MalformedFilesAreRejected) {
     const std::string eight(8, '\0'), sixteen(16, '\0');
     // The helper itself accepts a valid file, so each rejection below is about its one defect.
-    EXPECT_EQ(error_reading_st(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", eight), "");
+    EXPECT_EQ(error_reading_st(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", eight),
+              "");
     EXPECT_NE(error_reading_st(R"({"a":{"dtype":"I32","shape":[2],"data_offsets":[0,8]}})", eight)
                   .find("dtype \"I32\"; allowed: \"F32\" or \"F64\""),
               std::string::npos);
-    EXPECT_NE(error_reading_st(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", eight).find("needs 12"),
+    EXPECT_NE(error_reading_st(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", eight)
+                  .find("needs 12"),
               std::string::npos);
     EXPECT_NE(error_reading_st(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", sixteen)
                   .find("unclaimed"),
@@ -155,12 +162,15 @@ TEST(Safetensors, MalformedFilesAreRejected) {
                                sixteen)
                   .find("overlaps"),
               std::string::npos);
-    EXPECT_NE(error_reading_st(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}})", eight).find("outside"),
+    EXPECT_NE(error_reading_st(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}})", eight)
+                  .find("outside"),
               std::string::npos);
-    EXPECT_NE(error_reading_st(R"({"a":{"dtype":"F32","shape":[2]}})", eight).find("lacks"), std::string::npos);
+    EXPECT_NE(error_reading_st(R"({"a":{"dtype":"F32","shape":[2]}})", eight).find("lacks"),
+              std::string::npos);
     EXPECT_NE(error_reading_st("not json", eight).find("bad.safetensors"), std::string::npos);
     // A header length larger than the file.
-    write_file_atomically(temp("short.safetensors"), std::string("\xff\x00\x00\x00\x00\x00\x00\x00{}", 10));
+    write_file_atomically(temp("short.safetensors"),
+                          std::string("\xff\x00\x00\x00\x00\x00\x00\x00{}", 10));
     EXPECT_THROW(read_safetensors<float>(temp("short.safetensors")), InputError);
 }
 

@@ -2,17 +2,16 @@
 // tensor, on float64 builds of the same pipelines (the same algorithm and schedules as the
 // float32 library, only the element type differs). As in the reference, no gradient flows
 // through the predictions fed back as decoder inputs, so the differenced loss feeds the
-// decoder the unperturbed run's frames (which the test also checks matter). In float64 a central difference with
-// step 1e-6 is accurate to ~1e-9 relative, so the tolerance of 1e-6 leaves room only for
-// the rare entry whose perturbation crosses a ReLU or max-pool kink.
-#include "test_support.h"
-
-#include "runtime/checkpoint.h"
-#include "runtime/sequence_model.h"
-
+// decoder the unperturbed run's frames (which the test also checks matter). In float64 a central
+// difference with step 1e-6 is accurate to ~1e-9 relative, so the tolerance of 1e-6 leaves room
+// only for the rare entry whose perturbation crosses a ReLU or max-pool kink.
 #include <gtest/gtest.h>
 
 #include <cmath>
+
+#include "runtime/checkpoint.h"
+#include "runtime/sequence_model.h"
+#include "test_support.h"
 
 using namespace fernn;
 
@@ -24,7 +23,9 @@ struct Case {
     int batch;
 };
 
-void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
+void PrintTo(const Case &c, std::ostream *os) {
+    *os << c.name;
+}
 
 class GradientCheck : public ::testing::TestWithParam<Case> {};
 
@@ -42,8 +43,10 @@ TEST_P(GradientCheck, MatchesCentralDifferences) {
     const Spec spec = make_spec(c);
     SequenceModel<double> model(test::compiled(spec, "float64"));
     ParameterSet<double> params = init_parameters<double>(spec, 11);
-    const auto x = test::random_array<double>({c.batch, spec.input_frames, spec.in_channels, spec.height, spec.width}, 1);
-    const auto y = test::random_array<double>({c.batch, spec.output_frames, spec.in_channels, spec.height, spec.width}, 2);
+    const auto x = test::random_array<double>(
+        {c.batch, spec.input_frames, spec.in_channels, spec.height, spec.width}, 1);
+    const auto y = test::random_array<double>(
+        {c.batch, spec.output_frames, spec.in_channels, spec.height, spec.width}, 2);
 
     SequenceModel<double>::Trace trace;
     model.forward(params, x, spec.output_frames, true, trace);
@@ -57,8 +60,9 @@ TEST_P(GradientCheck, MatchesCentralDifferences) {
     const int64_t frame = int64_t(spec.in_channels) * spec.height * spec.width;
     for (int b = 0; b < c.batch; ++b) {
         for (int k = 0; k < spec.output_frames; ++k) {
-            const double *src = k == 0 ? &x.data[(b * spec.input_frames + spec.input_frames - 1) * frame]
-                                       : &preds.data[(b * spec.output_frames + k - 1) * frame];
+            const double *src =
+                k == 0 ? &x.data[(b * spec.input_frames + spec.input_frames - 1) * frame]
+                       : &preds.data[(b * spec.output_frames + k - 1) * frame];
             std::copy(src, src + frame, &fed.data[(b * spec.output_frames + k) * frame]);
         }
     }
@@ -106,15 +110,19 @@ TEST_P(GradientCheck, MatchesCentralDifferences) {
 
 INSTANTIATE_TEST_SUITE_P(
     Configs, GradientCheck,
-    ::testing::Values(
-        Case{"relu_max", {}, 2},
-        Case{"tanh_mean",
-             {"recurrence.activation=tanh", "readout.pool=mean", "flow.velocities=[[2,0],[0,-1],[-1,1]]",
-              "readout.decoder.layers=2", "lifting.kernel=5"},
-             5},
-        Case{"sig_sum",
-             {"recurrence.activation=sigmoid", "readout.pool=sum", "readout.decoder.layers=0",
-              "input.channels=2", "readout.channels=2", "recurrence.kernel=1", "readout.decoder.kernel=5"},
-             3},
-        Case{"grnn", {"flow.velocities.range=0", "recurrence.channels=3", "sequence.input_frames=4"}, 2}),
+    ::testing::Values(Case{"relu_max", {}, 2},
+                      Case{"tanh_mean",
+                           {"recurrence.activation=tanh", "readout.pool=mean",
+                            "flow.velocities=[[2,0],[0,-1],[-1,1]]", "readout.decoder.layers=2",
+                            "lifting.kernel=5"},
+                           5},
+                      Case{"sig_sum",
+                           {"recurrence.activation=sigmoid", "readout.pool=sum",
+                            "readout.decoder.layers=0", "input.channels=2", "readout.channels=2",
+                            "recurrence.kernel=1", "readout.decoder.kernel=5"},
+                           3},
+                      Case{"grnn",
+                           {"flow.velocities.range=0", "recurrence.channels=3",
+                            "sequence.input_frames=4"},
+                           2}),
     [](const ::testing::TestParamInfo<Case> &info) { return std::string(info.param.name); });

@@ -1,11 +1,11 @@
 // Spec validation: every class of bad input names the JSON path, the bad value and what is
 // allowed; normalization and overrides behave as documented.
-#include "test_support.h"
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+
+#include "test_support.h"
 
 using namespace fernn;
 using fernn::test::spec_from;
@@ -34,7 +34,8 @@ std::string error_of_text(const std::string &text) {
 
 void expect_contains(const std::string &message, std::initializer_list<const char *> parts) {
     EXPECT_FALSE(message.empty()) << "no error was raised";
-    for (const char *p : parts) EXPECT_NE(message.find(p), std::string::npos) << "\"" << p << "\" not in: " << message;
+    for (const char *p : parts)
+        EXPECT_NE(message.find(p), std::string::npos) << "\"" << p << "\" not in: " << message;
 }
 
 }  // namespace
@@ -57,7 +58,8 @@ TEST(Spec, RangeVelocitiesFollowTheReferenceOrder) {
 TEST(Spec, RangeAndEquivalentListNormalizeAndHashAlike) {
     json doc = tiny_spec_json();
     json listed = doc;
-    listed["flow"]["velocities"] = json::parse("[[-1,-1],[-1,0],[-1,1],[0,-1],[0,0],[0,1],[1,-1],[1,0],[1,1]]");
+    listed["flow"]["velocities"] =
+        json::parse("[[-1,-1],[-1,0],[-1,1],[0,-1],[0,0],[0,1],[1,-1],[1,0],[1,1]]");
     EXPECT_EQ(spec_from(doc).normalized(), spec_from(listed).normalized());
     EXPECT_EQ(spec_from(doc).model_hash(), spec_from(listed).model_hash());
     json other = doc;
@@ -85,7 +87,8 @@ TEST(Spec, ParameterNamesAndShapesMatchTheReferenceStateDict) {
 TEST(SpecErrors, UnknownKeysNameTheirPathAndTheAllowedKeys) {
     json doc = tiny_spec_json();
     doc["recurrence"]["chanels"] = 3;
-    expect_contains(error_of(doc), {"<test>: recurrence.chanels: unknown key", "\"channels\"", "\"activation\""});
+    expect_contains(error_of(doc),
+                    {"<test>: recurrence.chanels: unknown key", "\"channels\"", "\"activation\""});
     json top = tiny_spec_json();
     top["extra"] = 1;
     expect_contains(error_of(top), {"extra: unknown key"});
@@ -106,7 +109,8 @@ TEST(SpecErrors, MissingFieldsAreNamed) {
 TEST(SpecErrors, WrongTypesQuoteTheValueAndTheAllowedType) {
     json doc = tiny_spec_json();
     doc["recurrence"]["channels"] = "128";
-    expect_contains(error_of(doc), {"recurrence.channels", "string \"128\"", "an integer in 1..4096"});
+    expect_contains(error_of(doc),
+                    {"recurrence.channels", "string \"128\"", "an integer in 1..4096"});
     json frac = tiny_spec_json();
     frac["recurrence"]["channels"] = 3.5;
     expect_contains(error_of(frac), {"recurrence.channels", "3.5", "integer"});
@@ -142,7 +146,8 @@ TEST(SpecErrors, KernelsMustBeOdd) {
 TEST(SpecErrors, ChoicesListTheAllowedValues) {
     json doc = tiny_spec_json();
     doc["recurrence"]["activation"] = "gelu";
-    expect_contains(error_of(doc), {"recurrence.activation", "\"gelu\"", "\"relu\", \"tanh\", \"sigmoid\""});
+    expect_contains(error_of(doc),
+                    {"recurrence.activation", "\"gelu\"", "\"relu\", \"tanh\", \"sigmoid\""});
     json pool = tiny_spec_json();
     pool["readout"]["pool"] = "min";
     expect_contains(error_of(pool), {"readout.pool", "\"max\", \"mean\", \"sum\""});
@@ -180,15 +185,16 @@ TEST(SpecErrors, PredictionsMustMatchTheInputChannels) {
 }
 
 TEST(SpecErrors, JsonSyntaxAndDuplicateKeys) {
-    expect_contains(error_of_text("{\n  \"a\": 1,\n  \"b\": }"), {"x.json: not valid JSON at line 3"});
+    expect_contains(error_of_text("{\n  \"a\": 1,\n  \"b\": }"),
+                    {"x.json: not valid JSON at line 3"});
     expect_contains(error_of_text("{\"a\": 1, \"a\": 2}"), {"x.json", "key \"a\" appears twice"});
 }
 
 TEST(SpecOverrides, SetReplacesValuesBeforeValidation) {
     const std::string path = std::string(::testing::TempDir()) + "/set_spec.json";
     std::ofstream(path) << tiny_spec_json().dump();
-    const Spec s = load_spec(path, {"recurrence.channels=8", "flow.velocities.range=2", "readout.pool=mean",
-                                    "flow.velocities=[[0,0],[1,1]]"});
+    const Spec s = load_spec(path, {"recurrence.channels=8", "flow.velocities.range=2",
+                                    "readout.pool=mean", "flow.velocities=[[0,0],[1,1]]"});
     EXPECT_EQ(s.hidden, 8);
     EXPECT_EQ(s.pool, "mean");
     EXPECT_EQ(s.num_velocities(), 2);  // the later --set wins
@@ -201,8 +207,8 @@ TEST(SpecOverrides, ErrorsNameTheOverride) {
         load_spec(path, {"recurrence.channels=-3"});
         FAIL() << "no error";
     } catch (const InputError &e) {
-        expect_contains(e.what(), {path.c_str(), "(set by --set recurrence.channels=-3)", "recurrence.channels",
-                                   "out of range"});
+        expect_contains(e.what(), {path.c_str(), "(set by --set recurrence.channels=-3)",
+                                   "recurrence.channels", "out of range"});
     }
     try {
         load_spec(path, {"recurrence.kernel.size=3"});
@@ -227,7 +233,8 @@ TEST(SpecOverrides, ErrorsNameTheOverride) {
 TEST(SpecExamples, EveryShippedSpecIsValid) {
     int count = 0;
     for (const char *dir : {"/specs", "/tests/specs"}) {
-        for (const auto &entry : std::filesystem::directory_iterator(std::string(FERNN_SOURCE_DIR) + dir)) {
+        for (const auto &entry :
+             std::filesystem::directory_iterator(std::string(FERNN_SOURCE_DIR) + dir)) {
             if (entry.path().extension() != ".json") continue;
             SCOPED_TRACE(entry.path().string());
             EXPECT_NO_THROW(load_spec(entry.path().string()));

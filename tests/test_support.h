@@ -2,18 +2,20 @@
 // test cache (build/test_models), compiled on first use.
 #pragma once
 
+#include <memory>
+#include <random>
+#include <string>
+
 #include "generators/model_cache.h"
 #include "runtime/array.h"
 #include "runtime/model_library.h"
 #include "runtime/spec.h"
 
-#include <memory>
-#include <random>
-#include <string>
-
 namespace fernn::test {
 
-inline Spec spec_from(const json &doc) { return parse_spec(doc, JsonSource{"<test>", {}}); }
+inline Spec spec_from(const json &doc) {
+    return parse_spec(doc, JsonSource{"<test>", {}});
+}
 
 // A small valid spec to modify in tests.
 inline json tiny_spec_json() {

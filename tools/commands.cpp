@@ -1,26 +1,28 @@
 #include "commands.h"
 
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
 #include "../generators/model_cache.h"
 #include "../runtime/checkpoint.h"
 #include "../runtime/npy.h"
 #include "../runtime/sequence_model.h"
 
-#include <cstdio>
-#include <iostream>
-
 namespace fernn::cli {
-
 
 namespace {
 
-Spec load(const SpecArgs &a) { return load_spec(a.spec, a.sets); }
+Spec load(const SpecArgs &a) {
+    return load_spec(a.spec, a.sets);
+}
 
 // The compiled model for `spec`: the given directory (which must match the spec), or the
 // cache entry keyed by spec, target, precision and algorithm version, compiled on first use.
 std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec) {
-    const std::string dir =
-        a.model_dir.empty() ? ensure_compiled(spec, a.target, a.precision, default_cache_root(), &std::cerr)
-                            : a.model_dir;
+    const std::string dir = a.model_dir.empty() ? ensure_compiled(spec, a.target, a.precision,
+                                                                  default_cache_root(), &std::cerr)
+                                                : a.model_dir;
     auto lib = ModelLibrary::open(dir);
     const std::string compiled = lib->manifest().value("model_hash", "");
     if (compiled != spec.model_hash()) {
@@ -32,26 +34,30 @@ std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec
 }
 
 template <typename T>
-int predict_as(std::shared_ptr<ModelLibrary> lib, const std::string &checkpoint, const std::string &input,
-               const std::string &output, int frames) {
+int predict_as(std::shared_ptr<ModelLibrary> lib, const std::string &checkpoint,
+               const std::string &input, const std::string &output, int frames) {
     SequenceModel<T> model(lib);
     const auto params = load_checkpoint<T>(checkpoint, model.spec());
     const Array<T> x = read_npy<T>(input);
     typename SequenceModel<T>::Trace trace;
+    const auto t0 = std::chrono::steady_clock::now();
     try {
         model.forward(params, x, frames, false, trace);
     } catch (const InputError &e) {
         throw InputError(input + ": " + e.what());
     }
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     const Array<T> y = model.predictions(trace);
     write_npy(output, y);
-    std::cout << "wrote " << output << " " << shape_text(y.shape) << "\n";
+    std::printf("wrote %s %s (%d + %d steps, batch %d, %.1f ms)\n", output.c_str(),
+                shape_text(y.shape).c_str(), trace.t_in, trace.t_out, trace.batch, ms);
     return 0;
 }
 
 template <typename T>
-int encode_as(std::shared_ptr<ModelLibrary> lib, const std::string &checkpoint, const std::string &input,
-              const std::string &output) {
+int encode_as(std::shared_ptr<ModelLibrary> lib, const std::string &checkpoint,
+              const std::string &input, const std::string &output) {
     SequenceModel<T> model(lib);
     const auto params = load_checkpoint<T>(checkpoint, model.spec());
     const Array<T> x = read_npy<T>(input);
@@ -70,13 +76,14 @@ int encode_as(std::shared_ptr<ModelLibrary> lib, const std::string &checkpoint, 
 }
 
 template <typename T>
-int gradients_as(std::shared_ptr<ModelLibrary> lib, const std::string &checkpoint, const std::string &input,
-                 const std::string &target, const std::string &out) {
+int gradients_as(std::shared_ptr<ModelLibrary> lib, const std::string &checkpoint,
+                 const std::string &input, const std::string &target, const std::string &out) {
     SequenceModel<T> model(lib);
     const auto params = load_checkpoint<T>(checkpoint, model.spec());
     const Array<T> x = read_npy<T>(input), y = read_npy<T>(target);
     if (y.shape.size() != 5) {
-        throw InputError(target + ": has shape " + shape_text(y.shape) + "; needs (B, T_out, C, H, W)");
+        throw InputError(target + ": has shape " + shape_text(y.shape) +
+                         "; needs (B, T_out, C, H, W)");
     }
     typename SequenceModel<T>::Trace trace;
     try {
@@ -91,7 +98,8 @@ int gradients_as(std::shared_ptr<ModelLibrary> lib, const std::string &checkpoin
     } catch (const InputError &e) {
         throw InputError(target + ": " + e.what());
     }
-    save_parameters(out, grads, {{"fernn.loss", std::to_string(loss)}}, sizeof(T) == 4 ? "F32" : "F64");
+    save_parameters(out, grads, {{"fernn.loss", std::to_string(loss)}},
+                    sizeof(T) == 4 ? "F32" : "F64");
     std::printf("loss %.9g\nwrote %s\n", loss, out.c_str());
     return 0;
 }
@@ -111,17 +119,20 @@ int check(const SpecArgs &a, bool as_json) {
     }
     std::printf("%s: OK\n", a.spec.c_str());
     std::printf("  name         %s (model hash %s)\n", s.name.c_str(), s.model_hash().c_str());
-    std::printf("  frames       %d channel(s), %d x %d (H x W)\n", s.in_channels, s.height, s.width);
-    std::printf("  flow         %s, %s boundary, |V| = %d:", s.flow.group.c_str(), s.flow.boundary.c_str(),
-                s.num_velocities());
+    std::printf("  frames       %d channel(s), %d x %d (H x W)\n", s.in_channels, s.height,
+                s.width);
+    std::printf("  flow         %s, %s boundary, |V| = %d:", s.flow.group.c_str(),
+                s.flow.boundary.c_str(), s.num_velocities());
     const auto labels = s.flow.labels();
     for (size_t i = 0; i < labels.size() && i < 32; ++i) std::printf(" %s", labels[i].c_str());
     std::printf("%s\n", labels.size() > 32 ? " ..." : "");
-    std::printf("  lifting      conv %dx%d, %d -> %d channels\n", s.lift_kernel, s.lift_kernel, s.in_channels, s.hidden);
-    std::printf("  recurrence   %d channels, conv %dx%d shared over V, %s\n", s.hidden, s.rec_kernel, s.rec_kernel,
-                s.activation.c_str());
-    std::printf("  readout      %s over V, %d x (conv %dx%d + relu), conv %dx%d -> %d channel(s)\n", s.pool.c_str(),
-                s.dec_layers, s.dec_kernel, s.dec_kernel, s.dec_kernel, s.dec_kernel, s.out_channels);
+    std::printf("  lifting      conv %dx%d, %d -> %d channels\n", s.lift_kernel, s.lift_kernel,
+                s.in_channels, s.hidden);
+    std::printf("  recurrence   %d channels, conv %dx%d shared over V, %s\n", s.hidden,
+                s.rec_kernel, s.rec_kernel, s.activation.c_str());
+    std::printf("  readout      %s over V, %d x (conv %dx%d + relu), conv %dx%d -> %d channel(s)\n",
+                s.pool.c_str(), s.dec_layers, s.dec_kernel, s.dec_kernel, s.dec_kernel,
+                s.dec_kernel, s.out_channels);
     std::printf("  sequence     %d input + %d predicted frames\n", s.input_frames, s.output_frames);
     std::printf("  parameters   %lld\n", static_cast<long long>(s.parameter_count()));
     for (const auto &p : s.parameters()) {
@@ -142,16 +153,19 @@ int compile(const SpecArgs &a, const std::string &out_dir, const std::string &ta
     options.precision = precision;
     options.verbose = true;
     const CompileResult r = compile_model(s, options);
-    std::printf("wrote %s\nwrote %s\ncompile time %.1f s\n", r.library.c_str(), r.manifest.c_str(), r.seconds);
+    std::printf("wrote %s\nwrote %s\ncompile time %.1f s\n", r.library.c_str(), r.manifest.c_str(),
+                r.seconds);
     return 0;
 }
 
 int init(const SpecArgs &a, unsigned long long seed, const std::string &out) {
     const Spec s = load(a);
     const auto params = init_parameters<float>(s, seed);
-    save_parameters(out, params, {{"fernn.model_hash", s.model_hash()}, {"fernn.seed", std::to_string(seed)}}, "F32");
-    std::printf("wrote %s (%lld parameters, seed %llu)\n", out.c_str(), static_cast<long long>(s.parameter_count()),
-                seed);
+    save_parameters(out, params,
+                    {{"fernn.model_hash", s.model_hash()}, {"fernn.seed", std::to_string(seed)}},
+                    "F32");
+    std::printf("wrote %s (%lld parameters, seed %llu)\n", out.c_str(),
+                static_cast<long long>(s.parameter_count()), seed);
     return 0;
 }
 

@@ -1,18 +1,18 @@
 // fernn: compile, run and differentiate FERNN models described by JSON specs.
-#include "commands.h"
+#include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "../runtime/json_reader.h"
-
-#include <CLI/CLI.hpp>
-
-#include <iostream>
+#include "commands.h"
 
 using namespace fernn;
 
 namespace {
 
 void add_spec(CLI::App *cmd, cli::SpecArgs &a) {
-    cmd->add_option("SPEC", a.spec, "model spec (JSON), see specs/README.md")->required()->check(CLI::ExistingFile);
+    cmd->add_option("SPEC", a.spec, "model spec (JSON), see specs/README.md")
+        ->required()
+        ->check(CLI::ExistingFile);
     cmd->add_option("--set", a.sets,
                     "override a spec value before validation, PATH=VALUE (repeatable), e.g. "
                     "--set recurrence.channels=32");
@@ -23,10 +23,12 @@ void add_model(CLI::App *cmd, cli::ModelArgs &a) {
     cmd->add_option("--model", a.model_dir,
                     "compiled model directory (default: compile on first use, cached by spec hash "
                     "under $FERNN_CACHE or ~/.cache/fernn)");
-    cmd->add_option("--compile-target", a.target, "Halide target when compiling on first use (default host)");
+    cmd->add_option("--compile-target", a.target,
+                    "Halide target when compiling on first use (default host)");
     cmd->add_option("--precision", a.precision, "float32 or float64 when compiling")
         ->check(CLI::IsMember({"float32", "float64"}));
-    cmd->add_option("--threads", a.threads, "worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--threads", a.threads, "worker threads (default: all cores)")
+        ->check(CLI::NonNegativeNumber);
 }
 
 }  // namespace
@@ -38,13 +40,15 @@ int main(int argc, char **argv) {
 
     cli::SpecArgs check_args;
     bool as_json = false;
-    auto *check = app.add_subcommand("check", "validate a spec and print a summary (|V|, parameters, FLOPs)");
+    auto *check =
+        app.add_subcommand("check", "validate a spec and print a summary (|V|, parameters, FLOPs)");
     add_spec(check, check_args);
     check->add_flag("--json", as_json, "print the normalized spec and derived numbers as JSON");
 
     cli::SpecArgs compile_args;
     std::string out_dir, target = "host", precision = "float32";
-    auto *compile = app.add_subcommand("compile", "compile a spec into DIR/lib<name>.so + manifest");
+    auto *compile =
+        app.add_subcommand("compile", "compile a spec into DIR/lib<name>.so + manifest");
     add_spec(compile, compile_args);
     compile->add_option("-o,--out", out_dir, "output directory")->required();
     compile->add_option("--target", target, "Halide target: host (default) or a target string");
@@ -64,27 +68,45 @@ int main(int argc, char **argv) {
     int frames = -1;
     auto *predict = app.add_subcommand("predict", "predict frames after an input sequence");
     add_model(predict, predict_args);
-    predict->add_option("--checkpoint", checkpoint, "parameters (.safetensors)")->required()->check(CLI::ExistingFile);
-    predict->add_option("--input", input, "input frames, .npy (B, T, C, H, W)")->required()->check(CLI::ExistingFile);
-    predict->add_option("--output", output, "predicted frames, .npy (B, T_out, C, H, W)")->required();
+    predict->add_option("--checkpoint", checkpoint, "parameters (.safetensors)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    predict->add_option("--input", input, "input frames, .npy (B, T, C, H, W)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    predict->add_option("--output", output, "predicted frames, .npy (B, T_out, C, H, W)")
+        ->required();
     predict->add_option("--frames", frames, "frames to predict (default: sequence.output_frames)")
         ->check(CLI::PositiveNumber);
 
     cli::ModelArgs encode_args;
-    auto *encode = app.add_subcommand("encode", "hidden states after each input frame, (B, T, |V|, C, H, W)");
+    auto *encode =
+        app.add_subcommand("encode", "hidden states after each input frame, (B, T, |V|, C, H, W)");
     add_model(encode, encode_args);
-    encode->add_option("--checkpoint", checkpoint, "parameters (.safetensors)")->required()->check(CLI::ExistingFile);
-    encode->add_option("--input", input, "input frames, .npy (B, T, C, H, W)")->required()->check(CLI::ExistingFile);
+    encode->add_option("--checkpoint", checkpoint, "parameters (.safetensors)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    encode->add_option("--input", input, "input frames, .npy (B, T, C, H, W)")
+        ->required()
+        ->check(CLI::ExistingFile);
     encode->add_option("--output", output, "hidden states, .npy (B, T, |V|, C, H, W)")->required();
 
     cli::ModelArgs grad_args;
     std::string grad_out;
-    auto *gradients = app.add_subcommand("gradients", "MSE loss of the predictions and parameter gradients");
+    auto *gradients =
+        app.add_subcommand("gradients", "MSE loss of the predictions and parameter gradients");
     add_model(gradients, grad_args);
-    gradients->add_option("--checkpoint", checkpoint, "parameters (.safetensors)")->required()->check(CLI::ExistingFile);
-    gradients->add_option("--input", input, "input frames, .npy (B, T_in, C, H, W)")->required()->check(CLI::ExistingFile);
-    gradients->add_option("--target", target_file, "target frames, .npy (B, T_out, C, H, W)")->required()->check(CLI::ExistingFile);
-    gradients->add_option("--out", grad_out, "gradients to write (.safetensors, parameter names)")->required();
+    gradients->add_option("--checkpoint", checkpoint, "parameters (.safetensors)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    gradients->add_option("--input", input, "input frames, .npy (B, T_in, C, H, W)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    gradients->add_option("--target", target_file, "target frames, .npy (B, T_out, C, H, W)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    gradients->add_option("--out", grad_out, "gradients to write (.safetensors, parameter names)")
+        ->required();
 
     try {
         app.parse(argc, argv);

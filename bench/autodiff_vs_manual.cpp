@@ -1,0 +1,141 @@
+// Why fernn's backward is hand-derived: builds the gradient of one FERNN cell step twice, with
+// Halide 14's propagate_adjoints on the forward Funcs and with fernn's own adjoint generator
+// (generators/recurrence.cpp, scheduled by schedules/cpu_schedule.cpp), then JIT-compiles
+// both and times them on the same random data, checking that they agree.
+//
+//   build/bench_autodiff_vs_manual [channels] [velocity range] [batch]
+#include <Halide.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <random>
+
+#include "generators/flow.h"
+#include "generators/recurrence.h"
+#include "generators/tensors.h"
+#include "schedules/cpu_schedule.h"
+
+using namespace fernn;
+using namespace Halide;
+
+namespace {
+
+double now_s() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+Buffer<float> random_buffer(std::vector<int> extents, unsigned seed) {
+    Buffer<float> b(extents);
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+    b.for_each_value([&](float &v) { v = u(rng); });
+    return b;
+}
+
+double median_ms(const std::function<void()> &f) {
+    std::vector<double> t;
+    for (int i = 0; i < 7; ++i) {
+        const double t0 = now_s();
+        f();
+        t.push_back(1e3 * (now_s() - t0));
+    }
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows while autodiff compiles
+    const int channels = argc > 1 ? std::atoi(argv[1]) : 32;
+    const int range = argc > 2 ? std::atoi(argv[2]) : 1;
+    const int batch = argc > 3 ? std::atoi(argv[3]) : 16;
+    json doc = json::parse(R"({"fernn":1,"name":"b","input":{"channels":1,"height":28,"width":28},
+      "flow":{"group":"translation","velocities":{"range":1},"boundary":"circular"},
+      "lifting":{"kernel":3},"recurrence":{"channels":32,"kernel":3,"activation":"relu"},
+      "readout":{"pool":"max","decoder":{"layers":1,"kernel":3},"channels":1},
+      "sequence":{"input_frames":2,"output_frames":1}})");
+    doc["recurrence"]["channels"] = channels;
+    doc["flow"]["velocities"]["range"] = range;
+    const Spec spec = parse_spec(doc, JsonSource{"<bench>", {}});
+    const gen::Shape s = gen::shape_of(spec);
+    const auto params = spec.parameters();
+    const Target target = get_host_target();
+    std::printf("cell backward, hidden %d, |V| %d, batch %d, 28x28, target %s\n", channels,
+                spec.num_velocities(), batch, target.to_string().c_str());
+
+    Buffer<float> u = random_buffer({1, 28, 28, batch}, 1);
+    Buffer<float> h_prev = random_buffer({channels, 28, 28, s.velocities, batch}, 2);
+    Buffer<float> d_h_next = random_buffer({channels, 28, 28, s.velocities, batch}, 3);
+    Buffer<float> w_u = random_buffer({3, 3, 1, channels}, 4);
+    Buffer<float> w_h = random_buffer({3, 3, channels, channels}, 5);
+    auto flow = gen::make_flow(spec.flow, 28, 28);
+
+    // fernn: forward pipeline for h_next, then the hand-derived backward pipeline.
+    Buffer<float> h_next(channels, 28, 28, s.velocities, batch);
+    {
+        gen::Stages st;
+        Func hn = gen::cell_forward(spec, *flow, Func(u), Func(h_prev), {Func(w_u), Func(w_h)},
+                                    Float(32), st);
+        hn.realize(h_next, target);  // unscheduled is fine here: only its values matter
+    }
+    Buffer<float> m_dh(channels, 28, 28, s.velocities, batch), m_dwu(3, 3, 1, channels),
+        m_dwh(3, 3, channels, channels);
+    double manual_compile, manual_run;
+    {
+        gen::Stages st;
+        gen::CellGradients g =
+            gen::cell_backward(spec, *flow, Func(u), Func(h_prev), Func(h_next), Func(d_h_next),
+                               {Func(w_u), Func(w_h)}, Expr(batch), Float(32), st);
+        gen::PipelineDef def;
+        def.stages = st;
+        def.funcs = {g.d_h_prev, g.d_w_u, g.d_w_h};
+        sched::schedule_cpu(def, 28, 28, target);
+        Pipeline p(def.funcs);
+        const double t0 = now_s();
+        p.compile_jit(target);
+        manual_compile = now_s() - t0;
+        manual_run = median_ms([&] { p.realize({m_dh, m_dwu, m_dwh}, target); });
+    }
+    std::printf("hand-derived adjoints (fernn):   compile %7.2f s   run %9.2f ms\n", manual_compile,
+                manual_run);
+
+    // Halide autodiff of the same forward Funcs: loss = Σ h_next · d_h_next, so that the
+    // adjoints are exactly the vector-Jacobian products fernn computes.
+    gen::Stages st;
+    Func hp("hp"), wu("wu"), wh("wh");
+    const gen::Dims &d = gen::dims();
+    hp(d.c, d.x, d.y, d.v, d.b) = h_prev(d.c, d.x, d.y, d.v, d.b);
+    wu(d.kx, d.ky, d.ci, d.co) = w_u(d.kx, d.ky, d.ci, d.co);
+    wh(d.kx, d.ky, d.ci, d.co) = w_h(d.kx, d.ky, d.ci, d.co);
+    Func hn = gen::cell_forward(spec, *flow, Func(u), hp, {wu, wh}, Float(32), st);
+    RDom r(0, channels, 0, 28, 0, 28, 0, s.velocities, 0, batch);
+    Func loss("loss");
+    loss() = 0.f;
+    loss() += hn(r[0], r[1], r[2], r[3], r[4]) * d_h_next(r[0], r[1], r[2], r[3], r[4]);
+    const double a0 = now_s();
+    Derivative adj = propagate_adjoints(loss);
+    Func a_dh = adj(hp), a_dwu = adj(wu), a_dwh = adj(wh);
+    Pipeline ap({a_dh, a_dwu, a_dwh});
+    ap.compile_jit(target);
+    const double auto_compile = now_s() - a0;
+    Buffer<float> a_dhb(channels, 28, 28, s.velocities, batch), a_dwub(3, 3, 1, channels),
+        a_dwhb(3, 3, channels, channels);
+    const double auto_run = median_ms([&] { ap.realize({a_dhb, a_dwub, a_dwhb}, target); });
+    std::printf("propagate_adjoints (unscheduled): compile %7.2f s   run %9.2f ms\n", auto_compile,
+                auto_run);
+
+    auto rel = [](const Buffer<float> &a, const Buffer<float> &b) {
+        double d2 = 0, n2 = 0;
+        for (size_t i = 0; i < a.number_of_elements(); ++i) {
+            d2 += std::pow(a.data()[i] - b.data()[i], 2);
+            n2 += std::pow(b.data()[i], 2);
+        }
+        return std::sqrt(d2 / n2);
+    };
+    std::printf("agreement (relative error): d_h_prev %.2e, d_conv_u %.2e, d_conv_h %.2e\n",
+                rel(a_dhb, m_dh), rel(a_dwub, m_dwu), rel(a_dwhb, m_dwh));
+    return 0;
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what fernn needs to build, run and test, from Debian 12 packages (as root, or with
+# sudo). Does nothing when everything is already installed.
+set -euo pipefail
+
+packages=(
+  build-essential cmake          # C++17 toolchain; the compiler also links model libraries
+  libhalide14-0-dev              # Halide 14 (pulls LLVM 14)
+  nlohmann-json3-dev libcli11-dev libstb-dev
+  libgtest-dev                   # the test suite
+  python3-torch python3-numpy    # PyTorch parity tests and the demo input (never at run time)
+  python3-matplotlib             # figures drawn from result files
+  dataset-fashion-mnist          # Fashion-MNIST IDX files
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "fernn setup: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -1,7 +1,8 @@
 // Why fernn's backward is hand-derived: builds the gradient of one FERNN cell step twice, with
 // Halide 14's propagate_adjoints on the forward Funcs and with fernn's own adjoint generator
 // (generators/recurrence.cpp, scheduled by schedules/cpu_schedule.cpp), then JIT-compiles
-// both and times them on the same random data, checking that they agree.
+// both and times them on the same random data, checking that they agree. The autodiff graph
+// is timed unscheduled and as scheduled by the Mullapudi2016 autoscheduler.
 //
 //   build/bench_autodiff_vs_manual [channels] [velocity range] [batch]
 #include <Halide.h>
@@ -34,9 +35,12 @@ Buffer<float> random_buffer(std::vector<int> extents, unsigned seed) {
     return b;
 }
 
+// Median of up to 7 runs; stops early once 20 s have been spent (the unscheduled autodiff
+// pipeline can take minutes per run).
 double median_ms(const std::function<void()> &f) {
     std::vector<double> t;
-    for (int i = 0; i < 7; ++i) {
+    const double start = now_s();
+    for (int i = 0; i < 7 && now_s() - start < 20; ++i) {
         const double t0 = now_s();
         f();
         t.push_back(1e3 * (now_s() - t0));
@@ -115,17 +119,32 @@ int main(int argc, char **argv) {
     Func loss("loss");
     loss() = 0.f;
     loss() += hn(r[0], r[1], r[2], r[3], r[4]) * d_h_next(r[0], r[1], r[2], r[3], r[4]);
-    const double a0 = now_s();
     Derivative adj = propagate_adjoints(loss);
     Func a_dh = adj(hp), a_dwu = adj(wu), a_dwh = adj(wh);
-    Pipeline ap({a_dh, a_dwu, a_dwh});
-    ap.compile_jit(target);
-    const double auto_compile = now_s() - a0;
     Buffer<float> a_dhb(channels, 28, 28, s.velocities, batch), a_dwub(3, 3, 1, channels),
         a_dwhb(3, 3, channels, channels);
-    const double auto_run = median_ms([&] { ap.realize({a_dhb, a_dwub, a_dwhb}, target); });
-    std::printf("propagate_adjoints (unscheduled): compile %7.2f s   run %9.2f ms\n", auto_compile,
-                auto_run);
+    // "mullapudi": the gradient graph scheduled by Halide's Mullapudi2016 autoscheduler (the
+    // fastest to run of the three in ../shared/HALIDE14_NOTES.md); "none": Halide's default.
+    // Unscheduled goes first (auto_schedule rewrites the Funcs' schedules) and only at tiny
+    // sizes: at hidden 4, batch 2 one run already takes most of a minute.
+    std::vector<std::string> modes{"mullapudi"};
+    if (channels * batch <= 8) modes.insert(modes.begin(), "none");
+    for (const std::string &mode : modes) {
+        Pipeline ap({a_dh, a_dwu, a_dwh});
+        const double a0 = now_s();
+        if (mode == "mullapudi") {
+            load_plugin("/usr/lib/x86_64-linux-gnu/halide14/libautoschedule_mullapudi2016.so");
+            a_dh.set_estimates({{0, channels}, {0, 28}, {0, 28}, {0, s.velocities}, {0, batch}});
+            a_dwu.set_estimates({{0, 3}, {0, 3}, {0, 1}, {0, channels}});
+            a_dwh.set_estimates({{0, 3}, {0, 3}, {0, channels}, {0, channels}});
+            ap.auto_schedule("Mullapudi2016", target, MachineParams(2, 32 << 20, 40));
+        }
+        ap.compile_jit(target);
+        const double auto_compile = now_s() - a0;
+        std::printf("propagate_adjoints, schedule %-9s: compile %7.2f s\n", mode.c_str(), auto_compile);
+        const double auto_run = median_ms([&] { ap.realize({a_dhb, a_dwub, a_dwhb}, target); });
+        std::printf("propagate_adjoints, schedule %-9s: run %9.2f ms\n", mode.c_str(), auto_run);
+    }
 
     auto rel = [](const Buffer<float> &a, const Buffer<float> &b) {
         double d2 = 0, n2 = 0;

@@ -169,7 +169,10 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &options) {
           {"weight", "OIHW, as the PyTorch state_dict"},
           {"files", "npy sequences (B, T, C, H, W); hidden states (B, T, V, C, H, W)"}}},
         {"pipelines", pipelines},
-        {"schedule", {{"source", "schedules/cpu_schedule.cpp defaults"}, {"stages", schedule}}},
+        {"schedule",
+         {{"source", "schedules/cpu_schedule.cpp defaults"},
+          {"version", sched::kCpuScheduleVersion},
+          {"stages", schedule}}},
     };
     json params = json::array();
     for (const auto &p : spec.parameters())

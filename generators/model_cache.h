@@ -1,5 +1,5 @@
 // Compiled models cached by what determines their code: the model part of the spec, the
-// resolved target, the precision and the algorithm version. `predict`, `encode`,
+// resolved target, the precision, and the algorithm and schedule versions. `predict`, `encode`,
 // `gradients` and the tests compile on first use and reuse the library afterwards.
 #pragma once
 

@@ -7,7 +7,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <map>
+#include <thread>
 
 #include "../runtime/atomic_file.h"
 #include "../schedules/cpu_schedule.h"
@@ -63,6 +66,54 @@ int run_command(const std::vector<std::string> &argv, std::string &output, const
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+struct CompileJob {
+    std::string name;
+    std::function<void()> work;
+};
+
+// Runs the jobs in forked children, as many at a time as there are cores, and waits for all
+// of them. A job's exception text (or the signal that killed it) becomes the error.
+void run_in_children(const std::vector<CompileJob> &jobs, const std::string &dir) {
+    const size_t parallel = std::max(1u, std::thread::hardware_concurrency());
+    std::map<pid_t, std::string> running;
+    std::string failure;
+    auto wait_one = [&] {
+        int status = 0;
+        const pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) return;
+        const std::string name = running[pid];
+        running.erase(pid);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+        std::ifstream in(dir + "/" + name + ".err");
+        std::string why(std::istreambuf_iterator<char>(in), {});
+        if (why.empty()) {
+            why = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
+                                      : "exit code " + std::to_string(WEXITSTATUS(status));
+        }
+        if (failure.empty()) failure = "compiling " + name + " failed: " + why;
+    };
+    for (const CompileJob &job : jobs) {
+        while (running.size() >= parallel) wait_one();
+        std::cout.flush();
+        std::cerr.flush();
+        const pid_t pid = fork();
+        if (pid < 0) throw std::runtime_error("cannot fork a compiler process");
+        if (pid == 0) {
+            int code = 0;
+            try {
+                job.work();
+            } catch (const std::exception &e) {
+                std::ofstream(dir + "/" + job.name + ".err") << e.what();
+                code = 1;
+            }
+            _exit(code);
+        }
+        running[pid] = job.name;
+    }
+    while (!running.empty()) wait_one();
+    if (!failure.empty()) throw std::runtime_error(failure);
+}
+
 json describe_tensor(const gen::TensorDesc &t) {
     json j{{"name", t.name}, {"kind", t.kind}};
     if (t.kind == "frame" || t.kind == "hidden") j["channels"] = t.channels;
@@ -101,35 +152,56 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &options) {
         }
     } cleanup{staging};
 
+    // Each pipeline, and the runtime, is compiled in a child process: Halide state never
+    // leaks between models compiled by one process (see pipelines.h), a crash inside Halide or
+    // LLVM becomes an error message, and the pipelines compile in parallel.
+    const Halide::Target no_runtime = target.with_feature(Halide::Target::NoRuntime);
+    std::vector<CompileJob> jobs;
+    for (const std::string &name : gen::pipeline_names()) {
+        jobs.push_back({name, [&, name] {
+                            const auto p0 = std::chrono::steady_clock::now();
+                            gen::PipelineDef def = gen::build_pipeline(spec, type, name);
+                            json knobs = sched::schedule_cpu(def, spec.width, spec.height, target);
+                            for (size_t i = 0; i < def.funcs.size(); ++i) {
+                                if (def.funcs[i].name() != def.outputs[i].name) {
+                                    throw std::logic_error("output " + def.outputs[i].name +
+                                                           " was renamed " + def.funcs[i].name());
+                                }
+                            }
+                            const std::string symbol = "fernn_" + name;
+                            Halide::Pipeline(def.funcs).compile_to_object(
+                                (staging / (name + ".o")).string(), def.args, symbol, no_runtime);
+                            json entry{{"name", name},
+                                       {"symbol", symbol},
+                                       {"inputs", json::array()},
+                                       {"outputs", json::array()},
+                                       {"compile_seconds", seconds_since(p0)},
+                                       {"schedule", knobs}};
+                            for (const auto &t : def.inputs)
+                                entry["inputs"].push_back(describe_tensor(t));
+                            for (const auto &t : def.outputs)
+                                entry["outputs"].push_back(describe_tensor(t));
+                            write_file_atomically((staging / (name + ".json")).string(),
+                                                  entry.dump());
+                        }});
+    }
+    jobs.push_back({"halide_runtime", [&] {
+                        Halide::compile_standalone_runtime((staging / "halide_runtime.o").string(),
+                                                           target);
+                    }});
+    run_in_children(jobs, staging.string());
+
     json pipelines = json::array();
     json schedule = json::object();
     std::vector<std::string> objects;
-    // Pipelines carry no runtime of their own; one standalone runtime object serves them all.
-    const Halide::Target no_runtime = target.with_feature(Halide::Target::NoRuntime);
-    for (gen::PipelineDef &def : gen::build_pipelines(spec, type)) {
-        const auto p0 = std::chrono::steady_clock::now();
-        schedule[def.name] = sched::schedule_cpu(def, spec.width, spec.height, target);
-        Halide::Pipeline pipeline(def.funcs);
-        const std::string symbol = "fernn_" + def.name;
-        const std::string object = (staging / (def.name + ".o")).string();
-        pipeline.compile_to_object(object, def.args, symbol, no_runtime);
-        objects.push_back(object);
-        json entry{{"name", def.name},
-                   {"symbol", symbol},
-                   {"inputs", json::array()},
-                   {"outputs", json::array()},
-                   {"compile_seconds", seconds_since(p0)}};
-        for (const auto &t : def.inputs) entry["inputs"].push_back(describe_tensor(t));
-        for (const auto &t : def.outputs) entry["outputs"].push_back(describe_tensor(t));
-        if (options.verbose) {
-            std::cerr << "compiled " << def.name << " in " << entry["compile_seconds"].get<double>()
-                      << " s\n";
-        }
+    for (const std::string &name : gen::pipeline_names()) {
+        json entry = read_json_file((staging / (name + ".json")).string());
+        schedule[name] = entry["schedule"];
+        entry.erase("schedule");
         pipelines.push_back(entry);
+        objects.push_back((staging / (name + ".o")).string());
     }
-    const std::string runtime = (staging / "halide_runtime.o").string();
-    Halide::compile_standalone_runtime(runtime, target);
-    objects.push_back(runtime);
+    objects.push_back((staging / "halide_runtime.o").string());
 
     // Export only the pipelines and the runtime calls the fernn runtime makes; the ~170 other
     // halide_* symbols stay local so several models can live in one process.
@@ -190,6 +262,8 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &options) {
     result.library = (out_dir / library_name).string();
     result.manifest = (out_dir / manifest_name).string();
     result.seconds = seconds_since(t0);
+    for (const json &p : pipelines)
+        result.pipeline_seconds.emplace_back(p["name"], p["compile_seconds"]);
     return result;
 }
 

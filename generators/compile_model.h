@@ -3,6 +3,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "../runtime/spec.h"
 
@@ -16,12 +18,12 @@ struct CompileOptions {
     std::string out_dir;
     std::string target = "host";        // "host" or a Halide target string
     std::string precision = "float32";  // or "float64" (finite-difference checks)
-    bool verbose = false;
 };
 
 struct CompileResult {
     std::string library, manifest;
-    double seconds = 0;
+    double seconds = 0;  // wall time, pipelines compiled in parallel
+    std::vector<std::pair<std::string, double>> pipeline_seconds;
 };
 
 // Writes into a staging directory and moves the finished files into out_dir, so a failure

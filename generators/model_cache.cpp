@@ -1,10 +1,10 @@
 #include "model_cache.h"
 
-#include "../schedules/cpu_schedule.h"
-
 #include <cstdlib>
 #include <filesystem>
 #include <ostream>
+
+#include "../schedules/cpu_schedule.h"
 
 namespace fernn {
 
@@ -23,9 +23,9 @@ std::string ensure_compiled(const Spec &spec, const std::string &target,
                             const std::string &precision, const std::string &cache_root,
                             std::ostream *log) {
     const std::string resolved = resolve_target(target);
-    const std::string key =
-        fnv1a_hex(spec.model_hash() + "|" + resolved + "|" + precision + "|" +
-                  std::to_string(kAlgorithmVersion) + "|" + std::to_string(sched::kCpuScheduleVersion));
+    const std::string key = fnv1a_hex(spec.model_hash() + "|" + resolved + "|" + precision + "|" +
+                                      std::to_string(kAlgorithmVersion) + "|" +
+                                      std::to_string(sched::kCpuScheduleVersion));
     const std::string dir = cache_root + "/" + spec.name + "-" + key;
     // compile_model moves the manifest in last, so its presence means a complete entry.
     if (!fs::exists(fs::path(dir) / (spec.name + ".manifest.json"))) {

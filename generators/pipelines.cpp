@@ -158,14 +158,19 @@ PipelineDef frame_loss_pipeline(const Spec &spec, Type type) {
 
 }  // namespace
 
-std::vector<PipelineDef> build_pipelines(const Spec &spec, Type type) {
-    std::vector<PipelineDef> out;
-    out.push_back(cell_forward_pipeline(spec, type));
-    out.push_back(cell_backward_pipeline(spec, type));
-    out.push_back(readout_forward_pipeline(spec, type));
-    out.push_back(readout_backward_pipeline(spec, type));
-    out.push_back(frame_loss_pipeline(spec, type));
-    return out;
+const std::vector<std::string> &pipeline_names() {
+    static const std::vector<std::string> names{"cell_forward", "cell_backward", "readout_forward",
+                                                "readout_backward", "frame_loss"};
+    return names;
+}
+
+PipelineDef build_pipeline(const Spec &spec, Type type, const std::string &name) {
+    if (name == "cell_forward") return cell_forward_pipeline(spec, type);
+    if (name == "cell_backward") return cell_backward_pipeline(spec, type);
+    if (name == "readout_forward") return readout_forward_pipeline(spec, type);
+    if (name == "readout_backward") return readout_backward_pipeline(spec, type);
+    if (name == "frame_loss") return frame_loss_pipeline(spec, type);
+    throw std::invalid_argument("no pipeline named " + name);
 }
 
 }  // namespace fernn::gen

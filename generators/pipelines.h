@@ -34,6 +34,12 @@ struct PipelineDef {
     Stages stages;
 };
 
-std::vector<PipelineDef> build_pipelines(const Spec &spec, Type type);
+// The pipelines of every model, in manifest order.
+const std::vector<std::string> &pipeline_names();
+
+// Builds one pipeline from a fresh Func graph. Halide makes Func names unique per process
+// ("h_next", then "h_next$1"), and output names are the library's argument names, so
+// compile_model builds each pipeline in a fresh process.
+PipelineDef build_pipeline(const Spec &spec, Type type, const std::string &name);
 
 }  // namespace fernn::gen

@@ -14,10 +14,14 @@ using namespace fernn;
 
 namespace {
 
+// A fresh path inside a directory of the running test's own (tests run in parallel).
 std::string temp(const std::string &name) {
-    const fs::path p = fs::path(::testing::TempDir()) / ("compile_" + name);
-    fs::remove_all(p);
-    return p.string();
+    const fs::path dir =
+        fs::path(::testing::TempDir()) /
+        ("compile_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::create_directories(dir);
+    fs::remove_all(dir / name);
+    return (dir / name).string();
 }
 
 CompileResult compile_to(const Spec &spec, const std::string &dir,

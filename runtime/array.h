@@ -1,6 +1,7 @@
 // A dense, C-ordered n-d array on the host: what .npy and .safetensors files hold.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -25,6 +26,22 @@ struct Array {
 
 // "(2, 3, 28, 28)" for messages.
 std::string shape_text(const std::vector<int64_t> &shape);
+
+// Frames [first, first + count) of a (B, T, ...) sequence, as (B, count, ...).
+template <typename T>
+Array<T> slice_frames(const Array<T> &seq, int64_t first, int64_t count) {
+    std::vector<int64_t> shape = seq.shape;
+    const int64_t frames = shape[1];
+    int64_t frame = 1;
+    for (size_t i = 2; i < shape.size(); ++i) frame *= shape[i];
+    shape[1] = count;
+    Array<T> out(shape);
+    for (int64_t b = 0; b < shape[0]; ++b) {
+        const T *src = seq.data.data() + (b * frames + first) * frame;
+        std::copy(src, src + count * frame, out.data.data() + b * count * frame);
+    }
+    return out;
+}
 
 // Fills `out` from little-endian IEEE floats of `item_size` bytes (4 or 8) at `src`, converting
 // to T; the files' payloads need not be aligned.

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "json_reader.h"
+#include "rng.h"
 
 namespace fernn {
 
@@ -26,21 +27,6 @@ int ParameterSet<T>::index_of(const std::string &name) const {
     }
     return -1;
 }
-
-namespace {
-
-struct SplitMix64 {
-    uint64_t state;
-    uint64_t next() {
-        uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        return z ^ (z >> 31);
-    }
-    double uniform() { return (next() >> 11) * (1.0 / 9007199254740992.0); }  // [0, 1)
-};
-
-}  // namespace
 
 template <typename T>
 ParameterSet<T> init_parameters(const Spec &spec, uint64_t seed) {

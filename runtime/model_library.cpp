@@ -81,7 +81,8 @@ std::shared_ptr<ModelLibrary> ModelLibrary::open(const std::string &dir) {
         for (const json &p : m.at("pipelines")) {
             const std::string sym = p.at("symbol").get<std::string>();
             using Meta = const halide_filter_metadata_t *(*)();
-            const halide_filter_metadata_t *meta = symbol<Meta>(lib->handle_, sym + "_metadata", so)();
+            const halide_filter_metadata_t *meta =
+                symbol<Meta>(lib->handle_, sym + "_metadata", so)();
             // The manifest's tensors must be exactly the library's arguments.
             std::vector<std::string> listed, actual;
             for (const char *part : {"inputs", "outputs"}) {
@@ -93,7 +94,8 @@ std::shared_ptr<ModelLibrary> ModelLibrary::open(const std::string &dir) {
                                  "; recompile the model");
             }
             lib->pipelines_.push_back({p.at("name").get<std::string>(),
-                                       symbol<int (*)(void **)>(lib->handle_, sym + "_argv", so), meta});
+                                       symbol<int (*)(void **)>(lib->handle_, sym + "_argv", so),
+                                       meta});
         }
     } catch (const json::exception &e) {
         throw InputError(manifest_path + ": malformed manifest: " + e.what());

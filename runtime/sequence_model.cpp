@@ -69,7 +69,7 @@ namespace {
 // argument names they bind to ("cell.conv_u.weight" -> "cell_conv_u_weight").
 template <typename T>
 class WeightViews {
-public:
+  public:
     explicit WeightViews(const ParameterSet<T> &p) {
         for (size_t i = 0; i < p.infos.size(); ++i) {
             const auto &s = p.infos[i].shape;
@@ -88,7 +88,7 @@ public:
     }
     size_t size() const { return views_.size(); }
 
-private:
+  private:
     std::vector<std::unique_ptr<BufferView>> views_;
     std::vector<std::string> names_;
 };
@@ -116,7 +116,8 @@ typename SequenceModel<T>::Extents SequenceModel<T>::extents(int batch) const {
 template <typename T>
 BufferView *SequenceModel<T>::view(const std::vector<T> &data, const std::vector<int> &extents,
                                    std::vector<std::unique_ptr<BufferView>> &keep) const {
-    keep.push_back(std::make_unique<BufferView>(const_cast<T *>(data.data()), halide_type<T>(), extents));
+    keep.push_back(
+        std::make_unique<BufferView>(const_cast<T *>(data.data()), halide_type<T>(), extents));
     return keep.back().get();
 }
 

@@ -11,12 +11,6 @@
 
 namespace fernn::cli {
 
-namespace {
-
-Spec load(const SpecArgs &a) {
-    return load_spec(a.spec, a.sets);
-}
-
 // The compiled model for `spec`: the given directory (which must match the spec), or the
 // cache entry keyed by spec, target, precision and algorithm version, compiled on first use.
 std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec) {
@@ -31,6 +25,12 @@ std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec
     }
     if (a.threads > 0) lib->set_threads(a.threads);
     return lib;
+}
+
+namespace {
+
+Spec load(const SpecArgs &a) {
+    return load_spec(a.spec, a.sets);
 }
 
 template <typename T>

@@ -2,8 +2,12 @@
 // process exit code; InputError (bad user input) maps to exit code 2 in main.
 #pragma once
 
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
+
+#include "../runtime/model_library.h"
 
 namespace fernn::cli {
 
@@ -19,6 +23,10 @@ struct ModelArgs : SpecArgs {
     int threads = 0;
 };
 
+// The compiled model for `spec`: a.model_dir (which must match the spec), or the cache entry
+// for the spec, target and precision, compiled on first use.
+std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec);
+
 int check(const SpecArgs &a, bool as_json);
 int compile(const SpecArgs &a, const std::string &out_dir, const std::string &target,
             const std::string &precision);
@@ -29,5 +37,33 @@ int encode(const ModelArgs &a, const std::string &checkpoint, const std::string 
            const std::string &output);
 int gradients(const ModelArgs &a, const std::string &checkpoint, const std::string &input,
               const std::string &target, const std::string &out);
+
+// Flags of train/eval that take defaults from the spec or the run: `given` lists the ones the
+// user typed, so defaults apply only to the others.
+struct TrainArgs : SpecArgs {
+    std::string out, resume, data = "mnist";
+    long long steps = 0;
+    int epochs = 0, batch = 0, threads = 0, val_sequences = 256, velocity_range = 0;
+    double lr = 0, clip = 0;
+    unsigned long long seed = 0;
+    long long val_every = 0;
+    std::set<std::string> given;
+};
+int train(const TrainArgs &a);
+
+struct EvalArgs : SpecArgs {
+    std::string checkpoint, run, out, data = "mnist";
+    int sequences = 256, length_frames = 30, velocity_max = -1, velocity_sequences = 32, batch = 32;
+    int threads = 0, velocity_range = 0;
+    bool plots = true;
+    std::set<std::string> given;
+};
+int eval(const EvalArgs &a);
+
+int plot(const std::vector<std::string> &dirs, const std::string &out,
+         const std::vector<std::string> &labels);
+
+int data_import_npm(const std::string &package_dir, const std::string &out);
+int data_info(const std::string &data);
 
 }  // namespace fernn::cli

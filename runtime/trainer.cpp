@@ -247,7 +247,14 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
     SequenceModel<float> model(library);
     TrainState s(t);
     const std::string metrics = dir + "/metrics.jsonl";
-    if (resume) {
+    // A kill during an atomic write leaves its temporary file behind: clear them.
+    for (const auto &entry : fs::directory_iterator(dir)) {
+        if (entry.path().filename().string().find(".tmp.") != std::string::npos)
+            fs::remove(entry.path());
+    }
+    // A run killed before its first checkpoint resumes from the start.
+    const bool from_checkpoint = resume && fs::exists(dir + "/resume.safetensors");
+    if (from_checkpoint) {
         read_resume_state(dir, spec, s);
         if (s.step > t.steps) {
             throw InputError(dir + " is at step " + std::to_string(s.step) + ", beyond --steps " +
@@ -259,6 +266,24 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
         s.adam.allocate(s.params.data.size());
         write_file_atomically(metrics, "");
     }
+    auto validate_and_save_best = [&](Progress &progress) {
+        const double val = validate(model, s.params, val_data, val_count, t.batch, t_in, t_out);
+        const bool best = val < s.best_val;
+        if (best) {
+            s.best_val = val;
+            s.best_step = s.step;
+            save_parameters(dir + "/best.safetensors", s.params,
+                            {{"fernn.model_hash", spec.model_hash()},
+                             {"fernn.step", std::to_string(s.step)},
+                             {"fernn.val_mse", exact(val)}},
+                            "F32");
+        }
+        append_line(metrics, {{"step", s.step}, {"val_mse", val}, {"best", best}});
+        char line[160];
+        std::snprintf(line, sizeof line, "step %lld: validation MSE %.6f%s", (long long)s.step, val,
+                      best ? " (best so far, saved best.safetensors)" : "");
+        progress.message(line);
+    };
 
     TrainReport report;
     const int64_t first = s.step;
@@ -267,6 +292,7 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
         "training " + spec.name + ": " + std::to_string(t.steps - first) + " steps from step " +
         std::to_string(first) + " (" + std::to_string(epoch_steps) + " steps/epoch, batch " +
         std::to_string(t.batch) + ", " + std::to_string(data.train.count) + " training digits)");
+    if (!from_checkpoint) validate_and_save_best(progress);  // where training starts from
     double data_seconds = 0, step_seconds = 0, loss_value = 0;
     const auto run_start = Clock::now();
     while (s.step < t.steps) {
@@ -308,22 +334,7 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
         progress.update(s.step, status);
 
         if (s.step % val_every == 0 || s.step == t.steps) {
-            const double val = validate(model, s.params, val_data, val_count, t.batch, t_in, t_out);
-            const bool best = val < s.best_val;
-            if (best) {
-                s.best_val = val;
-                s.best_step = s.step;
-                save_parameters(dir + "/best.safetensors", s.params,
-                                {{"fernn.model_hash", spec.model_hash()},
-                                 {"fernn.step", std::to_string(s.step)},
-                                 {"fernn.val_mse", exact(val)}},
-                                "F32");
-            }
-            append_line(metrics, {{"step", s.step}, {"val_mse", val}, {"best", best}});
-            char line[160];
-            std::snprintf(line, sizeof line, "step %lld: validation MSE %.6f%s", (long long)s.step,
-                          val, best ? " (best so far, saved best.safetensors)" : "");
-            progress.message(line);
+            validate_and_save_best(progress);
             write_checkpoints(dir, s, spec, t);
         }
     }

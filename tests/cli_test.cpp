@@ -16,22 +16,8 @@ using namespace fernn;
 
 namespace {
 
-struct Result {
-    int code;
-    std::string output;
-};
-
-Result fernn_cli(const std::string &args) {
-    const std::string cmd =
-        std::string("FERNN_CACHE=") + FERNN_TEST_CACHE + " " + FERNN_BINARY + " " + args + " 2>&1";
-    FILE *p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    const int status = pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using Result = test::CliResult;
+using test::fernn_cli;
 
 class Cli : public ::testing::Test {
   protected:

@@ -2,6 +2,9 @@
 // test cache (build/test_models), compiled on first use.
 #pragma once
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <memory>
 #include <random>
 #include <string>
@@ -28,6 +31,24 @@ inline json tiny_spec_json() {
       "readout": {"pool": "max", "decoder": {"layers": 1, "kernel": 3}, "channels": 1},
       "sequence": {"input_frames": 3, "output_frames": 2}
     })");
+}
+
+struct CliResult {
+    int code;
+    std::string output;  // stdout and stderr together
+};
+
+// Runs build/fernn with `args` (a shell command line) against the test model cache.
+inline CliResult fernn_cli(const std::string &args) {
+    const std::string cmd =
+        std::string("FERNN_CACHE=") + FERNN_TEST_CACHE + " " + FERNN_BINARY + " " + args + " 2>&1";
+    FILE *p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    const int status = pclose(p);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 inline std::shared_ptr<ModelLibrary> compiled(const Spec &spec, const std::string &precision) {

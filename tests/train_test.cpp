@@ -1,0 +1,212 @@
+// fernn train / eval / plot through the command line: exact resumption, checkpoints that
+// survive kill -9 at any moment, divergence handling, memory refusal, settings guarded on
+// resume, a short run that learns, and the evaluation outputs.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "runtime/atomic_file.h"
+#include "runtime/idx.h"
+#include "runtime/safetensors.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using namespace fernn;
+
+namespace {
+
+using Result = test::CliResult;
+using test::fernn_cli;
+
+// A small model on 28×28 frames (Flowing MNIST's size) that trains in milliseconds per step.
+const char *kModel =
+    " --set recurrence.channels=4 --set readout.decoder.layers=1 --set flow.velocities.range=1"
+    " --set sequence.input_frames=3 --set sequence.output_frames=2";
+
+class Train : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = fs::path(::testing::TempDir()) /
+               ("train_" +
+                std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+        fs::remove_all(dir_);
+        fs::create_directories(dir_ / "data");
+        // 60 synthetic 28×28 "digits": a bright bar at a different place in each.
+        IdxArray images;
+        images.dims = {60, 28, 28};
+        images.data.assign(60 * 784, 0);
+        for (int i = 0; i < 60; ++i)
+            for (int k = 0; k < 10; ++k)
+                images.data[i * 784 + (4 + i % 20) * 28 + 9 + k] = uint8_t(120 + 2 * i);
+        write_idx(path("data/images-idx3-ubyte"), images);
+        spec_ = std::string(FERNN_SOURCE_DIR) + "/specs/fernn_v1.json" + kModel;
+        common_ = " --batch 4 --val-sequences 4 --data " + path("data");
+    }
+    std::string path(const std::string &name) const { return (dir_ / name).string(); }
+    fs::path dir_;
+    std::string spec_, common_;
+};
+
+int64_t step_of(const std::string &checkpoint) {
+    return std::stoll(read_safetensors<float>(checkpoint).metadata.at("fernn.step"));
+}
+
+}  // namespace
+
+TEST_F(Train, ResumeIsBitIdenticalToAnUninterruptedRun) {
+    ASSERT_EQ(
+        fernn_cli("train " + spec_ + common_ + " --val-every 4 --steps 6 --out " + path("a")).code,
+        0);
+    const Result r = fernn_cli("train --resume " + path("a") + " --steps 12");
+    ASSERT_EQ(r.code, 0) << r.output;
+    ASSERT_EQ(
+        fernn_cli("train " + spec_ + common_ + " --val-every 4 --steps 12 --out " + path("b")).code,
+        0);
+    EXPECT_EQ(read_file_bytes(path("a/last.safetensors")),
+              read_file_bytes(path("b/last.safetensors")));
+    EXPECT_EQ(step_of(path("a/last.safetensors")), 12);
+    // The metrics of the resumed run list each step once.
+    std::ifstream in(path("a/metrics.jsonl"));
+    std::string line;
+    std::vector<int64_t> steps;
+    while (std::getline(in, line)) {
+        const json j = json::parse(line);
+        if (j.contains("loss")) steps.push_back(j["step"]);
+    }
+    EXPECT_EQ(steps.size(), 12u);
+    for (size_t i = 0; i < steps.size(); ++i) EXPECT_EQ(steps[i], int64_t(i + 1));
+}
+
+TEST_F(Train, KillAtAnyMomentThenResumeGivesTheSameResult) {
+    const std::string args = common_ + " --val-every 1 --steps 40";  // a checkpoint every step
+    ASSERT_EQ(fernn_cli("train " + spec_ + args + " --out " + path("straight")).code, 0);
+    const std::string run = path("killed");
+    int kills = 0;
+    for (int attempt = 0; attempt < 60; ++attempt) {
+        const std::string cmd = fs::exists(run + "/run.json")
+                                    ? std::string("train --resume ") + run
+                                    : "train " + spec_ + args + " --out " + run;
+        const std::string full = std::string("FERNN_CACHE=") + FERNN_TEST_CACHE + " exec " +
+                                 FERNN_BINARY + " " + cmd + " > /dev/null 2>&1";
+        const pid_t pid = fork();
+        if (pid == 0) {
+            execl("/bin/sh", "sh", "-c", full.c_str(), nullptr);
+            _exit(127);
+        }
+        // Kill -9 after 0.15-0.9 s: during start-up, a step, a validation or a checkpoint write.
+        std::this_thread::sleep_for(std::chrono::milliseconds(150 + (attempt * 137) % 750));
+        int status = 0;
+        if (waitpid(pid, &status, WNOHANG) == 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            ++kills;
+            continue;
+        }
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "attempt " << attempt;
+        break;
+    }
+    std::printf("  killed the run %d times before it finished\n", kills);
+    EXPECT_GE(kills, 2);
+    ASSERT_TRUE(fs::exists(run + "/last.safetensors"));
+    EXPECT_EQ(step_of(run + "/last.safetensors"), 40);
+    EXPECT_EQ(read_file_bytes(run + "/last.safetensors"),
+              read_file_bytes(path("straight/last.safetensors")));
+    for (const auto &e : fs::directory_iterator(run)) {
+        EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << "leftover " << e.path();
+    }
+}
+
+TEST_F(Train, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
+    ASSERT_EQ(
+        fernn_cli("train " + spec_ + common_ + " --val-every 2 --steps 4 --out " + path("r")).code,
+        0);
+    const std::string before = read_file_bytes(path("r/last.safetensors"));
+    const Result r = fernn_cli("train --resume " + path("r") + " --steps 30 --lr 1e9 --clip 0");
+    EXPECT_EQ(r.code, 1) << r.output;
+    EXPECT_TRUE(r.output.find("NaN") != std::string::npos ||
+                r.output.find("infinite") != std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("last good checkpoint is " + path("r") + "/last.safetensors"),
+              std::string::npos)
+        << r.output;
+    EXPECT_EQ(step_of(path("r/last.safetensors")), 4);
+    EXPECT_EQ(read_file_bytes(path("r/last.safetensors")), before);
+    for (float v : read_safetensors<float>(path("r/last.safetensors")).tensors[0].second.data) {
+        ASSERT_TRUE(std::isfinite(v));
+    }
+}
+
+TEST_F(Train, RefusesWhatCannotFitOrWouldChangeTheRun) {
+    Result r = fernn_cli("train " + spec_ + " --data " + path("data") +
+                         " --batch 100000000 --steps 1 --out " + path("big"));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.output.find("GiB are available; use --batch"), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(path("big/resume.safetensors")));
+
+    ASSERT_EQ(fernn_cli("train " + spec_ + common_ + " --steps 2 --out " + path("r")).code, 0);
+    r = fernn_cli("train --resume " + path("r") + " --batch 8 --steps 4");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.output.find("--batch cannot change when resuming"), std::string::npos) << r.output;
+    r = fernn_cli("train --resume " + path("r") + " --seed 3 --steps 4");
+    EXPECT_EQ(r.code, 2);
+    r = fernn_cli("train " + spec_ + common_ + " --steps 2 --out " + path("r"));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.output.find("already holds a run"), std::string::npos) << r.output;
+    r = fernn_cli("train --resume " + path("r") + " --steps 1");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.output.find("beyond --steps 1"), std::string::npos) << r.output;
+}
+
+TEST_F(Train, AShortRunOnRealImagesLowersValidationMse) {
+    // Debian's Fashion-MNIST: real images, always installed by tools/setup.sh.
+    const Result r =
+        fernn_cli("train " + spec_ +
+                  " --set recurrence.channels=8 --batch 8 --lr 3e-3 --steps 80 --val-every 40"
+                  " --val-sequences 32 --data fashion-mnist --out " +
+                  path("learn"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    std::ifstream in(path("learn/metrics.jsonl"));
+    std::string line;
+    std::vector<double> val;
+    while (std::getline(in, line)) {
+        const json j = json::parse(line);
+        if (j.contains("val_mse")) val.push_back(j["val_mse"]);
+    }
+    ASSERT_EQ(val.size(), 3u);  // steps 0, 40, 80
+    std::printf("  validation MSE: step 0 %.5f, step 40 %.5f, step 80 %.5f\n", val[0], val[1],
+                val[2]);
+    EXPECT_LT(val[2], 0.8 * val[0]);
+}
+
+TEST_F(Train, EvalWritesResultsTablesStripAndFigures) {
+    ASSERT_EQ(fernn_cli("train " + spec_ + common_ + " --steps 2 --out " + path("r")).code, 0);
+    const Result r = fernn_cli(
+        "eval --run " + path("r") + " --out " + path("eval") +
+        " --sequences 8 --length-frames 6 --velocity-max 2 --velocity-sequences 4 --batch 4");
+    ASSERT_EQ(r.code, 0) << r.output;
+    const json res = read_json_file(path("eval/results.json"));
+    EXPECT_GT(res["test_mse"].get<double>(), 0);
+    EXPECT_EQ(res["length_generalization"]["mean"].size(), 6u);
+    EXPECT_EQ(res["velocity_generalization"]["mse"].size(), 5u);
+    EXPECT_EQ(res["velocity_generalization"]["mse"][0].size(), 5u);
+    EXPECT_EQ(read_file_bytes(path("eval/strip.png")).substr(1, 3), "PNG");
+    std::ifstream csv(path("eval/velocity_generalization.csv"));
+    int rows = 0;
+    for (std::string l; std::getline(csv, l);) ++rows;
+    EXPECT_EQ(rows, 1 + 25);
+    EXPECT_TRUE(fs::exists(path("eval/length_generalization.png")));
+    EXPECT_TRUE(fs::exists(path("eval/velocity_generalization.png")));
+    // Two results on one figure.
+    const Result p = fernn_cli("plot " + path("eval") + " " + path("eval") +
+                               " --labels one two --out " + path("fig"));
+    EXPECT_EQ(p.code, 0) << p.output;
+    EXPECT_TRUE(fs::exists(path("fig/length_generalization.png")));
+    EXPECT_EQ(fernn_cli("plot " + path("nothing") + " --out " + path("fig2")).code, 2);
+}

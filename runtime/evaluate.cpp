@@ -163,7 +163,7 @@ json evaluate(const SequenceModel<float> &model, const ParameterSet<float> &para
     json grid = json::array(), axis = json::array();
     std::ostringstream vcsv;
     vcsv << "vy,vx,mse\n";
-    Progress progress((2 * vmax + 1) * (2 * vmax + 1), 0);
+    Progress progress((2 * vmax + 1) * (2 * vmax + 1), 0, "velocity");
     int cell = 0;
     for (int v = -vmax; v <= vmax; ++v) axis.push_back(v);
     for (int vy = -vmax; vy <= vmax; ++vy) {

@@ -20,9 +20,10 @@ std::string format_duration(double s) {
     return buf;
 }
 
-Progress::Progress(int64_t total, int64_t first)
+Progress::Progress(int64_t total, int64_t first, std::string unit)
     : total_(total),
       first_(first),
+      unit_(std::move(unit)),
       tty_(isatty(STDERR_FILENO)),
       start_(std::chrono::steady_clock::now()),
       last_print_(start_) {}
@@ -51,8 +52,8 @@ void Progress::draw(int64_t step, const std::string &status, bool force) {
                      (long long)total_, bar.c_str(), status.c_str(), eta.c_str());
         bar_visible_ = true;
     } else {
-        std::fprintf(stderr, "step %lld/%lld %s | ETA %s\n", (long long)step, (long long)total_,
-                     status.c_str(), eta.c_str());
+        std::fprintf(stderr, "%s %lld/%lld %s | ETA %s\n", unit_.c_str(), (long long)step,
+                     (long long)total_, status.c_str(), eta.c_str());
     }
     std::fflush(stderr);
 }

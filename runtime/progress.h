@@ -9,8 +9,9 @@ namespace fernn {
 
 class Progress {
   public:
-    // total: steps of the run; first: the step it starts from (resume).
-    Progress(int64_t total, int64_t first);
+    // total: steps of the run; first: the step it starts from (resume); unit names a step in
+    // plain lines ("step 10/100").
+    Progress(int64_t total, int64_t first, std::string unit = "step");
     // After step `step` (1-based count of finished steps); `status` is shown after the bar.
     void update(int64_t step, const std::string &status);
     // A message on its own line, without breaking the bar.
@@ -21,6 +22,7 @@ class Progress {
     void draw(int64_t step, const std::string &status, bool force);
 
     int64_t total_, first_;
+    std::string unit_;
     bool tty_;
     std::chrono::steady_clock::time_point start_, last_print_;
     bool bar_visible_ = false;

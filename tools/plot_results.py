@@ -39,11 +39,12 @@ def main():
         mean, std = np.array(lg["mean"]), np.array(lg["std"])
         t = np.arange(1, len(mean) + 1)
         ax.plot(t, mean, label=label)
-        ax.fill_between(t, mean - std, mean + std, alpha=0.2)
+        ax.fill_between(t, np.maximum(mean - std, mean * 1e-2), mean + std, alpha=0.2)
     ax.axvline(runs[0]["length_generalization"]["train_frames"], color="gray", ls="--", lw=1,
                label="training horizon")
     ax.set_xlabel("predicted frame")
-    ax.set_ylabel("MSE")
+    ax.set_ylabel("MSE (log scale)")
+    ax.set_yscale("log")  # errors span orders of magnitude once predictions drift
     ax.set_title("Length generalization")
     ax.legend()
     fig.tight_layout()

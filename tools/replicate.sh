@@ -6,14 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-out/replication}"
-models="${MODELS:-grnn fernn_v1}"
+models="${MODELS:-grnn fernn_v1 fernn_v2}"
 hidden="${HIDDEN:-16}"
 steps="${STEPS:-1500}"
 batch="${BATCH:-16}"
 mkdir -p "$out"
 evals=()
 for m in $models; do
-  if [ ! -f "$out/$m/run.json" ]; then
+  if [ -f "$out/$m/run.json" ]; then
+    build/fernn train --resume "$out/$m" --steps "$steps"  # finishes an interrupted run; no-op when done
+  else
     build/fernn train "specs/$m.json" --set "recurrence.channels=$hidden" --out "$out/$m" \
       --steps "$steps" --batch "$batch" --data-velocity-range 1 --val-every 250 --val-sequences 256 --seed 0
   fi

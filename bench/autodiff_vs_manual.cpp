@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
     Buffer<float> d_h_next = random_buffer({channels, 28, 28, s.velocities, batch}, 3);
     Buffer<float> w_u = random_buffer({3, 3, 1, channels}, 4);
     Buffer<float> w_h = random_buffer({3, 3, channels, channels}, 5);
-    auto flow = gen::make_flow(spec.flow, 28, 28);
+    auto flow = gen::make_flow(spec.flow);
 
     // fernn: forward pipeline for h_next, then the hand-derived backward pipeline.
     Buffer<float> h_next(channels, 28, 28, s.velocities, batch);
@@ -141,7 +141,8 @@ int main(int argc, char **argv) {
         }
         ap.compile_jit(target);
         const double auto_compile = now_s() - a0;
-        std::printf("propagate_adjoints, schedule %-9s: compile %7.2f s\n", mode.c_str(), auto_compile);
+        std::printf("propagate_adjoints, schedule %-9s: compile %7.2f s\n", mode.c_str(),
+                    auto_compile);
         const double auto_run = median_ms([&] { ap.realize({a_dhb, a_dwub, a_dwhb}, target); });
         std::printf("propagate_adjoints, schedule %-9s: run %9.2f ms\n", mode.c_str(), auto_run);
     }

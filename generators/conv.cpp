@@ -23,11 +23,6 @@ Func adjoint_weights(const Func &packed, int kernel, const std::string &name) {
 
 namespace {
 
-// Euclidean modulo keeps the wrapped index in [0, n) for any offset.
-Expr wrap(const Expr &i, int n) {
-    return n == 1 ? Expr(0) : i % n;
-}
-
 std::vector<Expr> point(const Expr &c, const Expr &x, const Expr &y, bool has_v) {
     const Dims &d = dims();
     if (has_v) return {c, x, y, d.v, d.b};
@@ -36,8 +31,20 @@ std::vector<Expr> point(const Expr &c, const Expr &x, const Expr &y, bool has_v)
 
 }  // namespace
 
+Func circular_pad(const std::string &name, const Func &in, const Frame &frame, bool has_v,
+                  int channels, Stages &stages) {
+    const Dims &d = dims();
+    Func padded(name);
+    // % is Euclidean in Halide: the wrapped index is in [0, n) for negative x too.
+    const Expr x = frame.width == 1 ? Expr(0) : d.x % frame.width;
+    const Expr y = frame.height == 1 ? Expr(0) : d.y % frame.height;
+    padded(point(d.c, d.x, d.y, has_v)) = in(point(d.c, x, y, has_v));
+    stages.roots.push_back({padded, has_v ? RootStage::Hidden : RootStage::Frame, channels});
+    return padded;
+}
+
 ConvStage correlate(const std::string &name, const Func &in, const Func &packed, int in_channels,
-                    int out_channels, int kernel, const Frame &frame, bool has_v, Type type) {
+                    int out_channels, int kernel, bool has_v, Type type) {
     const Dims &d = dims();
     const int pad = kernel / 2;
     // ci innermost: the reduction walks input channels contiguously while the schedule keeps
@@ -46,9 +53,8 @@ ConvStage correlate(const std::string &name, const Func &in, const Func &packed,
     Func conv(name);
     const std::vector<Expr> at = point(d.c, d.x, d.y, has_v);
     conv(at) = Halide::cast(type, 0);
-    const Expr sx = wrap(d.x + r.y - pad, frame.width);
-    const Expr sy = wrap(d.y + r.z - pad, frame.height);
-    conv(at) += packed(d.c, r.x, r.y, r.z) * in(point(r.x, sx, sy, has_v));
+    conv(at) +=
+        packed(d.c, r.x, r.y, r.z) * in(point(r.x, d.x + r.y - pad, d.y + r.z - pad, has_v));
     return ConvStage{Func(), conv, r, out_channels, in_channels, kernel, has_v};
 }
 
@@ -68,8 +74,7 @@ WeightGradStage weight_grad(const std::string &name, const Func &g, const Func &
     Func dw(name + "_acc");
     dw(d.co, d.ci, d.kx, d.ky) = Halide::cast(type, 0);
     dw(d.co, d.ci, d.kx, d.ky) +=
-        g(at(d.co, r.x, r.y)) *
-        in(at(d.ci, wrap(r.x + d.kx - pad, frame.width), wrap(r.y + d.ky - pad, frame.height)));
+        g(at(d.co, r.x, r.y)) * in(at(d.ci, r.x + d.kx - pad, r.y + d.ky - pad));
     Func out(name);
     out(d.kx, d.ky, d.ci, d.co) = dw(d.co, d.ci, d.kx, d.ky);
     return WeightGradStage{dw, out, r, out_channels, in_channels, kernel, has_v};

@@ -7,7 +7,11 @@
 // Input adjoint: the same correlation with the kernel flipped and its channels transposed.
 // Weight adjoint: dw(co, ci, kx, ky) = Σ_{x,y,...} g(co, x, y, ...) · in(ci, (x+kx-p) mod W, ...).
 // Both adjoints are gathers written by hand: Halide 14's propagate_adjoints turns modulo
-// indexing into scatters and compiles slowly (see ../shared/HALIDE14_NOTES.md).
+// indexing into scatters and runs 15x slower (bench/RESULTS.md).
+//
+// Convolutions read their input through its circular extension (circular_pad), materialized
+// once per call like PyTorch's F.pad: every access in the inner loops is then affine (a
+// constant offset per kernel tap and velocity), with no modulo arithmetic left to do there.
 #pragma once
 
 #include "stages.h"
@@ -23,12 +27,19 @@ struct Frame {
     int width, height;
 };
 
-// `in` has dims (c, x, y, v, b) when has_v, else (c, x, y, b). Returns the reduction Func;
-// the caller wraps it in its owner and records the ConvStage.
-ConvStage correlate(const std::string &name, const Func &in, const Func &packed, int in_channels,
-                    int out_channels, int kernel, const Frame &frame, bool has_v, Type type);
+// in(c, x mod W, y mod H, ...) at every x, y: computed once, at the root, over the region its
+// consumers read (the frame plus their reach). Recorded in stages.roots.
+Func circular_pad(const std::string &name, const Func &in, const Frame &frame, bool has_v,
+                  int channels, Stages &stages);
 
-// dw for g (out_channels, ...) against in (in_channels, ...). `batch` is the run-time batch
+// `in` has dims (c, x, y, v, b) when has_v, else (c, x, y, b), and is defined around the frame
+// (a circular_pad, possibly moved by a flow). Returns the reduction Func; the caller wraps it in
+// its owner and records the ConvStage.
+ConvStage correlate(const std::string &name, const Func &in, const Func &packed, int in_channels,
+                    int out_channels, int kernel, bool has_v, Type type);
+
+// dw for g (out_channels, ...) against in (in_channels, ..., extended like correlate's input).
+// `batch` is the run-time batch
 // extent; `velocities` the v extent when has_v. out is OIHW, named `name`.
 WeightGradStage weight_grad(const std::string &name, const Func &g, const Func &in,
                             int out_channels, int in_channels, int kernel, const Frame &frame,

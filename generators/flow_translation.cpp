@@ -1,6 +1,9 @@
 // Translation flows on the torus: copy v with velocity (vx, vy) is rolled by (vy, vx) pixels
 // each step, exactly torch.roll(h[:, v], shifts=(vy, vx), dims=(2, 3)):
-//   moved(c, x, y, v, b) = h(c, (x - vx) mod W, (y - vy) mod H, v, b).
+//   moved(c, x, y, v, b) = h(c, (x - vx) mod W, (y - vy) mod H, v, b),
+// read here from h's circular extension as h_ext(c, x - vx, y - vy, v, b).
+#include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "flow.h"
@@ -11,42 +14,47 @@ namespace {
 
 class TranslationFlow : public FlowModule {
   public:
-    TranslationFlow(const FlowSpec &spec, int width, int height)
-        : width_(width),
-          height_(height),
-          table_(2, static_cast<int>(spec.velocities.size()), "velocity_table") {
-        for (size_t i = 0; i < spec.velocities.size(); ++i) {
-            table_(0, i) = spec.velocities[i][0];
-            table_(1, i) = spec.velocities[i][1];
+    TranslationFlow(const FlowSpec &spec) {
+        for (const auto &v : spec.velocities) {
+            vx_.push_back(v[0]);
+            vy_.push_back(v[1]);
+            reach_ = std::max({reach_, std::abs(v[0]), std::abs(v[1])});
         }
     }
 
     Func move(const Func &h) const override { return shifted(h, -1, "moved"); }
     Func unmove(const Func &g) const override { return shifted(g, +1, "unmoved"); }
     bool commutes_with_convolution() const override { return true; }
+    int reach() const override { return reach_; }
 
   private:
-    // sign -1: read from x - vx (move); +1: read from x + vx (its inverse).
+    // The velocity of copy v as a select over the (few) velocities: Halide then knows its
+    // range, so bounds inference sizes the padded input exactly.
+    static Expr component(const std::vector<int> &values) {
+        const Dims &d = dims();
+        if (values.size() == 1) return Expr(values[0]);
+        std::vector<Expr> choices(values.begin(), values.end());
+        return Halide::mux(d.v, choices);
+    }
+
+    // sign -1: read from x - vx (move); +1: read from x + vx (its inverse). A constant offset
+    // per copy: with the input circularly extended there is nothing to wrap.
     Func shifted(const Func &f, int sign, const std::string &name) const {
         const Dims &d = dims();
-        // The velocity table is small and constant: Halide embeds it in the pipeline.
-        const Expr vx = table_(0, d.v), vy = table_(1, d.v);
         Func out(f.name() + "_" + name);
-        // Adding W before the modulo keeps small negative indices exact for Halide's
-        // bounds inference; % is Euclidean anyway.
-        out(d.c, d.x, d.y, d.v, d.b) = f(d.c, (d.x + sign * vx + width_) % width_,
-                                         (d.y + sign * vy + height_) % height_, d.v, d.b);
+        out(d.c, d.x, d.y, d.v, d.b) =
+            f(d.c, d.x + sign * component(vx_), d.y + sign * component(vy_), d.v, d.b);
         return out;
     }
 
-    int width_, height_;
-    Halide::Buffer<int> table_;
+    std::vector<int> vx_, vy_;
+    int reach_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<FlowModule> make_flow(const FlowSpec &spec, int width, int height) {
-    if (spec.group == "translation") return std::make_unique<TranslationFlow>(spec, width, height);
+std::unique_ptr<FlowModule> make_flow(const FlowSpec &spec) {
+    if (spec.group == "translation") return std::make_unique<TranslationFlow>(spec);
     throw std::invalid_argument("no flow module for group " + spec.group);
 }
 

@@ -83,7 +83,7 @@ PipelineDef cell_forward_pipeline(const Spec &spec, Type type) {
     Func u = p.frame("u", spec.in_channels);
     Func h_prev = p.hidden("h_prev");
     CellWeights w{p.weight(params[0]), p.weight(params[1])};
-    auto flow = make_flow(spec.flow, spec.width, spec.height);
+    auto flow = make_flow(spec.flow);
     Func h_next = cell_forward(spec, *flow, u, h_prev, w, type, p.stages());
     p.hidden_output(h_next);
     return p.finish();
@@ -97,7 +97,7 @@ PipelineDef cell_backward_pipeline(const Spec &spec, Type type) {
     Func h_next = p.hidden("h_next");
     Func d_h_next = p.hidden("d_h_next");
     CellWeights w{p.weight(params[0]), p.weight(params[1])};
-    auto flow = make_flow(spec.flow, spec.width, spec.height);
+    auto flow = make_flow(spec.flow);
     CellGradients g =
         cell_backward(spec, *flow, u, h_prev, h_next, d_h_next, w, p.batch(), type, p.stages());
     p.hidden_output(g.d_h_prev);

@@ -11,7 +11,7 @@ std::string shape_text(const std::vector<int64_t> &shape) {
 }
 
 template <typename T>
-void decode_floats(const char *src, size_t item_size, std::vector<T> &out) {
+void decode_floats(const char *src, size_t item_size, AlignedVector<T> &out) {
     for (size_t i = 0; i < out.size(); ++i) {
         if (item_size == 4) {
             float f;
@@ -25,7 +25,7 @@ void decode_floats(const char *src, size_t item_size, std::vector<T> &out) {
     }
 }
 
-template void decode_floats<float>(const char *, size_t, std::vector<float> &);
-template void decode_floats<double>(const char *, size_t, std::vector<double> &);
+template void decode_floats<float>(const char *, size_t, AlignedVector<float> &);
+template void decode_floats<double>(const char *, size_t, AlignedVector<double> &);
 
 }  // namespace fernn

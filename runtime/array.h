@@ -3,15 +3,43 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <new>
 #include <string>
 #include <vector>
 
 namespace fernn {
 
+// Every buffer that reaches a Halide pipeline is allocated with Halide's own alignment (128
+// bytes): a pipeline that reads back one of its outputs uses aligned vector loads on it.
+constexpr size_t kBufferAlignment = 128;
+
+template <typename T>
+struct AlignedAllocator {
+    using value_type = T;
+    AlignedAllocator() = default;
+    template <typename U>
+    AlignedAllocator(const AlignedAllocator<U> &) {}
+    T *allocate(size_t n) {
+        return static_cast<T *>(::operator new(n * sizeof(T), std::align_val_t(kBufferAlignment)));
+    }
+    void deallocate(T *p, size_t) { ::operator delete(p, std::align_val_t(kBufferAlignment)); }
+    template <typename U>
+    bool operator==(const AlignedAllocator<U> &) const {
+        return true;
+    }
+    template <typename U>
+    bool operator!=(const AlignedAllocator<U> &) const {
+        return false;
+    }
+};
+
+template <typename T>
+using AlignedVector = std::vector<T, AlignedAllocator<T>>;
+
 template <typename T>
 struct Array {
     std::vector<int64_t> shape;
-    std::vector<T> data;
+    AlignedVector<T> data;
 
     Array() = default;
     explicit Array(std::vector<int64_t> s) : shape(std::move(s)), data(count(shape)) {}
@@ -46,6 +74,6 @@ Array<T> slice_frames(const Array<T> &seq, int64_t first, int64_t count) {
 // Fills `out` from little-endian IEEE floats of `item_size` bytes (4 or 8) at `src`, converting
 // to T; the files' payloads need not be aligned.
 template <typename T>
-void decode_floats(const char *src, size_t item_size, std::vector<T> &out);
+void decode_floats(const char *src, size_t item_size, AlignedVector<T> &out);
 
 }  // namespace fernn

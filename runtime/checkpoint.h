@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "array.h"
 #include "safetensors.h"
 #include "spec.h"
 
@@ -16,7 +17,7 @@ template <typename T>
 struct ParameterSet {
     std::vector<ParamInfo> infos;
     std::vector<int64_t> offsets;  // of each tensor in data
-    std::vector<T> data;
+    AlignedVector<T> data;
 
     static ParameterSet zeros(const Spec &spec);
     T *tensor(size_t i) { return data.data() + offsets[i]; }

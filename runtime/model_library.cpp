@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 
@@ -118,6 +119,19 @@ void ModelLibrary::set_threads(int threads) const {
     set_num_threads_(threads);
 }
 
+std::vector<ModelLibrary::PipelineTime> ModelLibrary::times() const {
+    std::vector<PipelineTime> out;
+    for (const auto &p : pipelines_) out.push_back({p.name, p.calls, p.seconds});
+    return out;
+}
+
+void ModelLibrary::reset_times() const {
+    for (const auto &p : pipelines_) {
+        p.calls = 0;
+        p.seconds = 0;
+    }
+}
+
 ModelLibrary::Call::Call(const ModelLibrary &lib, int index) : lib_(lib), index_(index) {
     const auto *meta = lib_.pipelines_[index_].metadata;
     args_.assign(meta->num_arguments, nullptr);
@@ -169,7 +183,10 @@ void ModelLibrary::Call::run() {
             throw std::logic_error(p.name + ": argument " + p.metadata->arguments[i].name +
                                    " is unbound");
     }
+    const auto t0 = std::chrono::steady_clock::now();
     const int rc = p.entry(args_.data());
+    p.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ++p.calls;
     if (rc != 0) {
         const std::string message = take_halide_error();
         throw std::runtime_error("pipeline " + p.name + " failed (Halide error " +

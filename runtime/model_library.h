@@ -60,11 +60,22 @@ class ModelLibrary {
     // Halide's worker threads for every pipeline of this library (0: one per core).
     void set_threads(int threads) const;
 
+    // Wall time spent in each pipeline since the last reset (for fernn bench).
+    struct PipelineTime {
+        std::string name;
+        int64_t calls;
+        double seconds;
+    };
+    std::vector<PipelineTime> times() const;
+    void reset_times() const;
+
   private:
     struct Pipeline {
         std::string name;
         int (*entry)(void **);
         const halide_filter_metadata_t *metadata;
+        mutable int64_t calls = 0;
+        mutable double seconds = 0;
     };
     ModelLibrary() = default;
 

@@ -35,7 +35,7 @@ void Adam<T>::step(T *params, const T *grads) {
 }
 
 template <typename T>
-double clip_grad_norm(std::vector<T> &grads, double max_norm) {
+double clip_grad_norm(AlignedVector<T> &grads, double max_norm) {
     double sum = 0;
     for (const T g : grads) sum += double(g) * double(g);
     const double norm = std::sqrt(sum);
@@ -51,7 +51,7 @@ double clip_grad_norm(std::vector<T> &grads, double max_norm) {
 
 template class Adam<float>;
 template class Adam<double>;
-template double clip_grad_norm<float>(std::vector<float> &, double);
-template double clip_grad_norm<double>(std::vector<double> &, double);
+template double clip_grad_norm<float>(AlignedVector<float> &, double);
+template double clip_grad_norm<double>(AlignedVector<double> &, double);
 
 }  // namespace fernn

@@ -25,10 +25,10 @@ class Adam {
     void step(T *params, const T *grads);
 
     int64_t steps() const { return steps_; }
-    std::vector<T> &exp_avg() { return m_; }
-    std::vector<T> &exp_avg_sq() { return v_; }
-    const std::vector<T> &exp_avg() const { return m_; }
-    const std::vector<T> &exp_avg_sq() const { return v_; }
+    AlignedVector<T> &exp_avg() { return m_; }
+    AlignedVector<T> &exp_avg_sq() { return v_; }
+    const AlignedVector<T> &exp_avg() const { return m_; }
+    const AlignedVector<T> &exp_avg_sq() const { return v_; }
     // Restores the state of a checkpoint (moments already copied into exp_avg/exp_avg_sq).
     void set_steps(int64_t steps) { steps_ = steps; }
     const AdamConfig &config() const { return config_; }
@@ -36,12 +36,12 @@ class Adam {
   private:
     AdamConfig config_;
     int64_t steps_ = 0;
-    std::vector<T> m_, v_;
+    AlignedVector<T> m_, v_;
 };
 
 // Scales all gradients by min(1, max_norm / (norm + 1e-6)) where norm is the L2 norm of all of
 // them together; returns norm. max_norm <= 0 only measures.
 template <typename T>
-double clip_grad_norm(std::vector<T> &grads, double max_norm);
+double clip_grad_norm(AlignedVector<T> &grads, double max_norm);
 
 }  // namespace fernn

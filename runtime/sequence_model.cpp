@@ -50,10 +50,10 @@ void SequenceModel<T>::check_sequence(const Array<T> &a, const char *what, int f
 }
 
 template <typename T>
-std::vector<T> SequenceModel<T>::frame_at(const Array<T> &seq, int t) const {
+AlignedVector<T> SequenceModel<T>::frame_at(const Array<T> &seq, int t) const {
     const Spec &s = spec();
     const int64_t B = seq.shape[0], Tn = seq.shape[1], C = s.in_channels, H = s.height, W = s.width;
-    std::vector<T> out(B * C * H * W);
+    AlignedVector<T> out(B * C * H * W);
     for (int64_t b = 0; b < B; ++b)
         for (int64_t c = 0; c < C; ++c)
             for (int64_t y = 0; y < H; ++y)
@@ -114,7 +114,7 @@ typename SequenceModel<T>::Extents SequenceModel<T>::extents(int batch) const {
 }
 
 template <typename T>
-BufferView *SequenceModel<T>::view(const std::vector<T> &data, const std::vector<int> &extents,
+BufferView *SequenceModel<T>::view(const AlignedVector<T> &data, const std::vector<int> &extents,
                                    std::vector<std::unique_ptr<BufferView>> &keep) const {
     keep.push_back(
         std::make_unique<BufferView>(const_cast<T *>(data.data()), halide_type<T>(), extents));
@@ -141,9 +141,9 @@ void SequenceModel<T>::forward(const ParameterSet<T> &params, const Array<T> &in
     const Extents ext = extents(tr.batch);
     const WeightViews<T> weights(params);
 
-    tr.states.push_back(std::vector<T>(state_size() * tr.batch, T(0)));
-    auto step = [&](std::vector<T> frame) {
-        std::vector<T> next(tr.states.back().size());
+    tr.states.push_back(AlignedVector<T>(state_size() * tr.batch, T(0)));
+    auto step = [&](AlignedVector<T> frame) {
+        AlignedVector<T> next(tr.states.back().size());
         std::vector<std::unique_ptr<BufferView>> v;
         auto call = lib_->call("cell_forward");
         call.bind("u", *view(frame, ext.frame, v))
@@ -160,12 +160,12 @@ void SequenceModel<T>::forward(const ParameterSet<T> &params, const Array<T> &in
     };
     for (int t = 0; t < tr.t_in; ++t) step(frame_at(inputs, t));
 
-    std::vector<T> fed = tr.frames.back();  // the last observed frame, fed a second time
+    AlignedVector<T> fed = tr.frames.back();  // the last observed frame, fed a second time
     for (int k = 0; k < t_out; ++k) {
         step(decoder_inputs ? frame_at(*decoder_inputs, k) : fed);
-        std::vector<T> pred(frame_size(s.out_channels) * tr.batch);
-        std::vector<T> feat(frame_size(s.hidden) * tr.batch);
-        std::vector<std::vector<T>> acts(s.dec_layers, feat);
+        AlignedVector<T> pred(frame_size(s.out_channels) * tr.batch);
+        AlignedVector<T> feat(frame_size(s.hidden) * tr.batch);
+        std::vector<AlignedVector<T>> acts(s.dec_layers, feat);
         std::vector<std::unique_ptr<BufferView>> v;
         auto call = lib_->call("readout_forward");
         call.bind("h", *view(tr.states.back(), ext.hidden, v))
@@ -195,8 +195,8 @@ double SequenceModel<T>::loss(const Trace &tr, const Array<T> &targets) const {
     const Extents ext = extents(tr.batch);
     double total = 0;
     for (int k = 0; k < tr.t_out; ++k) {
-        const std::vector<T> target = frame_at(targets, k);
-        std::vector<T> sse(1);
+        const AlignedVector<T> target = frame_at(targets, k);
+        AlignedVector<T> sse(1);
         std::vector<std::unique_ptr<BufferView>> v;
         lib_->call("frame_loss")
             .bind("pred", *view(tr.preds[k], ext.frame, v))
@@ -224,8 +224,8 @@ double SequenceModel<T>::backward(const ParameterSet<T> &params, const Array<T> 
     const size_t n = weights.size();
 
     // carry: dL/dh flowing back from later steps; total: carry plus the readout's share.
-    std::vector<T> carry(state_size() * tr.batch, T(0)), total(carry.size());
-    auto cell_back = [&](int step, const std::vector<T> &d_next, std::vector<T> &d_prev) {
+    AlignedVector<T> carry(state_size() * tr.batch, T(0)), total(carry.size());
+    auto cell_back = [&](int step, const AlignedVector<T> &d_next, AlignedVector<T> &d_prev) {
         std::vector<std::unique_ptr<BufferView>> v;
         auto call = lib_->call("cell_backward");
         call.bind("u", *view(tr.frames[step], ext.frame, v))
@@ -241,7 +241,7 @@ double SequenceModel<T>::backward(const ParameterSet<T> &params, const Array<T> 
 
     for (int k = tr.t_out - 1; k >= 0; --k) {
         const int step = tr.t_in + k;  // the cell step whose output the readout saw
-        const std::vector<T> target = frame_at(targets, k);
+        const AlignedVector<T> target = frame_at(targets, k);
         std::vector<std::unique_ptr<BufferView>> v;
         auto call = lib_->call("readout_backward");
         call.bind("h", *view(tr.states[step + 1], ext.hidden, v))
@@ -291,7 +291,7 @@ Array<T> SequenceModel<T>::hidden_states(const Trace &tr, int first, int count) 
     const int64_t B = tr.batch, V = s.num_velocities(), C = s.hidden, H = s.height, W = s.width;
     Array<T> out({B, count, V, C, H, W});
     for (int64_t t = 0; t < count; ++t) {
-        const std::vector<T> &h = tr.states[first + t + 1];
+        const AlignedVector<T> &h = tr.states[first + t + 1];
         for (int64_t b = 0; b < B; ++b)
             for (int64_t v = 0; v < V; ++v)
                 for (int64_t y = 0; y < H; ++y)

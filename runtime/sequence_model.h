@@ -26,11 +26,11 @@ class SequenceModel {
     struct Trace {
         int batch = 0, t_in = 0, t_out = 0;
         bool all_states = false;
-        std::vector<std::vector<T>> frames;  // the frame fed at each step
-        std::vector<std::vector<T>>
+        std::vector<AlignedVector<T>> frames;  // the frame fed at each step
+        std::vector<AlignedVector<T>>
             states;  // h_0 (zeros) .. h_{steps}; only the last unless all_states
-        std::vector<std::vector<T>> preds, feats;
-        std::vector<std::vector<std::vector<T>>> acts;  // [decoder step][layer]
+        std::vector<AlignedVector<T>> preds, feats;
+        std::vector<std::vector<AlignedVector<T>>> acts;  // [decoder step][layer]
     };
 
     // inputs: (B, T_in, C, H, W). keep_all keeps every hidden state (for BPTT and encode).
@@ -59,12 +59,12 @@ class SequenceModel {
     };
     Extents extents(int batch) const;
     // A view of `data` kept alive by `keep` until the pipeline call returns.
-    BufferView *view(const std::vector<T> &data, const std::vector<int> &extents,
+    BufferView *view(const AlignedVector<T> &data, const std::vector<int> &extents,
                      std::vector<std::unique_ptr<BufferView>> &keep) const;
     size_t frame_size(int channels) const;
     size_t state_size() const;
     void check_sequence(const Array<T> &a, const char *what, int frames) const;
-    std::vector<T> frame_at(const Array<T> &seq, int t) const;  // (B,T,C,H,W)[:, t] -> internal
+    AlignedVector<T> frame_at(const Array<T> &seq, int t) const;  // (B,T,C,H,W)[:, t] -> internal
 
     std::shared_ptr<const ModelLibrary> lib_;
 };

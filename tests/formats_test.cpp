@@ -86,7 +86,7 @@ TEST(Npy, ReadsWhatNumpyWritesAndConverts) {
     write_file_atomically(temp("np.npy"), numpy_written_f8());
     const Array<float> a = read_npy<float>(temp("np.npy"));
     EXPECT_EQ(a.shape, (std::vector<int64_t>{2, 3}));
-    EXPECT_EQ(a.data, (std::vector<float>{0, 1, 2, 3, 4, 5}));
+    EXPECT_EQ(a.data, (AlignedVector<float>{0, 1, 2, 3, 4, 5}));
 }
 
 TEST(Npy, MalformedFilesAreRejected) {
@@ -140,7 +140,7 @@ TEST(Safetensors, Float64IsConvertedOnRead) {
     f.tensors = {{"x", a}};
     write_safetensors(temp("d.safetensors"), f);
     EXPECT_EQ(read_safetensors<float>(temp("d.safetensors")).find("x")->data,
-              (std::vector<float>{0.125f, -2.f}));
+              (AlignedVector<float>{0.125f, -2.f}));
 }
 
 TEST(Safetensors, MalformedFilesAreRejected) {

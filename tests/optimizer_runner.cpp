@@ -22,7 +22,7 @@ int main(int argc, char **argv) {
     adam.allocate(n);
     Array<float> out({k, n});
     for (int64_t s = 0; s < k; ++s) {
-        std::vector<float> g(grads.data.begin() + s * n, grads.data.begin() + (s + 1) * n);
+        AlignedVector<float> g(grads.data.begin() + s * n, grads.data.begin() + (s + 1) * n);
         clip_grad_norm(g, std::atof(argv[4]));
         adam.step(params.data.data(), g.data());
         std::copy(params.data.begin(), params.data.end(), out.data.begin() + s * n);

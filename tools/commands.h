@@ -71,6 +71,13 @@ struct SampleArgs {
     int count = 8, frames = 20, size = 28, velocity_range = 2;
     unsigned long long seed = 0;
 };
+struct BenchArgs : SpecArgs {
+    std::string model_dir;
+    int batch = 16, threads = 0, repeats = 5, warmup = 1;
+    bool json_output = false;
+};
+int bench(const BenchArgs &a);
+
 // Writes Flowing MNIST sequences (count, frames, 1, size, size) to .npy, and their recipes.
 int data_sample(const SampleArgs &a);
 

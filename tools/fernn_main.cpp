@@ -200,6 +200,24 @@ int main(int argc, char **argv) {
     plot->add_option("--out", plot_out, "directory for the figures")->required();
     plot->add_option("--labels", plot_labels, "one legend label per result");
 
+    cli::BenchArgs bench_args;
+    auto *bench =
+        app.add_subcommand("bench", "time forward, backward and training steps; GFLOP/s vs peak");
+    add_spec(bench, bench_args);
+    bench->add_option("--batch", bench_args.batch, "sequences per step (default 16)")
+        ->check(CLI::PositiveNumber);
+    bench->add_option("--threads", bench_args.threads, "worker threads (default: all cores)")
+        ->check(CLI::NonNegativeNumber);
+    bench
+        ->add_option("--repeats", bench_args.repeats,
+                     "timed repetitions, median reported (default 5)")
+        ->check(CLI::PositiveNumber);
+    bench->add_option("--warmup", bench_args.warmup, "untimed repetitions first (default 1)")
+        ->check(CLI::NonNegativeNumber);
+    bench->add_option("--model", bench_args.model_dir,
+                      "compiled model directory (default: cached compile)");
+    bench->add_flag("--json", bench_args.json_output, "print one JSON object");
+
     auto *data = app.add_subcommand("data", "prepare and inspect datasets");
     data->require_subcommand(1);
     std::string npm_dir, import_out, info_data = "mnist";
@@ -266,6 +284,7 @@ int main(int argc, char **argv) {
             return cli::eval(eval_args);
         }
         if (*plot) return cli::plot(plot_dirs, plot_out, plot_labels);
+        if (*bench) return cli::bench(bench_args);
         if (*import_npm) return cli::data_import_npm(npm_dir, import_out);
         if (*info) return cli::data_info(info_data);
         if (*sample) return cli::data_sample(sample_args);

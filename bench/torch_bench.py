@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+"""The PyTorch anchor of `fernn bench`: the same model written the way the paper's code writes
+it (tests/reference_model.py: torch.roll per velocity, circular Conv2d over the stacked
+copies), timed the same way: inference forward; training step = forward + MSE + backward +
+clip_grad_norm_ + Adam step. Prints one JSON object.
+
+    torch_bench.py --fernn build/fernn --spec specs/fernn_v1.json [--set PATH=VALUE ...]
+                   [--batch 16] [--threads 2] [--repeats 3] [--warmup 1]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from reference_model import Seq2Seq  # noqa: E402
+
+
+def median(v):
+    v = sorted(v)
+    return v[len(v) // 2]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fernn", required=True)
+    ap.add_argument("--spec", required=True)
+    ap.add_argument("--set", action="append", default=[])
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=2)  # oneDNN builds its kernels on first use
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    sets = [x for s in args.set for x in ("--set", s)]
+    spec = json.loads(subprocess.run([args.fernn, "check", args.spec, "--json"] + sets, check=True,
+                                     capture_output=True, text=True).stdout)["spec"]
+    t_in, t_out = spec["sequence"]["input_frames"], spec["sequence"]["output_frames"]
+    c, h, w = spec["input"]["channels"], spec["input"]["height"], spec["input"]["width"]
+    torch.manual_seed(0)
+    model = Seq2Seq(spec)
+    opt = torch.optim.Adam(model.parameters(), lr=spec["training"]["lr"])
+    x = torch.rand(args.batch, t_in, c, h, w)
+    y = torch.rand(args.batch, t_out, c, h, w)
+    clip = spec["training"]["clip_grad_norm"]
+
+    forward, backward, step = [], [], []
+    for rep in range(args.warmup + args.repeats):
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            model(x, t_out)
+        t1 = time.perf_counter()
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x, t_out), y)
+        t2 = time.perf_counter()
+        loss.backward()
+        t3 = time.perf_counter()
+        if clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        t4 = time.perf_counter()
+        if rep >= args.warmup:
+            forward.append(1e3 * (t1 - t0))
+            backward.append(1e3 * (t3 - t2))
+            step.append(1e3 * (t4 - t1))
+    print(json.dumps({"framework": f"pytorch {torch.__version__}", "threads": args.threads,
+                      "batch": args.batch, "forward_ms": median(forward),
+                      "backward_ms": median(backward), "train_step_ms": median(step)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+// fernn bench: times a spec's inference forward, training forward, backward and whole training
+// step (forward + BPTT + clipping + Adam) on random data, per pipeline too, and relates the
+// model FLOPs to the machine's measured FP32 peak.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include "../generators/model_cache.h"
+#include "../runtime/optimizer.h"
+#include "../runtime/rng.h"
+#include "../runtime/sequence_model.h"
+#include "commands.h"
+#include "peak_flops.h"
+
+namespace fernn::cli {
+
+namespace {
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+template <typename F>
+double time_ms(F &&f) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+int bench(const BenchArgs &a) {
+    const Spec spec = load_spec(a.spec, a.sets);
+    const int threads =
+        a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    ModelArgs m;
+    m.spec = a.spec;
+    m.model_dir = a.model_dir;
+    m.threads = threads;
+    auto lib = resolve_model(m, spec);
+    SequenceModel<float> model(lib);
+    const int B = a.batch, t_in = spec.input_frames, t_out = spec.output_frames;
+    const auto params = init_parameters<float>(spec, 0);
+    Array<float> x({B, t_in, spec.in_channels, spec.height, spec.width});
+    Array<float> y({B, t_out, spec.in_channels, spec.height, spec.width});
+    SplitMix64 rng(1);
+    for (auto &v : x.data) v = float(rng.uniform());
+    for (auto &v : y.data) v = float(rng.uniform());
+    ParameterSet<float> p = params, grads;
+    Adam<float> adam(AdamConfig{});
+    adam.allocate(p.data.size());
+
+    SequenceModel<float>::Trace trace;
+    std::vector<double> infer, fwd, bwd, opt, step;
+    std::map<std::string, std::vector<double>> stage;
+    for (int rep = 0; rep < a.warmup + a.repeats; ++rep) {
+        const double ti = time_ms([&] { model.forward(p, x, t_out, false, trace); });
+        lib->reset_times();
+        const double tf = time_ms([&] { model.forward(p, x, t_out, true, trace); });
+        const double tb = time_ms([&] { model.backward(p, y, trace, grads); });
+        const double to = time_ms([&] {
+            clip_grad_norm(grads.data, spec.training.clip_grad_norm);
+            adam.step(p.data.data(), grads.data.data());
+        });
+        if (rep < a.warmup) continue;
+        infer.push_back(ti);
+        fwd.push_back(tf);
+        bwd.push_back(tb);
+        opt.push_back(to);
+        step.push_back(tf + tb + to);
+        for (const auto &t : lib->times()) stage[t.name].push_back(1e3 * t.seconds);
+    }
+
+    // Model FLOPs: the forward as counted by `fernn check`; the backward does twice the
+    // forward's convolution work except for the lifting conv's input gradient (never needed).
+    const double steps = t_in + t_out;
+    const double lift = 2.0 * spec.height * spec.width * spec.hidden * spec.in_channels *
+                        spec.lift_kernel * spec.lift_kernel;
+    const double forward_flops =
+        B * (t_in * spec.flops_encoder_step() + t_out * spec.flops_decoder_step());
+    const double train_flops = 3 * forward_flops - B * steps * lift;
+    const double cell_fwd_flops = B * steps * spec.flops_encoder_step();
+    const double cell_bwd_flops = 2 * cell_fwd_flops - B * steps * lift;
+    const double peak = peak_gflops(threads, default_cache_root());
+    const double step_ms = median(step);
+    const double gflops = train_flops / step_ms / 1e6;
+    json stages = json::object();
+    for (const auto &[name, v] : stage) stages[name + "_ms"] = median(v);
+    const double cf = median(stage["cell_forward"]), cb = median(stage["cell_backward"]);
+    json out{{"spec", spec.name},
+             {"batch", B},
+             {"threads", threads},
+             {"velocities", spec.num_velocities()},
+             {"hidden", spec.hidden},
+             {"forward_ms", median(infer)},
+             {"train_forward_ms", median(fwd)},
+             {"backward_ms", median(bwd)},
+             {"optimizer_ms", median(opt)},
+             {"train_step_ms", step_ms},
+             {"train_gflop", train_flops / 1e9},
+             {"gflops_per_s", gflops},
+             {"peak_gflops_per_s", peak},
+             {"peak_fraction", gflops / peak},
+             {"cell_forward_gflops_per_s", cell_fwd_flops / cf / 1e6},
+             {"cell_backward_gflops_per_s", cell_bwd_flops / cb / 1e6},
+             {"stages_per_train_step", stages},
+             {"repeats", a.repeats}};
+    out["cell_forward_peak_fraction"] = out["cell_forward_gflops_per_s"].get<double>() / peak;
+    out["cell_backward_peak_fraction"] = out["cell_backward_gflops_per_s"].get<double>() / peak;
+    if (a.json_output) {
+        std::cout << out.dump() << "\n";
+        return 0;
+    }
+    std::printf("%s: batch %d, %d+%d frames, |V| %d, hidden %d, %d threads (median of %d)\n",
+                spec.name.c_str(), B, t_in, t_out, spec.num_velocities(), spec.hidden, threads,
+                a.repeats);
+    std::printf("  forward (inference)   %9.2f ms\n", median(infer));
+    std::printf(
+        "  training step         %9.2f ms  = forward %.2f + backward %.2f + clip/Adam %.2f\n",
+        step_ms, median(fwd), median(bwd), median(opt));
+    std::printf(
+        "  model FLOPs/step      %9.3f GFLOP -> %.1f GFLOP/s, %.0f%% of the measured peak %.1f "
+        "GFLOP/s\n",
+        train_flops / 1e9, gflops, 100 * gflops / peak, peak);
+    std::printf(
+        "  recurrent cell        forward %.1f GFLOP/s (%.0f%%), backward %.1f GFLOP/s (%.0f%%)\n",
+        out["cell_forward_gflops_per_s"].get<double>(),
+        100 * out["cell_forward_peak_fraction"].get<double>(),
+        out["cell_backward_gflops_per_s"].get<double>(),
+        100 * out["cell_backward_peak_fraction"].get<double>());
+    std::printf("  per training step:");
+    for (const auto &[name, v] : stage) std::printf(" %s %.2f ms;", name.c_str(), median(v));
+    std::printf("\n");
+    return 0;
+}
+
+}  // namespace fernn::cli

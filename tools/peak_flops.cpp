@@ -1,0 +1,79 @@
+#include "peak_flops.h"
+
+#include <Halide.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+
+#include "../runtime/atomic_file.h"
+#include "../runtime/json_reader.h"
+#include "../runtime/spec.h"
+
+namespace fernn {
+
+namespace {
+
+double measure(int threads) {
+    using namespace Halide;
+    // The JIT runtime sizes its thread pool from HL_NUM_THREADS when it first starts.
+    setenv("HL_NUM_THREADS", std::to_string(threads).c_str(), 1);
+    const Target target = get_host_target();
+    const int lanes = target.natural_vector_size(Float(32));
+    const int chains = 12;  // independent accumulators: enough to hide FMA latency
+    const int iterations = 1 << 14;
+    const int rows = 64 * threads;
+    Param<float> scale("scale"), shift("shift");
+    Var x("x"), y("y");
+    RDom r(0, iterations, "r");
+    Func acc("acc");
+    std::vector<Expr> init, next;
+    for (int i = 0; i < chains; ++i) init.push_back(cast<float>(x + y + i) * 1e-3f);
+    acc(x, y) = Tuple(init);
+    // The shift depends on r so that the update keeps its loop; it is one scalar per iteration.
+    const Expr b = shift + cast<float>(r.x) * 1e-9f;
+    for (int i = 0; i < chains; ++i) next.push_back(acc(x, y)[i] * scale + b);
+    acc(x, y) = Tuple(next);
+    Func out("out");
+    Expr total = acc(x, y)[0];
+    for (int i = 1; i < chains; ++i) total += acc(x, y)[i];
+    out(x, y) = total;
+    // A constant extent lets LLVM keep all chains in registers across the r loop.
+    out.bound(x, 0, lanes).vectorize(x, lanes).parallel(y);
+    acc.compute_at(out, y).vectorize(x, lanes);
+    acc.update().reorder(x, r.x).vectorize(x, lanes);
+    scale.set(0.999f);
+    shift.set(1e-4f);
+    Buffer<float> result(lanes, rows);
+    out.compile_jit(target);
+    out.realize(result);  // warm-up: starts the thread pool
+    double best = 0;
+    for (int rep = 0; rep < 5; ++rep) {
+        const auto t0 = std::chrono::steady_clock::now();
+        out.realize(result);
+        const double s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        best = std::max(best, 2.0 * chains * double(iterations) * lanes * rows / s / 1e9);
+    }
+    return best;
+}
+
+}  // namespace
+
+double peak_gflops(int threads, const std::string &cache_dir) {
+    const std::string target = Halide::get_host_target().to_string();
+    const std::string path =
+        cache_dir + "/peak-" + fnv1a_hex(target + "|" + std::to_string(threads)) + ".json";
+    if (std::filesystem::exists(path)) return read_json_file(path).at("gflops").get<double>();
+    const double gflops = measure(threads);
+    std::filesystem::create_directories(cache_dir);
+    write_file_atomically(path, json{{"target", target},
+                                     {"threads", threads},
+                                     {"gflops", gflops},
+                                     {"kernel", "12 independent FMA chains per vector lane"}}
+                                        .dump(2) +
+                                    "\n");
+    return gflops;
+}
+
+}  // namespace fernn

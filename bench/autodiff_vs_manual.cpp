@@ -96,7 +96,7 @@ int main(int argc, char **argv) {
         gen::PipelineDef def;
         def.stages = st;
         def.funcs = {g.d_h_prev, g.d_w_u, g.d_w_h};
-        sched::schedule_cpu(def, 28, 28, target);
+        sched::schedule_cpu(def, 28, target);
         Pipeline p(def.funcs);
         const double t0 = now_s();
         p.compile_jit(target);

@@ -14,6 +14,8 @@
 
 #include "../runtime/atomic_file.h"
 #include "../schedules/cpu_schedule.h"
+#include "../schedules/pipeline_schedule.h"
+#include "../schedules/schedule_record.h"
 #include "pipelines.h"
 
 #ifndef FERNN_DEFAULT_CXX
@@ -72,11 +74,15 @@ struct CompileJob {
 };
 
 // Runs the jobs in forked children, as many at a time as there are cores, and waits for all
-// of them. A job's exception text (or the signal that killed it) becomes the error.
-void run_in_children(const std::vector<CompileJob> &jobs, const std::string &dir) {
+// of them. A job's exception text (or the signal that killed it) becomes the error; invalid
+// schedule knobs (std::invalid_argument) are bad input and are reported as `knobs_source`,
+// the record or option that supplied them.
+void run_in_children(const std::vector<CompileJob> &jobs, const std::string &dir,
+                     const std::string &knobs_source) {
     const size_t parallel = std::max(1u, std::thread::hardware_concurrency());
     std::map<pid_t, std::string> running;
     std::string failure;
+    bool bad_input = false;
     auto wait_one = [&] {
         int status = 0;
         const pid_t pid = waitpid(-1, &status, 0);
@@ -84,13 +90,23 @@ void run_in_children(const std::vector<CompileJob> &jobs, const std::string &dir
         const std::string name = running[pid];
         running.erase(pid);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
-        std::ifstream in(dir + "/" + name + ".err");
+        std::ifstream in(dir + "/" + name + ".err"), log(dir + "/" + name + ".log");
         std::string why(std::istreambuf_iterator<char>(in), {});
+        std::string chatter(std::istreambuf_iterator<char>(log), {});
+        if (chatter.size() > 2000) chatter = "..." + chatter.substr(chatter.size() - 2000);
+        if (!chatter.empty()) why += "\n" + chatter;
         if (why.empty()) {
             why = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
                                       : "exit code " + std::to_string(WEXITSTATUS(status));
         }
-        if (failure.empty()) failure = "compiling " + name + " failed: " + why;
+        if (!failure.empty()) return;
+        const std::string marker = "bad knobs: ";
+        if (why.rfind(marker, 0) == 0) {
+            bad_input = true;
+            failure = knobs_source + ": pipelines." + name + ": " + why.substr(marker.size());
+        } else {
+            failure = "compiling " + name + " failed: " + why;
+        }
     };
     for (const CompileJob &job : jobs) {
         while (running.size() >= parallel) wait_one();
@@ -99,9 +115,14 @@ void run_in_children(const std::vector<CompileJob> &jobs, const std::string &dir
         const pid_t pid = fork();
         if (pid < 0) throw std::runtime_error("cannot fork a compiler process");
         if (pid == 0) {
+            // Halide's warnings and autoscheduler progress go to a log, quoted on failure.
+            if (!std::freopen((dir + "/" + job.name + ".log").c_str(), "w", stderr)) _exit(126);
             int code = 0;
             try {
                 job.work();
+            } catch (const std::invalid_argument &e) {
+                std::ofstream(dir + "/" + job.name + ".err") << "bad knobs: " << e.what();
+                code = 1;
             } catch (const std::exception &e) {
                 std::ofstream(dir + "/" + job.name + ".err") << e.what();
                 code = 1;
@@ -111,6 +132,7 @@ void run_in_children(const std::vector<CompileJob> &jobs, const std::string &dir
         running[pid] = job.name;
     }
     while (!running.empty()) wait_one();
+    if (bad_input) throw InputError(failure);
     if (!failure.empty()) throw std::runtime_error(failure);
 }
 
@@ -127,9 +149,21 @@ std::string resolve_target(const std::string &target) {
     return parse_target(target).to_string();
 }
 
-CompileResult compile_model(const Spec &spec, const CompileOptions &options) {
+CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
     const auto t0 = std::chrono::steady_clock::now();
-    const Halide::Target target = parse_target(options.target);
+    const Halide::Target target = parse_target(given.target);
+    CompileOptions options = given;
+    std::vector<std::string> warnings;
+    if (options.use_records && options.knobs.empty()) {
+        const sched::RecordMatch record = sched::find_record(
+            spec, target.to_string(),
+            options.records_dir.empty() ? sched::records_dir() : options.records_dir);
+        if (record.stale) warnings.push_back(record.warning);
+        if (record.found && !record.stale) {
+            options.knobs = record.knobs;
+            options.schedule_source = record.path;
+        }
+    }
     Halide::Type type;
     if (options.precision == "float32") {
         type = Halide::Float(32);
@@ -158,38 +192,32 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &options) {
     const Halide::Target no_runtime = target.with_feature(Halide::Target::NoRuntime);
     std::vector<CompileJob> jobs;
     for (const std::string &name : gen::pipeline_names()) {
-        jobs.push_back({name, [&, name] {
-                            const auto p0 = std::chrono::steady_clock::now();
-                            gen::PipelineDef def = gen::build_pipeline(spec, type, name);
-                            json knobs = sched::schedule_cpu(def, spec.width, spec.height, target);
-                            for (size_t i = 0; i < def.funcs.size(); ++i) {
-                                if (def.funcs[i].name() != def.outputs[i].name) {
-                                    throw std::logic_error("output " + def.outputs[i].name +
-                                                           " was renamed " + def.funcs[i].name());
-                                }
-                            }
-                            const std::string symbol = "fernn_" + name;
-                            Halide::Pipeline(def.funcs).compile_to_object(
-                                (staging / (name + ".o")).string(), def.args, symbol, no_runtime);
-                            json entry{{"name", name},
-                                       {"symbol", symbol},
-                                       {"inputs", json::array()},
-                                       {"outputs", json::array()},
-                                       {"compile_seconds", seconds_since(p0)},
-                                       {"schedule", knobs}};
-                            for (const auto &t : def.inputs)
-                                entry["inputs"].push_back(describe_tensor(t));
-                            for (const auto &t : def.outputs)
-                                entry["outputs"].push_back(describe_tensor(t));
-                            write_file_atomically((staging / (name + ".json")).string(),
-                                                  entry.dump());
-                        }});
+        jobs.push_back(
+            {name, [&, name] {
+                 const auto p0 = std::chrono::steady_clock::now();
+                 gen::PipelineDef def = gen::build_pipeline(spec, type, name);
+                 json knobs;
+                 Halide::Pipeline pipeline = sched::schedule_pipeline(
+                     def, spec, target, options.knobs.value(name, json::object()), knobs);
+                 const std::string symbol = "fernn_" + name;
+                 pipeline.compile_to_object((staging / (name + ".o")).string(), def.args, symbol,
+                                            no_runtime);
+                 json entry{{"name", name},
+                            {"symbol", symbol},
+                            {"inputs", json::array()},
+                            {"outputs", json::array()},
+                            {"compile_seconds", seconds_since(p0)},
+                            {"schedule", knobs}};
+                 for (const auto &t : def.inputs) entry["inputs"].push_back(describe_tensor(t));
+                 for (const auto &t : def.outputs) entry["outputs"].push_back(describe_tensor(t));
+                 write_file_atomically((staging / (name + ".json")).string(), entry.dump());
+             }});
     }
     jobs.push_back({"halide_runtime", [&] {
                         Halide::compile_standalone_runtime((staging / "halide_runtime.o").string(),
                                                            target);
                     }});
-    run_in_children(jobs, staging.string());
+    run_in_children(jobs, staging.string(), options.schedule_source);
 
     json pipelines = json::array();
     json schedule = json::object();
@@ -242,7 +270,7 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &options) {
           {"files", "npy sequences (B, T, C, H, W); hidden states (B, T, V, C, H, W)"}}},
         {"pipelines", pipelines},
         {"schedule",
-         {{"source", "schedules/cpu_schedule.cpp defaults"},
+         {{"source", options.schedule_source},
           {"version", sched::kCpuScheduleVersion},
           {"stages", schedule}}},
     };
@@ -262,6 +290,8 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &options) {
     result.library = (out_dir / library_name).string();
     result.manifest = (out_dir / manifest_name).string();
     result.seconds = seconds_since(t0);
+    result.warnings = warnings;
+    result.schedule_source = options.schedule_source;
     for (const json &p : pipelines)
         result.pipeline_seconds.emplace_back(p["name"], p["compile_seconds"]);
     return result;

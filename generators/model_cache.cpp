@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "../schedules/cpu_schedule.h"
+#include "../schedules/schedule_record.h"
 
 namespace fernn {
 
@@ -23,9 +24,12 @@ std::string ensure_compiled(const Spec &spec, const std::string &target,
                             const std::string &precision, const std::string &cache_root,
                             std::ostream *log) {
     const std::string resolved = resolve_target(target);
-    const std::string key = fnv1a_hex(spec.model_hash() + "|" + resolved + "|" + precision + "|" +
-                                      std::to_string(kAlgorithmVersion) + "|" +
-                                      std::to_string(sched::kCpuScheduleVersion));
+    // A tuned schedule record changes the code: its knobs are part of the key.
+    const sched::RecordMatch record = sched::find_record(spec, resolved, sched::records_dir());
+    const std::string key =
+        fnv1a_hex(spec.model_hash() + "|" + resolved + "|" + precision + "|" +
+                  std::to_string(kAlgorithmVersion) + "|" +
+                  std::to_string(sched::kCpuScheduleVersion) + "|" + record.hash);
     const std::string dir = cache_root + "/" + spec.name + "-" + key;
     // compile_model moves the manifest in last, so its presence means a complete entry.
     if (!fs::exists(fs::path(dir) / (spec.name + ".manifest.json"))) {
@@ -35,6 +39,7 @@ std::string ensure_compiled(const Spec &spec, const std::string &target,
         options.precision = precision;
         const CompileResult r = compile_model(spec, options);
         if (log) {
+            for (const auto &w : r.warnings) *log << "fernn: warning: " << w << "\n";
             *log << "compiled " << spec.name << " for " << resolved << " (" << precision << ") in "
                  << r.seconds << " s, cached in " << dir << "\n";
         }

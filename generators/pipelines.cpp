@@ -10,6 +10,13 @@ namespace fernn::gen {
 
 namespace {
 
+// The name a Func was given, without the "$n" Halide appends when a process defines that name
+// again: the manifest's argument names must not depend on what else the process built.
+std::string base_name(const Func &f) {
+    const std::string n = f.name();
+    return n.substr(0, n.find('$'));
+}
+
 // Collects a pipeline's arguments and outputs with their descriptions, in call order.
 class Builder {
   public:
@@ -38,23 +45,24 @@ class Builder {
     Expr scalar(const std::string &name) {
         Halide::Param<> p(type_, name);
         def_.args.push_back(p);
+        def_.scalars.push_back(p);
         def_.inputs.push_back({name, "scalar", 0, ""});
         return p;
     }
 
     void frame_output(Func f, int channels) {
         constrain_frame_output(f, channels, shape_);
-        add_output(f, {f.name(), "frame", channels, ""});
+        add_output(f, {base_name(f), "frame", channels, ""});
     }
     void hidden_output(Func f) {
         constrain_hidden_output(f, shape_);
-        add_output(f, {f.name(), "hidden", spec_.hidden, ""});
+        add_output(f, {base_name(f), "hidden", spec_.hidden, ""});
     }
     void weight_output(Func f, const ParamInfo &param) {
         constrain_weight_output(f, param);
-        add_output(f, {f.name(), "weight", 0, param.name});
+        add_output(f, {base_name(f), "weight", 0, param.name});
     }
-    void scalar_output(Func f) { add_output(f, {f.name(), "scalar", 0, ""}); }
+    void scalar_output(Func f) { add_output(f, {base_name(f), "scalar", 0, ""}); }
 
     const Expr &batch() const { return batch_; }
     Stages &stages() { return def_.stages; }
@@ -63,6 +71,7 @@ class Builder {
   private:
     void add_input(const Halide::ImageParam &p, TensorDesc desc) {
         def_.args.push_back(p);
+        def_.images.push_back(p);
         def_.inputs.push_back(std::move(desc));
     }
     void add_output(const Func &f, TensorDesc desc) {

@@ -31,6 +31,9 @@ struct PipelineDef {
     std::vector<TensorDesc> inputs, outputs;
     std::vector<Halide::Argument> args;  // same order as inputs
     std::vector<Func> funcs;             // same order as outputs
+    // The parameter objects behind args, for running the pipeline JIT (fernn tune).
+    std::vector<Halide::ImageParam> images;
+    std::vector<Halide::Param<>> scalars;
     Stages stages;
 };
 

@@ -84,19 +84,23 @@ std::shared_ptr<ModelLibrary> ModelLibrary::open(const std::string &dir) {
             using Meta = const halide_filter_metadata_t *(*)();
             const halide_filter_metadata_t *meta =
                 symbol<Meta>(lib->handle_, sym + "_metadata", so)();
-            // The manifest's tensors must be exactly the library's arguments.
-            std::vector<std::string> listed, actual;
+            // The manifest's tensors must be exactly the library's arguments, in order.
+            std::vector<std::string> listed;
             for (const char *part : {"inputs", "outputs"}) {
                 for (const json &t : p.at(part)) listed.push_back(t.at("name").get<std::string>());
             }
-            for (int i = 0; i < meta->num_arguments; ++i) actual.push_back(meta->arguments[i].name);
-            if (listed != actual) {
+            bool match = int(listed.size()) == meta->num_arguments;
+            for (int i = 0; match && i < meta->num_arguments; ++i) {
+                const std::string actual = meta->arguments[i].name;
+                match = actual.substr(0, actual.find('$')) == listed[i];
+            }
+            if (!match) {
                 throw InputError(so + ": pipeline " + sym + " does not match " + manifest_path +
                                  "; recompile the model");
             }
             lib->pipelines_.push_back({p.at("name").get<std::string>(),
                                        symbol<int (*)(void **)>(lib->handle_, sym + "_argv", so),
-                                       meta});
+                                       meta, listed});
         }
     } catch (const json::exception &e) {
         throw InputError(manifest_path + ": malformed manifest: " + e.what());
@@ -144,7 +148,7 @@ ModelLibrary::Call &ModelLibrary::Call::bind(const std::string &name, BufferView
     const auto &p = lib_.pipelines_[index_];
     for (int i = 0; i < p.metadata->num_arguments; ++i) {
         const halide_filter_argument_t &a = p.metadata->arguments[i];
-        if (name != a.name) continue;
+        if (name != p.arguments[i]) continue;
         if (a.kind == halide_argument_kind_input_scalar || a.dimensions != view.buffer.dimensions ||
             a.type.code != view.buffer.type.code || a.type.bits != view.buffer.type.bits) {
             throw std::logic_error(p.name + ": argument " + name +
@@ -160,7 +164,7 @@ ModelLibrary::Call &ModelLibrary::Call::scalar(const std::string &name, double v
     const auto &p = lib_.pipelines_[index_];
     for (int i = 0; i < p.metadata->num_arguments; ++i) {
         const halide_filter_argument_t &a = p.metadata->arguments[i];
-        if (name != a.name) continue;
+        if (name != p.arguments[i]) continue;
         if (a.kind != halide_argument_kind_input_scalar) {
             throw std::logic_error(p.name + ": argument " + name + " is not a scalar");
         }

@@ -74,6 +74,9 @@ class ModelLibrary {
         std::string name;
         int (*entry)(void **);
         const halide_filter_metadata_t *metadata;
+        // Argument names as the manifest lists them, in the library's argument order. Halide's
+        // own names may carry a "$n" suffix when the compiling process built other pipelines.
+        std::vector<std::string> arguments;
         mutable int64_t calls = 0;
         mutable double seconds = 0;
     };

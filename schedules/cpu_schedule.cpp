@@ -1,5 +1,8 @@
 #include "cpu_schedule.h"
 
+#include <map>
+#include <stdexcept>
+
 namespace fernn::sched {
 
 using gen::dims;
@@ -7,6 +10,7 @@ using Halide::Func;
 using Halide::RVar;
 using Halide::TailStrategy;
 using Halide::Var;
+using nlohmann::json;
 
 namespace {
 
@@ -19,8 +23,16 @@ int divisor_at_most(int n, int limit) {
     return 1;
 }
 
-int lanes_for(const Halide::Type &type, const Halide::Target &t) {
-    return t.natural_vector_size(type);
+std::vector<int> divisors(int n) {
+    std::vector<int> out;
+    for (int d = 1; d <= n; ++d) {
+        if (n % d == 0) out.push_back(d);
+    }
+    return out;
+}
+
+int natural_lanes(const Func &f, const Halide::Target &t) {
+    return t.natural_vector_size(f.output_types()[0]);
 }
 
 // Accumulators a tile may keep in vector registers, leaving room for operands.
@@ -28,14 +40,81 @@ int register_budget(const Halide::Target &t) {
     return t.has_feature(Halide::Target::AVX512) ? 24 : 12;
 }
 
-Halide::Type type_of(const Func &f) {
-    return f.output_types()[0];
+// A stage's name without the "$n" suffix Halide adds when a process defines a Func name more
+// than once: records and knobs use the base name, so they match in any process.
+std::string stage_name(const Func &f) {
+    const std::string n = f.name();
+    return n.substr(0, n.find('$'));
 }
 
-}  // namespace
+json to_json(const ConvKnobs &k) {
+    return {{"kind", "conv"},
+            {"lanes", k.lanes},
+            {"c_vectors", k.c_vectors},
+            {"x_tile", k.x_tile},
+            {"vectorize_x", k.vectorize_x}};
+}
 
-ConvKnobs default_conv_knobs(const gen::ConvStage &s, int width, const Halide::Target &t) {
-    const int natural = lanes_for(type_of(s.conv), t);
+json to_json(const WeightGradKnobs &k) {
+    return {{"kind", "weight_grad"},
+            {"lanes", k.lanes},
+            {"c_vectors", k.c_vectors},
+            {"ci_unroll", k.ci_unroll},
+            {"batch_group", k.batch_group}};
+}
+
+[[noreturn]] void bad_knobs(const std::string &stage, const json &j, const std::string &why) {
+    throw std::invalid_argument("schedule knobs for stage " + stage + " " + j.dump() + ": " + why);
+}
+
+ConvKnobs conv_knobs(const gen::ConvStage &s, int width, const json &j) {
+    const std::string stage = stage_name(s.conv);
+    ConvKnobs k{};
+    try {
+        if (j.at("kind") != "conv") bad_knobs(stage, j, "kind must be \"conv\"");
+        k = {j.at("lanes").get<int>(), j.at("c_vectors").get<int>(), j.at("x_tile").get<int>(),
+             j.at("vectorize_x").get<bool>()};
+    } catch (const json::exception &e) {
+        bad_knobs(stage, j, e.what());
+    }
+    if (k.lanes < 1 || k.c_vectors < 1 || k.x_tile < 1) bad_knobs(stage, j, "knobs must be >= 1");
+    if (width % k.x_tile != 0)
+        bad_knobs(stage, j, "x_tile must divide the width " + std::to_string(width));
+    if (k.vectorize_x) {
+        if (k.x_tile % k.lanes != 0) bad_knobs(stage, j, "lanes must divide x_tile");
+    } else if (s.out_channels % (k.lanes * k.c_vectors) != 0) {
+        bad_knobs(
+            stage, j,
+            "lanes x c_vectors must divide the " + std::to_string(s.out_channels) + " channels");
+    }
+    return k;
+}
+
+WeightGradKnobs weight_grad_knobs(const gen::WeightGradStage &s, const json &j) {
+    const std::string stage = stage_name(s.out);
+    WeightGradKnobs k{};
+    try {
+        if (j.at("kind") != "weight_grad") bad_knobs(stage, j, "kind must be \"weight_grad\"");
+        k = {j.at("lanes").get<int>(), j.at("c_vectors").get<int>(), j.at("ci_unroll").get<int>(),
+             j.at("batch_group").get<int>()};
+    } catch (const json::exception &e) {
+        bad_knobs(stage, j, e.what());
+    }
+    if (k.lanes < 1 || k.c_vectors < 1 || k.ci_unroll < 1 || k.batch_group < 1) {
+        bad_knobs(stage, j, "knobs must be >= 1");
+    }
+    if (s.out_channels % (k.lanes * k.c_vectors) != 0) {
+        bad_knobs(
+            stage, j,
+            "lanes x c_vectors must divide the " + std::to_string(s.out_channels) + " channels");
+    }
+    if (s.in_channels % k.ci_unroll != 0)
+        bad_knobs(stage, j, "ci_unroll must divide the input channels");
+    return k;
+}
+
+ConvKnobs default_conv(const gen::ConvStage &s, int width, const Halide::Target &t) {
+    const int natural = natural_lanes(s.conv, t);
     ConvKnobs k{};
     if (s.out_channels >= natural / 2) {
         k.lanes = divisor_at_most(s.out_channels, natural);
@@ -53,8 +132,8 @@ ConvKnobs default_conv_knobs(const gen::ConvStage &s, int width, const Halide::T
     return k;
 }
 
-WeightGradKnobs default_weight_grad_knobs(const gen::WeightGradStage &s, const Halide::Target &t) {
-    const int natural = lanes_for(type_of(s.dw), t);
+WeightGradKnobs default_weight_grad(const gen::WeightGradStage &s, const Halide::Target &t) {
+    const int natural = natural_lanes(s.dw, t);
     WeightGradKnobs k{};
     k.lanes = divisor_at_most(s.out_channels, natural);
     k.c_vectors = (s.out_channels / k.lanes) % 2 == 0 ? 2 : 1;
@@ -62,8 +141,6 @@ WeightGradKnobs default_weight_grad_knobs(const gen::WeightGradStage &s, const H
     k.batch_group = 4;
     return k;
 }
-
-namespace {
 
 void schedule_conv(gen::ConvStage &s, const ConvKnobs &k) {
     const auto &d = dims();
@@ -135,7 +212,7 @@ void schedule_root(gen::RootStage &s, const Halide::Target &t) {
     const auto &d = dims();
     Func &f = s.f;
     f.compute_root();
-    const int natural = lanes_for(type_of(f), t);
+    const int natural = natural_lanes(f, t);
     const int stages = 1 + f.num_update_definitions();
     for (int i = 0; i < stages; ++i) {
         Halide::Stage st = i == 0 ? Halide::Stage(f) : Halide::Stage(f.update(i - 1));
@@ -166,31 +243,86 @@ void schedule_root(gen::RootStage &s, const Halide::Target &t) {
 
 }  // namespace
 
-nlohmann::json schedule_cpu(gen::PipelineDef &def, int width, int /*height*/,
-                            const Halide::Target &t) {
-    nlohmann::json record = nlohmann::json::array();
+json default_knobs(const gen::PipelineDef &def, int width, const Halide::Target &t) {
+    json knobs = json::object();
+    for (const auto &conv : def.stages.convs)
+        knobs[stage_name(conv.conv)] = to_json(default_conv(conv, width, t));
+    for (const auto &wg : def.stages.weight_grads)
+        knobs[stage_name(wg.out)] = to_json(default_weight_grad(wg, t));
+    return knobs;
+}
+
+std::vector<json> knob_neighbors(const gen::PipelineDef &def, const std::string &stage,
+                                 const json &current, int width) {
+    // The values each knob may take; validity is checked by parsing each neighbor.
+    std::map<std::string, std::vector<json>> values;
+    for (int x : divisors(width)) values["x_tile"].push_back(x);
+    for (int v : {1, 2, 3, 4}) values["c_vectors"].push_back(v);
+    for (int v : {1, 2, 4, 8, 16}) values["ci_unroll"].push_back(v);
+    for (int v : {1, 2, 4, 8, 16}) values["batch_group"].push_back(v);
+    std::vector<json> out;
+    auto try_each = [&](auto &&parse) {
+        for (const auto &[knob, options] : values) {
+            if (!current.contains(knob)) continue;
+            for (const json &v : options) {
+                if (current[knob] == v) continue;
+                json candidate = current;
+                candidate[knob] = v;
+                try {
+                    parse(candidate);
+                    out.push_back(candidate);
+                } catch (const std::invalid_argument &) {
+                }
+            }
+        }
+    };
+    for (const auto &conv : def.stages.convs) {
+        if (stage_name(conv.conv) != stage) continue;
+        try_each([&](const json &j) {
+            const ConvKnobs k = conv_knobs(conv, width, j);
+            // Beyond ~30 accumulators the tile no longer fits the vector registers.
+            if (!k.vectorize_x && k.c_vectors * k.x_tile > 30)
+                bad_knobs(stage, j, "too many accumulators");
+        });
+        return out;
+    }
+    for (const auto &wg : def.stages.weight_grads) {
+        if (stage_name(wg.out) != stage) continue;
+        try_each([&](const json &j) {
+            const WeightGradKnobs k = weight_grad_knobs(wg, j);
+            if (k.c_vectors * k.ci_unroll > 28) bad_knobs(stage, j, "too many accumulators");
+        });
+        return out;
+    }
+    throw std::invalid_argument("pipeline " + def.name + " has no tunable stage " + stage);
+}
+
+json schedule_cpu(gen::PipelineDef &def, int width, const Halide::Target &t, const json &knobs) {
+    json used = json::object();
+    for (const auto &item : knobs.items()) {
+        bool known = false;
+        for (const auto &c : def.stages.convs) known |= stage_name(c.conv) == item.key();
+        for (const auto &w : def.stages.weight_grads) known |= stage_name(w.out) == item.key();
+        if (!known)
+            throw std::invalid_argument("pipeline " + def.name + " has no tunable stage " +
+                                        item.key());
+    }
     for (auto &root : def.stages.roots) schedule_root(root, t);
     for (auto &conv : def.stages.convs) {
-        const ConvKnobs k = default_conv_knobs(conv, width, t);
+        const std::string name = stage_name(conv.conv);
+        const ConvKnobs k = knobs.contains(name) ? conv_knobs(conv, width, knobs[name])
+                                                 : default_conv(conv, width, t);
         schedule_conv(conv, k);
-        record.push_back({{"stage", conv.conv.name()},
-                          {"kind", "conv"},
-                          {"lanes", k.lanes},
-                          {"c_vectors", k.c_vectors},
-                          {"x_tile", k.x_tile},
-                          {"vectorize_x", k.vectorize_x}});
+        used[name] = to_json(k);
     }
     for (auto &wg : def.stages.weight_grads) {
-        const WeightGradKnobs k = default_weight_grad_knobs(wg, t);
+        const std::string name = stage_name(wg.out);
+        const WeightGradKnobs k =
+            knobs.contains(name) ? weight_grad_knobs(wg, knobs[name]) : default_weight_grad(wg, t);
         schedule_weight_grad(wg, k);
-        record.push_back({{"stage", wg.out.name()},
-                          {"kind", "weight_grad"},
-                          {"lanes", k.lanes},
-                          {"c_vectors", k.c_vectors},
-                          {"ci_unroll", k.ci_unroll},
-                          {"batch_group", k.batch_group}});
+        used[name] = to_json(k);
     }
-    return record;
+    return used;
 }
 
 }  // namespace fernn::sched

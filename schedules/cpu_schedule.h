@@ -1,6 +1,9 @@
 // Hand-written CPU schedules, one per kind of stage (see generators/stages.h). The knobs of
-// each stage are plain data, chosen from the stage's shape and the target by default_knobs();
-// `fernn tune` (a later issue) will search them and record winners beside this file.
+// each tunable stage are plain data (JSON, by stage name):
+//   conv         {"kind": "conv", "lanes", "c_vectors", "x_tile", "vectorize_x"}
+//   weight_grad  {"kind": "weight_grad", "lanes", "c_vectors", "ci_unroll", "batch_group"}
+// default_knobs() derives them from the stage's shape and the target; `fernn tune` searches
+// knob_neighbors() and records the winners in schedules/records/ (schedule_record.h).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -10,7 +13,7 @@
 namespace fernn::sched {
 
 // Bump when a default schedule changes: compiled-model caches are keyed by it.
-constexpr int kCpuScheduleVersion = 1;
+constexpr int kCpuScheduleVersion = 2;
 
 // Register-tiled convolution: a tile of c_vectors × lanes output channels by x_tile pixels
 // is accumulated in registers while the reduction walks input channels.
@@ -27,10 +30,17 @@ struct WeightGradKnobs {
     int lanes, c_vectors, ci_unroll, batch_group;
 };
 
-ConvKnobs default_conv_knobs(const gen::ConvStage &s, int width, const Halide::Target &t);
-WeightGradKnobs default_weight_grad_knobs(const gen::WeightGradStage &s, const Halide::Target &t);
+// Knobs of every tunable stage of `def`, by stage name.
+nlohmann::json default_knobs(const gen::PipelineDef &def, int width, const Halide::Target &t);
 
-// Schedules every stage of `def`; returns the knobs used, for the manifest.
-nlohmann::json schedule_cpu(gen::PipelineDef &def, int width, int height, const Halide::Target &t);
+// Valid knobs for one stage that differ from `current` in exactly one knob (coordinate
+// descent for fernn tune).
+std::vector<nlohmann::json> knob_neighbors(const gen::PipelineDef &def, const std::string &stage,
+                                           const nlohmann::json &current, int width);
+
+// Schedules every stage of `def`, using `knobs[stage]` where given and defaults elsewhere;
+// returns the knobs used. Invalid knobs throw std::invalid_argument naming the stage.
+nlohmann::json schedule_cpu(gen::PipelineDef &def, int width, const Halide::Target &t,
+                            const nlohmann::json &knobs = nlohmann::json::object());
 
 }  // namespace fernn::sched

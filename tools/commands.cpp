@@ -145,16 +145,19 @@ int check(const SpecArgs &a, bool as_json) {
 }
 
 int compile(const SpecArgs &a, const std::string &out_dir, const std::string &target,
-            const std::string &precision) {
+            const std::string &precision, const std::string &records) {
     const Spec s = load(a);
     CompileOptions options;
     options.out_dir = out_dir;
     options.target = target;
     options.precision = precision;
+    options.records_dir = records;
     const CompileResult r = compile_model(s, options);
+    for (const auto &w : r.warnings) std::fprintf(stderr, "fernn: warning: %s\n", w.c_str());
     for (const auto &[name, seconds] : r.pipeline_seconds) {
         std::printf("compiled %-17s %6.2f s\n", name.c_str(), seconds);
     }
+    std::printf("schedules: %s\n", r.schedule_source.c_str());
     std::printf("wrote %s\nwrote %s\ncompile time %.1f s (pipelines in parallel)\n",
                 r.library.c_str(), r.manifest.c_str(), r.seconds);
     return 0;

@@ -29,7 +29,7 @@ std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec
 
 int check(const SpecArgs &a, bool as_json);
 int compile(const SpecArgs &a, const std::string &out_dir, const std::string &target,
-            const std::string &precision);
+            const std::string &precision, const std::string &records);
 int init(const SpecArgs &a, unsigned long long seed, const std::string &out);
 int predict(const ModelArgs &a, const std::string &checkpoint, const std::string &input,
             const std::string &output, int frames);
@@ -77,6 +77,13 @@ struct BenchArgs : SpecArgs {
     bool json_output = false;
 };
 int bench(const BenchArgs &a);
+
+struct TuneArgs : SpecArgs {
+    std::string target = "host", budget = "10m", records;
+    int batch = 16, threads = 0;
+    bool no_autoschedulers = false;
+};
+int tune(const TuneArgs &a);
 
 // Writes Flowing MNIST sequences (count, frames, 1, size, size) to .npy, and their recipes.
 int data_sample(const SampleArgs &a);

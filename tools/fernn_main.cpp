@@ -52,6 +52,9 @@ int main(int argc, char **argv) {
     add_spec(compile, compile_args);
     compile->add_option("-o,--out", out_dir, "output directory")->required();
     compile->add_option("--target", target, "Halide target: host (default) or a target string");
+    std::string records;
+    compile->add_option("--schedules", records,
+                        "tuned schedule records (default: $FERNN_SCHEDULES or schedules/records)");
     compile->add_option("--precision", precision, "float32 (default) or float64")
         ->check(CLI::IsMember({"float32", "float64"}));
 
@@ -218,6 +221,22 @@ int main(int argc, char **argv) {
                       "compiled model directory (default: cached compile)");
     bench->add_flag("--json", bench_args.json_output, "print one JSON object");
 
+    cli::TuneArgs tune_args;
+    auto *tune =
+        app.add_subcommand("tune", "search schedule knobs and autoschedulers; record the winners");
+    add_spec(tune, tune_args);
+    tune->add_option("--target", tune_args.target,
+                     "Halide target: host (default) or a target string");
+    tune->add_option("--budget", tune_args.budget, "time budget, e.g. 90s, 10m (default), 1h");
+    tune->add_option("--batch", tune_args.batch, "batch the timings use (default 16)")
+        ->check(CLI::PositiveNumber);
+    tune->add_option("--threads", tune_args.threads, "worker threads (default: all cores)")
+        ->check(CLI::NonNegativeNumber);
+    tune->add_option("--records", tune_args.records,
+                     "record directory (default: schedules/records)");
+    tune->add_flag("--no-autoschedulers", tune_args.no_autoschedulers,
+                   "only the hand-written schedules' knobs");
+
     auto *data = app.add_subcommand("data", "prepare and inspect datasets");
     data->require_subcommand(1);
     std::string npm_dir, import_out, info_data = "mnist";
@@ -262,7 +281,7 @@ int main(int argc, char **argv) {
 
     try {
         if (*check) return cli::check(check_args, as_json);
-        if (*compile) return cli::compile(compile_args, out_dir, target, precision);
+        if (*compile) return cli::compile(compile_args, out_dir, target, precision, records);
         if (*init) return cli::init(init_args, seed, init_out);
         if (*predict) return cli::predict(predict_args, checkpoint, input, output, frames);
         if (*encode) return cli::encode(encode_args, checkpoint, input, output);
@@ -285,6 +304,7 @@ int main(int argc, char **argv) {
         }
         if (*plot) return cli::plot(plot_dirs, plot_out, plot_labels);
         if (*bench) return cli::bench(bench_args);
+        if (*tune) return cli::tune(tune_args);
         if (*import_npm) return cli::data_import_npm(npm_dir, import_out);
         if (*info) return cli::data_info(info_data);
         if (*sample) return cli::data_sample(sample_args);

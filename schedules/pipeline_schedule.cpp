@@ -1,0 +1,85 @@
+#include "pipeline_schedule.h"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "cpu_schedule.h"
+
+namespace fernn::sched {
+
+const std::vector<std::string> kAutoschedulers{"Mullapudi2016", "Li2018", "Adams2019"};
+
+namespace {
+
+// Region estimates of one tensor description, batch b.
+Halide::Region region_of(const gen::TensorDesc &t, const Spec &spec, int batch) {
+    using Halide::Range;
+    if (t.kind == "frame")
+        return {Range(0, t.channels), Range(0, spec.width), Range(0, spec.height), Range(0, batch)};
+    if (t.kind == "hidden") {
+        return {Range(0, spec.hidden), Range(0, spec.width), Range(0, spec.height),
+                Range(0, spec.num_velocities()), Range(0, batch)};
+    }
+    if (t.kind == "weight") {
+        for (const auto &p : spec.parameters()) {
+            if (p.name == t.param) {
+                return {Range(0, int(p.shape[3])), Range(0, int(p.shape[2])),
+                        Range(0, int(p.shape[1])), Range(0, int(p.shape[0]))};
+            }
+        }
+    }
+    return {};
+}
+
+void load_plugin_once(const std::string &name) {
+    static std::mutex mutex;
+    static std::vector<std::string> loaded;
+    std::lock_guard<std::mutex> lock(mutex);
+    if (std::find(loaded.begin(), loaded.end(), name) != loaded.end()) return;
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    Halide::load_plugin("/usr/lib/x86_64-linux-gnu/halide14/libautoschedule_" + lower + ".so");
+    loaded.push_back(name);
+}
+
+}  // namespace
+
+Halide::Pipeline schedule_pipeline(gen::PipelineDef &def, const Spec &spec,
+                                   const Halide::Target &target, const nlohmann::json &knobs,
+                                   nlohmann::json &used) {
+    if (!knobs.contains("autoscheduler")) {
+        used = schedule_cpu(def, spec.width, target, knobs);
+        return Halide::Pipeline(def.funcs);
+    }
+    const std::string name = knobs["autoscheduler"].get<std::string>();
+    if (std::find(kAutoschedulers.begin(), kAutoschedulers.end(), name) == kAutoschedulers.end()) {
+        throw std::invalid_argument("unknown autoscheduler " + name);
+    }
+    const int batch = knobs.value("batch", 16);
+    size_t image = 0, scalar = 0;
+    for (const auto &t : def.inputs) {
+        if (t.kind == "scalar") {
+            def.scalars.at(scalar++).parameter().set_estimate(Halide::Expr(0.5f));
+        } else {
+            def.images.at(image++).set_estimates(region_of(t, spec, batch));
+        }
+    }
+    for (size_t i = 0; i < def.funcs.size(); ++i)
+        def.funcs[i].set_estimates(region_of(def.outputs[i], spec, batch));
+    load_plugin_once(name);
+    Halide::Pipeline pipeline(def.funcs);
+    const auto t0 = std::chrono::steady_clock::now();
+    // Parallelism: this machine's cores; last-level cache and balance of a current CPU.
+    const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+    pipeline.auto_schedule(name, target, Halide::MachineParams(cores, 32 << 20, 40));
+    used = {{"autoscheduler", name},
+            {"batch", batch},
+            {"scheduling_seconds",
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+    return pipeline;
+}
+
+}  // namespace fernn::sched

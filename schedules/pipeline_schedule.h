@@ -1,0 +1,21 @@
+// Scheduling one pipeline as a record says: either per-stage knobs for the hand-written
+// schedules (cpu_schedule.h) or {"autoscheduler": NAME, "batch": B}: one of Halide 14's
+// autoscheduler plugins (Adams2019, Li2018, Mullapudi2016), given estimates for batch B.
+// Autoscheduler results cannot be saved in Halide 14 except Adams2019's as C++ source, so a
+// record names the autoscheduler and compiling runs it again (deterministic for a target).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "../generators/pipelines.h"
+
+namespace fernn::sched {
+
+extern const std::vector<std::string> kAutoschedulers;
+
+// Schedules def and returns the Pipeline to compile; `used` receives the knobs applied.
+Halide::Pipeline schedule_pipeline(gen::PipelineDef &def, const Spec &spec,
+                                   const Halide::Target &target, const nlohmann::json &knobs,
+                                   nlohmann::json &used);
+
+}  // namespace fernn::sched

@@ -339,6 +339,7 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
         }
     }
     progress.finish();
+    report.first_step = first;
     report.steps = s.step;
     report.last_loss = loss_value;
     report.best_val = s.best_val;

@@ -37,7 +37,7 @@ struct TrainSettings {
 };
 
 struct TrainReport {
-    int64_t steps = 0;
+    int64_t first_step = 0, steps = 0;  // the run went from first_step to steps
     double last_loss = 0, best_val = 0, seconds = 0, data_share = 0, sequences_per_second = 0;
     int64_t best_step = 0;
     double peak_memory_gib = 0;

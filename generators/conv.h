@@ -27,21 +27,20 @@ struct Frame {
     int width, height;
 };
 
-// in(c, x mod W, y mod H, ...) at every x, y: computed once, at the root, over the region its
-// consumers read (the frame plus their reach). Recorded in stages.roots.
-Func circular_pad(const std::string &name, const Func &in, const Frame &frame, bool has_v,
-                  int channels, Stages &stages);
+// in(c, x mod W, y mod H, ...) at every x, y. Its one consumer (a conv or weight gradient,
+// which records it as its `pad`) decides where it is computed.
+Func circular_pad(const std::string &name, const Func &in, const Frame &frame, bool has_v);
 
-// `in` has dims (c, x, y, v, b) when has_v, else (c, x, y, b), and is defined around the frame
-// (a circular_pad, possibly moved by a flow). Returns the reduction Func; the caller wraps it in
-// its owner and records the ConvStage.
-ConvStage correlate(const std::string &name, const Func &in, const Func &packed, int in_channels,
-                    int out_channels, int kernel, bool has_v, Type type);
+// `in` has dims (c, x, y, v, b) when has_v, else (c, x, y, b), and is defined around the frame:
+// `pad`, a circular_pad, possibly moved by a flow. Returns the reduction Func; the caller wraps it
+// in its owner and records the ConvStage.
+ConvStage correlate(const std::string &name, const Func &in, const Func &pad, const Func &packed,
+                    int in_channels, int out_channels, int kernel, bool has_v, Type type);
 
 // dw for g (out_channels, ...) against in (in_channels, ..., extended like correlate's input).
 // `batch` is the run-time batch
 // extent; `velocities` the v extent when has_v. out is OIHW, named `name`.
-WeightGradStage weight_grad(const std::string &name, const Func &g, const Func &in,
+WeightGradStage weight_grad(const std::string &name, const Func &g, const Func &in, const Func &pad,
                             int out_channels, int in_channels, int kernel, const Frame &frame,
                             bool has_v, int velocities, const Expr &batch, Type type);
 

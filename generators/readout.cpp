@@ -28,6 +28,7 @@ Func pool(const Spec &spec, const Func &h, Type type, Stages &stages) {
     if (spec.pool == "mean") value = value / Halide::cast(type, nv);
     feat(d.c, d.x, d.y, d.b) = value;
     stages.roots.push_back({total, RootStage::Frame, spec.hidden});
+    stages.roots.push_back({feat, RootStage::Frame, spec.hidden});
     return feat;
 }
 
@@ -56,6 +57,7 @@ Func pool_backward(const Spec &spec, const Func &h, const Func &d_feat, const Fu
     }
     Func d_h("d_h");
     d_h(d.c, d.x, d.y, d.v, d.b) = carry(d.c, d.x, d.y, d.v, d.b) + share;
+    stages.roots.push_back({d_h, RootStage::Hidden, spec.hidden});
     return d_h;
 }
 
@@ -74,10 +76,9 @@ ReadoutForward readout_forward(const Spec &spec, const Func &h, const std::vecto
         Func packed = pack_weights(weights[i], name + "_packed");
         stages.roots.push_back(
             {packed, RootStage::Weights, last ? spec.out_channels : spec.hidden});
-        Func padded =
-            circular_pad(prev.name() + "_padded", prev, frame, false, spec.hidden, stages);
+        Func padded = circular_pad(prev.name() + "_padded", prev, frame, false);
         ConvStage conv =
-            correlate(name + "_conv", padded, packed, spec.hidden,
+            correlate(name + "_conv", padded, padded, packed, spec.hidden,
                       last ? spec.out_channels : spec.hidden, spec.dec_kernel, false, type);
         Func owner(last ? "pred" : "act_" + std::to_string(i));
         const Expr value = conv.conv(d.c, d.x, d.y, d.b);
@@ -108,20 +109,19 @@ ReadoutBackward readout_backward(const Spec &spec, const Func &h, const Func &fe
         const int out_ch = last ? spec.out_channels : spec.hidden;
         const std::string name = weight_arg(spec, i);
         const Func input = i == 0 ? feat : acts[i - 1];
-        Func input_padded =
-            circular_pad(input.name() + "_padded", input, frame, false, spec.hidden, stages);
-        WeightGradStage wg = weight_grad("grad_" + name, d_out, input_padded, out_ch, spec.hidden,
-                                         spec.dec_kernel, frame, false, 0, batch, type);
+        Func input_padded = circular_pad(input.name() + "_padded", input, frame, false);
+        WeightGradStage wg =
+            weight_grad("grad_" + name, d_out, input_padded, input_padded, out_ch, spec.hidden,
+                        spec.dec_kernel, frame, false, 0, batch, type);
         stages.weight_grads.push_back(wg);
         out.d_w[i] = wg.out;
 
         Func adjoint = adjoint_weights(pack_weights(weights[i], name + "_packed"), spec.dec_kernel,
                                        name + "_adjoint");
         stages.roots.push_back({adjoint, RootStage::Weights, spec.hidden});
-        Func d_out_padded =
-            circular_pad(d_out.name() + "_padded", d_out, frame, false, out_ch, stages);
-        ConvStage conv = correlate(name + "_conv_t", d_out_padded, adjoint, out_ch, spec.hidden,
-                                   spec.dec_kernel, false, type);
+        Func d_out_padded = circular_pad(d_out.name() + "_padded", d_out, frame, false);
+        ConvStage conv = correlate(name + "_conv_t", d_out_padded, d_out_padded, adjoint, out_ch,
+                                   spec.hidden, spec.dec_kernel, false, type);
         // The gradient at this layer's input; below layer 0 the input is the pooled feature,
         // otherwise it passes back through the previous layer's ReLU.
         Func d_in(i == 0 ? "d_feat" : "d_act_" + std::to_string(i - 1));

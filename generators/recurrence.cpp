@@ -15,9 +15,8 @@ Func cell_forward(const Spec &spec, const FlowModule &flow, const Func &u, const
     stages.roots.push_back({packed, RootStage::Weights, spec.hidden});
     // The flow is folded into conv_h's indexing: move() stays inline, a constant offset per
     // velocity into the circularly extended state.
-    Func padded =
-        circular_pad("h_prev_padded", h_prev, {spec.width, spec.height}, true, spec.hidden, stages);
-    ConvStage rec = correlate("conv_h", flow.move(padded), packed, spec.hidden, spec.hidden,
+    Func padded = circular_pad("h_prev_padded", h_prev, {spec.width, spec.height}, true);
+    ConvStage rec = correlate("conv_h", flow.move(padded), padded, packed, spec.hidden, spec.hidden,
                               spec.rec_kernel, true, type);
     Func h_next("h_next");
     h_next(d.c, d.x, d.y, d.v, d.b) =
@@ -49,18 +48,18 @@ CellGradients cell_backward(const Spec &spec, const FlowModule &flow, const Func
     Func packed = pack_weights(w.w_h, "conv_h_packed");
     Func adjoint = adjoint_weights(packed, spec.rec_kernel, "conv_h_adjoint");
     stages.roots.push_back({adjoint, RootStage::Weights, spec.hidden});
-    Func d_pre_padded = circular_pad("d_pre_padded", d_pre, frame, true, spec.hidden, stages);
-    ConvStage back = correlate("conv_h_t", flow.unmove(d_pre_padded), adjoint, spec.hidden,
-                               spec.hidden, spec.rec_kernel, true, type);
+    Func d_pre_padded = circular_pad("d_pre_padded", d_pre, frame, true);
+    ConvStage back = correlate("conv_h_t", flow.unmove(d_pre_padded), d_pre_padded, adjoint,
+                               spec.hidden, spec.hidden, spec.rec_kernel, true, type);
     Func d_h_prev("d_h_prev");
     d_h_prev(d.c, d.x, d.y, d.v, d.b) = back.conv(d.c, d.x, d.y, d.v, d.b);
     back.owner = d_h_prev;
     stages.convs.push_back(back);
 
-    Func h_prev_padded = circular_pad("h_prev_padded", h_prev, frame, true, spec.hidden, stages);
+    Func h_prev_padded = circular_pad("h_prev_padded", h_prev, frame, true);
     WeightGradStage wh = weight_grad(
-        "grad_" + arg_name("cell.conv_h.weight"), d_pre, flow.move(h_prev_padded), spec.hidden,
-        spec.hidden, spec.rec_kernel, frame, true, spec.num_velocities(), batch, type);
+        "grad_" + arg_name("cell.conv_h.weight"), d_pre, flow.move(h_prev_padded), h_prev_padded,
+        spec.hidden, spec.hidden, spec.rec_kernel, frame, true, spec.num_velocities(), batch, type);
     stages.weight_grads.push_back(wh);
 
     // conv_u(u) was broadcast over ν, so its gradient first sums over ν.

@@ -17,6 +17,7 @@ struct ConvStage {
     RDom r;
     int out_channels, in_channels, kernel;
     bool has_v;
+    Func pad;  // the circularly padded input the conv reads (conv.h circular_pad)
 };
 
 // A weight gradient: `dw(co, ci, kx, ky)` reduces over r = (x, y[, v], b); `out(kx, ky, ci, co)`
@@ -26,6 +27,7 @@ struct WeightGradStage {
     RDom r;
     int out_channels, in_channels, kernel;
     bool has_v;
+    Func pad;  // the circularly padded input it reads
 };
 
 // A pointwise or small-reduction Func worth materializing once (repacked weights, the

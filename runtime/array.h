@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fernn {
@@ -23,6 +24,17 @@ struct AlignedAllocator {
         return static_cast<T *>(::operator new(n * sizeof(T), std::align_val_t(kBufferAlignment)));
     }
     void deallocate(T *p, size_t) { ::operator delete(p, std::align_val_t(kBufferAlignment)); }
+    // Default-initialization: a vector sized with (n) is not zero-filled (pipelines overwrite
+    // their outputs entirely; writing zeros first would be one more pass over memory). Write
+    // (n, T(0)) where zeros are meant.
+    template <typename U>
+    void construct(U *p) noexcept {
+        ::new (static_cast<void *>(p)) U;
+    }
+    template <typename U, typename... Args>
+    void construct(U *p, Args &&...args) {
+        ::new (static_cast<void *>(p)) U(std::forward<Args>(args)...);
+    }
     template <typename U>
     bool operator==(const AlignedAllocator<U> &) const {
         return true;
@@ -42,6 +54,7 @@ struct Array {
     AlignedVector<T> data;
 
     Array() = default;
+    // Uninitialized contents (see AlignedAllocator::construct).
     explicit Array(std::vector<int64_t> s) : shape(std::move(s)), data(count(shape)) {}
 
     static int64_t count(const std::vector<int64_t> &s) {

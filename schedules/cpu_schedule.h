@@ -13,7 +13,7 @@
 namespace fernn::sched {
 
 // Bump when a default schedule changes: compiled-model caches are keyed by it.
-constexpr int kCpuScheduleVersion = 2;
+constexpr int kCpuScheduleVersion = 3;
 
 // Register-tiled convolution: a tile of c_vectors × lanes output channels by x_tile pixels
 // is accumulated in registers while the reduction walks input channels.

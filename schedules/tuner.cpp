@@ -241,7 +241,9 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
             for (const std::string &a : kAutoschedulers) {
                 if (out_of_time()) break;
                 const json knobs{{"autoscheduler", a}, {"batch", o.batch}};
-                const auto [t, error] = measure(p, knobs, o.autoscheduler_timeout);
+                // The budget bounds the whole search, slow autoschedulers included.
+                const double left = std::max(10.0, o.budget_seconds - elapsed());
+                const auto [t, error] = measure(p, knobs, std::min(o.autoscheduler_timeout, left));
                 tried[a] = std::isfinite(t) ? json(t) : json(error);
                 const bool better = t < 0.97 * t_best;
                 std::snprintf(line, sizeof line, "%-17s autoscheduler %-12s: %s%s", p.c_str(),

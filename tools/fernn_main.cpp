@@ -1,4 +1,6 @@
 // fernn: compile, run and differentiate FERNN models described by JSON specs.
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -34,6 +36,11 @@ void add_model(CLI::App *cmd, cli::ModelArgs &a) {
 }  // namespace
 
 int main(int argc, char **argv) {
+    // BPTT allocates and frees the same large buffers every step (the runtime's states, the
+    // pipelines' padded temporaries). glibc would map and unmap each of them, paying a page
+    // fault per 4 KiB every time; keeping freed memory in the heap makes them reusable.
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
     CLI::App app{"fernn: a compiler and trainer for Flow Equivariant Recurrent Neural Networks"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "fernn 0.1");

@@ -76,8 +76,8 @@ def main():
              ("train_step_ms", "forward_ms", "backward_ms", "gflops_per_s", "peak_fraction",
               "cell_forward_peak_fraction", "cell_backward_peak_fraction", "peak_gflops_per_s")}
         t = {k: median([r[k] for r in t_runs]) for k in ("train_step_ms", "forward_ms", "backward_ms")}
-        f["cell_forward_ms"] = median([r["stages_per_train_step"]["cell_forward_ms"] for r in f_runs])
-        f["cell_backward_ms"] = median([r["stages_per_train_step"]["cell_backward_ms"] for r in f_runs])
+        f["cell_forward_ms"] = median([r["cell_forward_ms"] for r in f_runs])
+        f["cell_backward_ms"] = median([r["cell_backward_ms"] for r in f_runs])
         rows.append((label, spec, hidden, f, t, f_runs[0]["velocities"]))
         print(f"{label:9s} hidden {hidden:3d}: train step fernn {f['train_step_ms']:.1f} ms, "
               f"PyTorch {t['train_step_ms']:.1f} ms -> {t['train_step_ms'] / f['train_step_ms']:.2f}x", flush=True)

@@ -12,7 +12,7 @@ namespace fernn {
 
 // Bump when the algorithm of any pipeline changes meaning or signature: it keys the compile
 // cache and tells stale schedule records apart.
-constexpr int kAlgorithmVersion = 2;  // 2: inputs read through circular padding
+constexpr int kAlgorithmVersion = 3;  // 3: first-step pipelines
 
 struct CompileOptions {
     std::string out_dir;

@@ -86,11 +86,13 @@ class Builder {
     PipelineDef def_;
 };
 
-PipelineDef cell_forward_pipeline(const Spec &spec, Type type) {
-    Builder p(spec, type, "cell_forward");
+// first: the step from the zero initial state (no h_prev input; conv_h's weight is still an
+// argument, unused, so that every cell pipeline binds the same weights).
+PipelineDef cell_forward_pipeline(const Spec &spec, Type type, bool first) {
+    Builder p(spec, type, first ? "cell_forward_first" : "cell_forward");
     const auto params = spec.parameters();
     Func u = p.frame("u", spec.in_channels);
-    Func h_prev = p.hidden("h_prev");
+    Func h_prev = first ? Func() : p.hidden("h_prev");
     CellWeights w{p.weight(params[0]), p.weight(params[1])};
     auto flow = make_flow(spec.flow);
     Func h_next = cell_forward(spec, *flow, u, h_prev, w, type, p.stages());
@@ -98,18 +100,18 @@ PipelineDef cell_forward_pipeline(const Spec &spec, Type type) {
     return p.finish();
 }
 
-PipelineDef cell_backward_pipeline(const Spec &spec, Type type) {
-    Builder p(spec, type, "cell_backward");
+PipelineDef cell_backward_pipeline(const Spec &spec, Type type, bool first) {
+    Builder p(spec, type, first ? "cell_backward_first" : "cell_backward");
     const auto params = spec.parameters();
     Func u = p.frame("u", spec.in_channels);
-    Func h_prev = p.hidden("h_prev");
+    Func h_prev = first ? Func() : p.hidden("h_prev");
     Func h_next = p.hidden("h_next");
     Func d_h_next = p.hidden("d_h_next");
     CellWeights w{p.weight(params[0]), p.weight(params[1])};
     auto flow = make_flow(spec.flow);
     CellGradients g =
         cell_backward(spec, *flow, u, h_prev, h_next, d_h_next, w, p.batch(), type, p.stages());
-    p.hidden_output(g.d_h_prev);
+    if (!first) p.hidden_output(g.d_h_prev);
     p.weight_output(g.d_w_u, params[0]);
     p.weight_output(g.d_w_h, params[1]);
     return p.finish();
@@ -168,14 +170,17 @@ PipelineDef frame_loss_pipeline(const Spec &spec, Type type) {
 }  // namespace
 
 const std::vector<std::string> &pipeline_names() {
-    static const std::vector<std::string> names{"cell_forward", "cell_backward", "readout_forward",
-                                                "readout_backward", "frame_loss"};
+    static const std::vector<std::string> names{
+        "cell_forward",    "cell_forward_first", "cell_backward", "cell_backward_first",
+        "readout_forward", "readout_backward",   "frame_loss"};
     return names;
 }
 
 PipelineDef build_pipeline(const Spec &spec, Type type, const std::string &name) {
-    if (name == "cell_forward") return cell_forward_pipeline(spec, type);
-    if (name == "cell_backward") return cell_backward_pipeline(spec, type);
+    if (name == "cell_forward") return cell_forward_pipeline(spec, type, false);
+    if (name == "cell_forward_first") return cell_forward_pipeline(spec, type, true);
+    if (name == "cell_backward") return cell_backward_pipeline(spec, type, false);
+    if (name == "cell_backward_first") return cell_backward_pipeline(spec, type, true);
     if (name == "readout_forward") return readout_forward_pipeline(spec, type);
     if (name == "readout_backward") return readout_backward_pipeline(spec, type);
     if (name == "frame_loss") return frame_loss_pipeline(spec, type);

@@ -2,6 +2,8 @@
 // over per-step pipelines) because Halide 14 differentiates time scans wrongly:
 //   cell_forward     u, h_prev, weights            -> h_next
 //   cell_backward    u, h_prev, h_next, d_h_next   -> d_h_prev, grad_cell_*
+//   cell_forward_first, cell_backward_first: the first step, from the zero state, without
+//                    h_prev (and without d_h_prev): no convolution of zeros is computed
 //   readout_forward  h, decoder weights            -> pred, feat, act_0..act_{L-1}
 //   readout_backward h, feat, acts, pred, target,
 //                    d_h_carry, grad_scale          -> d_h (= carry + readout's share),

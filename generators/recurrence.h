@@ -11,6 +11,8 @@ struct CellWeights {
     Func w_u, w_h;  // OIHW inputs
 };
 
+// An undefined h_prev means the zero initial state: then h_next = act(conv_u(u)) in every
+// copy, and conv_h (of zeros) is not computed.
 Func cell_forward(const Spec &spec, const FlowModule &flow, const Func &u, const Func &h_prev,
                   const CellWeights &w, Type type, Stages &stages);
 
@@ -19,7 +21,8 @@ struct CellGradients {
 };
 
 // Given dL/dh_next, the gradients for h_prev and both weights. The pre-activation is not
-// needed: the activation's slope is read off h_next.
+// needed: the activation's slope is read off h_next. With h_prev undefined (the zero initial
+// state) there is no d_h_prev and conv_h's gradient is zero.
 CellGradients cell_backward(const Spec &spec, const FlowModule &flow, const Func &u,
                             const Func &h_prev, const Func &h_next, const Func &d_h_next,
                             const CellWeights &w, const Expr &batch, Type type, Stages &stages);

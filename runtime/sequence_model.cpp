@@ -142,13 +142,14 @@ void SequenceModel<T>::forward(const ParameterSet<T> &params, const Array<T> &in
     const WeightViews<T> weights(params);
 
     tr.states.push_back(AlignedVector<T>(state_size() * tr.batch, T(0)));
+    bool first = true;  // the first step starts from the zero state: no h_prev to read
     auto step = [&](AlignedVector<T> frame) {
         AlignedVector<T> next(tr.states.back().size());
         std::vector<std::unique_ptr<BufferView>> v;
-        auto call = lib_->call("cell_forward");
-        call.bind("u", *view(frame, ext.frame, v))
-            .bind("h_prev", *view(tr.states.back(), ext.hidden, v))
-            .bind("h_next", *view(next, ext.hidden, v));
+        auto call = lib_->call(first ? "cell_forward_first" : "cell_forward");
+        call.bind("u", *view(frame, ext.frame, v)).bind("h_next", *view(next, ext.hidden, v));
+        if (!first) call.bind("h_prev", *view(tr.states.back(), ext.hidden, v));
+        first = false;
         weights.bind(call, 0, 2);
         call.run();
         if (!keep_all) {
@@ -227,12 +228,15 @@ double SequenceModel<T>::backward(const ParameterSet<T> &params, const Array<T> 
     AlignedVector<T> carry(state_size() * tr.batch, T(0)), total(carry.size());
     auto cell_back = [&](int step, const AlignedVector<T> &d_next, AlignedVector<T> &d_prev) {
         std::vector<std::unique_ptr<BufferView>> v;
-        auto call = lib_->call("cell_backward");
+        // Step 0 started from the zero state: its pipeline has no h_prev and no d_h_prev.
+        auto call = lib_->call(step == 0 ? "cell_backward_first" : "cell_backward");
         call.bind("u", *view(tr.frames[step], ext.frame, v))
-            .bind("h_prev", *view(tr.states[step], ext.hidden, v))
             .bind("h_next", *view(tr.states[step + 1], ext.hidden, v))
-            .bind("d_h_next", *view(d_next, ext.hidden, v))
-            .bind("d_h_prev", *view(d_prev, ext.hidden, v));
+            .bind("d_h_next", *view(d_next, ext.hidden, v));
+        if (step > 0) {
+            call.bind("h_prev", *view(tr.states[step], ext.hidden, v))
+                .bind("d_h_prev", *view(d_prev, ext.hidden, v));
+        }
         weights.bind(call, 0, 2);
         step_views.bind(call, 0, 2, "grad_");
         call.run();

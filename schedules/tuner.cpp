@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <random>
 
 #include "../generators/compile_model.h"
@@ -182,6 +183,10 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
                    : std::make_pair(double(INFINITY), r.value("error", std::string("failed")));
     };
     char line[512];
+    // Phase 1: defaults of every pipeline, so the search can start with the slowest.
+    std::map<std::string, json> best;
+    std::map<std::string, double> t_best;
+    std::vector<std::string> order;
     for (const std::string &p : kTuned) {
         const json defaults = in_child(
             [&] {
@@ -194,29 +199,43 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
         auto [t_default, why] = measure(p, defaults, 300);
         if (!std::isfinite(t_default))
             throw std::runtime_error(p + " with default schedules failed: " + why);
-        json best = defaults;
-        double t_best = t_default;
-        record["pipelines"][p] = best;
-        record["measured_ms"][p] = json{{"default", t_default}, {"tuned", t_best}};
+        best[p] = defaults;
+        t_best[p] = t_default;
+        order.push_back(p);
+        record["pipelines"][p] = defaults;
+        record["measured_ms"][p] = json{{"default", t_default}, {"tuned", t_default}};
         std::snprintf(line, sizeof line, "%-17s default schedules: %.2f ms", p.c_str(), t_default);
         log(line);
+    }
+    save();
+    std::sort(order.begin(), order.end(),
+              [&](const auto &a, const auto &b) { return t_best[a] > t_best[b]; });
+    auto accept = [&](const std::string &p, const json &knobs, double t) {
+        best[p] = knobs;
+        t_best[p] = t;
+        record["pipelines"][p] = knobs;
+        record["measured_ms"][p]["tuned"] = t;
         save();
-        for (const auto &stage_item : defaults.items()) {
+    };
+    // Phase 2: the hand-written schedules' knobs, stage by stage, one knob at a time.
+    for (const std::string &p : order) {
+        const json stages = best[p];
+        for (const auto &stage_item : stages.items()) {
             const std::string stage = stage_item.key();
             for (int pass = 0; pass < 2 && !out_of_time(); ++pass) {
                 const json neighbors = in_child(
                     [&] {
                         gen::PipelineDef def = gen::build_pipeline(spec, Halide::Float(32), p);
-                        return json(knob_neighbors(def, stage, best[stage], spec.width));
+                        return json(knob_neighbors(def, stage, best[p][stage], spec.width));
                     },
                     120);
                 bool improved = false;
                 for (const json &candidate : neighbors) {
                     if (out_of_time()) break;
-                    json knobs = best;
+                    json knobs = best[p];
                     knobs[stage] = candidate;
                     const auto [t, error] = measure(p, knobs, 300);
-                    const bool better = t < 0.97 * t_best;
+                    const bool better = t < 0.97 * t_best[p];
                     std::snprintf(line, sizeof line, "%-17s %-34s %s: %s%s", p.c_str(),
                                   stage.c_str(), candidate.dump().c_str(),
                                   std::isfinite(t)
@@ -225,18 +244,17 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
                                   better ? "  (best so far)" : "");
                     log(line);
                     if (better) {
-                        best = knobs;
-                        t_best = t;
+                        accept(p, knobs, t);
                         improved = true;
-                        record["pipelines"][p] = best;
-                        record["measured_ms"][p]["tuned"] = t_best;
-                        save();
                     }
                 }
                 if (!improved) break;
             }
         }
-        if (o.autoschedulers) {
+    }
+    // Phase 3: Halide's autoschedulers, with whatever budget is left.
+    if (o.autoschedulers) {
+        for (const std::string &p : order) {
             json tried = json::object();
             for (const std::string &a : kAutoschedulers) {
                 if (out_of_time()) break;
@@ -245,25 +263,23 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
                 const double left = std::max(10.0, o.budget_seconds - elapsed());
                 const auto [t, error] = measure(p, knobs, std::min(o.autoscheduler_timeout, left));
                 tried[a] = std::isfinite(t) ? json(t) : json(error);
-                const bool better = t < 0.97 * t_best;
+                const bool better = t < 0.97 * t_best[p];
                 std::snprintf(line, sizeof line, "%-17s autoscheduler %-12s: %s%s", p.c_str(),
                               a.c_str(),
                               std::isfinite(t) ? (std::to_string(t).substr(0, 7) + " ms").c_str()
                                                : error.c_str(),
                               better ? "  (best so far)" : "");
                 log(line);
-                if (better) {
-                    best = knobs;
-                    t_best = t;
-                    record["pipelines"][p] = best;
-                    record["measured_ms"][p]["tuned"] = t_best;
-                }
+                if (better) accept(p, knobs, t);
             }
             record["measured_ms"][p]["autoschedulers"] = tried;
             save();
         }
+    }
+    for (const std::string &p : kTuned) {
         std::snprintf(line, sizeof line, "%-17s tuned: %.2f ms (default %.2f ms, %.2fx)", p.c_str(),
-                      t_best, t_default, t_default / t_best);
+                      t_best[p], record["measured_ms"][p]["default"].get<double>(),
+                      record["measured_ms"][p]["default"].get<double>() / t_best[p]);
         log(line);
     }
     record["tuned"]["complete"] = !out_of_time();

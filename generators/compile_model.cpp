@@ -32,20 +32,75 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-Halide::Target parse_target(const std::string &text) {
-    if (text == "host") return Halide::get_host_target();
-    if (!Halide::Target::validate_target_string(text)) {
-        throw InputError("--target: \"" + text +
-                         "\" is not a Halide target; allowed: \"host\" or a target string such "
-                         "as x86-64-linux-avx2-fma");
+// One device's pipelines: where they run, how they are compiled and how their symbols start.
+struct DeviceTarget {
+    std::string device;  // "cpu" | "cuda"
+    Halide::Target target;
+    std::string prefix;  // "fernn_" | "fernn_cuda_"
+};
+
+const char *kTargetHelp =
+    "allowed: \"host\", \"cuda\" (the host CPU with CUDA, sm_86 PTX), \"host,cuda\", or Halide "
+    "target strings such as x86-64-linux-avx2-fma";
+
+// "host", "cuda", "host,cuda" or Halide target strings, comma-separated, one per device.
+std::vector<DeviceTarget> parse_targets(const std::string &text) {
+    std::vector<DeviceTarget> out;
+    size_t start = 0;
+    while (start <= text.size()) {
+        const size_t comma = text.find(',', start);
+        const std::string item =
+            text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        Halide::Target t;
+        if (item == "host") {
+            t = Halide::get_host_target();
+        } else if (item == "cuda") {
+            // sm_86 is Halide 14's newest; newer GPUs (e.g. H100/H200) JIT the PTX.
+            t = Halide::get_host_target()
+                    .with_feature(Halide::Target::CUDA)
+                    .with_feature(Halide::Target::CUDACapability86);
+        } else if (Halide::Target::validate_target_string(item)) {
+            t = Halide::Target(item);
+        } else {
+            throw InputError("--target: \"" + item + "\" is not a Halide target; " + kTargetHelp);
+        }
+        const bool cuda = t.has_feature(Halide::Target::CUDA);
+        if (!cuda && t.has_gpu_feature()) {
+            throw InputError("--target: \"" + item + "\": only CUDA GPU targets are supported; " +
+                             kTargetHelp);
+        }
+        const std::string device = cuda ? "cuda" : "cpu";
+        for (const auto &d : out) {
+            if (d.device == device)
+                throw InputError("--target: \"" + text + "\" names two " + device + " targets");
+            if (d.target.os != t.os || d.target.arch != t.arch || d.target.bits != t.bits) {
+                throw InputError("--target: \"" + text +
+                                 "\": all targets must share the host's OS and architecture");
+            }
+        }
+        out.push_back({device, t, cuda ? "fernn_cuda_" : "fernn_"});
+        if (comma == std::string::npos) break;
+        start = comma + 1;
     }
-    Halide::Target t(text);
-    if (t.has_gpu_feature()) {
-        throw InputError("--target: \"" + text +
-                         "\": GPU targets are not supported yet; allowed: CPU targets (\"host\")");
-    }
-    return t;
+    return out;
 }
+
+// Halide's CUDA runtime finds the driver with dlopen("libcuda.so"), which driver installs
+// without development files do not have; this definition (linked into CUDA libraries,
+// overriding the runtime's weak one) also tries libcuda.so.1.
+const char *kCudaSymbolSource = R"(#include <dlfcn.h>
+extern "C" void *halide_cuda_get_symbol(void *, const char *name) {
+    static void *lib = nullptr;
+    if (!lib) {
+        void *self = dlsym(RTLD_DEFAULT, name);
+        if (self) return self;
+        lib = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_GLOBAL);
+        if (!lib) lib = dlopen("libcuda.so", RTLD_LAZY | RTLD_GLOBAL);
+        if (!lib) return nullptr;
+    }
+    return dlsym(lib, name);
+}
+)";
 
 // Runs argv without a shell; returns its exit status, with stderr captured into `output`.
 int run_command(const std::vector<std::string> &argv, std::string &output, const std::string &log) {
@@ -146,22 +201,32 @@ json describe_tensor(const gen::TensorDesc &t) {
 }  // namespace
 
 std::string resolve_target(const std::string &target) {
-    return parse_target(target).to_string();
+    std::string out;
+    for (const auto &d : parse_targets(target))
+        out += (out.empty() ? "" : ",") + d.target.to_string();
+    return out;
 }
 
 CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
     const auto t0 = std::chrono::steady_clock::now();
-    const Halide::Target target = parse_target(given.target);
+    const std::vector<DeviceTarget> devices = parse_targets(given.target);
     CompileOptions options = given;
     std::vector<std::string> warnings;
-    if (options.use_records && options.knobs.empty()) {
-        const sched::RecordMatch record = sched::find_record(
-            spec, target.to_string(),
-            options.records_dir.empty() ? sched::records_dir() : options.records_dir);
-        if (record.stale) warnings.push_back(record.warning);
-        if (record.found && !record.stale) {
-            options.knobs = record.knobs;
-            options.schedule_source = record.path;
+    // Knobs per device: those given (single-device compiles), else the device target's record.
+    std::map<std::string, json> knobs;
+    std::map<std::string, std::string> sources;
+    for (const auto &d : devices) {
+        knobs[d.device] = options.knobs;
+        sources[d.device] = options.schedule_source;
+        if (options.use_records && options.knobs.empty()) {
+            const sched::RecordMatch record = sched::find_record(
+                spec, d.target.to_string(),
+                options.records_dir.empty() ? sched::records_dir() : options.records_dir);
+            if (record.stale) warnings.push_back(record.warning);
+            if (record.found && !record.stale) {
+                knobs[d.device] = record.knobs;
+                sources[d.device] = record.path;
+            }
         }
     }
     Halide::Type type;
@@ -188,59 +253,86 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
 
     // Each pipeline, and the runtime, is compiled in a child process: Halide state never
     // leaks between models compiled by one process (see pipelines.h), a crash inside Halide or
-    // LLVM becomes an error message, and the pipelines compile in parallel.
-    const Halide::Target no_runtime = target.with_feature(Halide::Target::NoRuntime);
+    // LLVM becomes an error message, and the pipelines compile in parallel. Pipelines carry no
+    // runtime of their own; one standalone runtime (with CUDA's if any device needs it) serves
+    // them all.
     std::vector<CompileJob> jobs;
-    for (const std::string &name : gen::pipeline_names()) {
-        jobs.push_back(
-            {name, [&, name] {
-                 const auto p0 = std::chrono::steady_clock::now();
-                 gen::PipelineDef def = gen::build_pipeline(spec, type, name);
-                 json knobs;
-                 Halide::Pipeline pipeline = sched::schedule_pipeline(
-                     def, spec, target, options.knobs.value(name, json::object()), knobs);
-                 const std::string symbol = "fernn_" + name;
-                 pipeline.compile_to_object((staging / (name + ".o")).string(), def.args, symbol,
-                                            no_runtime);
-                 json entry{{"name", name},
-                            {"symbol", symbol},
-                            {"inputs", json::array()},
-                            {"outputs", json::array()},
-                            {"compile_seconds", seconds_since(p0)},
-                            {"schedule", knobs}};
-                 for (const auto &t : def.inputs) entry["inputs"].push_back(describe_tensor(t));
-                 for (const auto &t : def.outputs) entry["outputs"].push_back(describe_tensor(t));
-                 write_file_atomically((staging / (name + ".json")).string(), entry.dump());
-             }});
+    Halide::Target runtime_target = devices[0].target;
+    for (const auto &d : devices) {
+        if (d.device == "cuda") {
+            runtime_target = runtime_target.with_feature(Halide::Target::CUDA);
+        }
+        const Halide::Target no_runtime = d.target.with_feature(Halide::Target::NoRuntime);
+        for (const std::string &name : gen::pipeline_names()) {
+            const std::string job = d.prefix + name;
+            jobs.push_back(
+                {job, [&, d, name, job, no_runtime] {
+                     const auto p0 = std::chrono::steady_clock::now();
+                     gen::PipelineDef def = gen::build_pipeline(spec, type, name);
+                     json used;
+                     Halide::Pipeline pipeline = sched::schedule_pipeline(
+                         def, spec, d.target, knobs[d.device].value(name, json::object()), used);
+                     pipeline.compile_to_object((staging / (job + ".o")).string(), def.args, job,
+                                                no_runtime);
+                     json entry{{"name", name},
+                                {"device", d.device},
+                                {"symbol", job},
+                                {"inputs", json::array()},
+                                {"outputs", json::array()},
+                                {"compile_seconds", seconds_since(p0)},
+                                {"schedule", used}};
+                     for (const auto &t : def.inputs) entry["inputs"].push_back(describe_tensor(t));
+                     for (const auto &t : def.outputs)
+                         entry["outputs"].push_back(describe_tensor(t));
+                     write_file_atomically((staging / (job + ".json")).string(), entry.dump());
+                 }});
+        }
     }
     jobs.push_back({"halide_runtime", [&] {
                         Halide::compile_standalone_runtime((staging / "halide_runtime.o").string(),
-                                                           target);
+                                                           runtime_target);
                     }});
     run_in_children(jobs, staging.string(), options.schedule_source);
 
-    json pipelines = json::array();
+    json pipelines = json::array(), targets = json::array();
     json schedule = json::object();
     std::vector<std::string> objects;
-    for (const std::string &name : gen::pipeline_names()) {
-        json entry = read_json_file((staging / (name + ".json")).string());
-        schedule[name] = entry["schedule"];
-        entry.erase("schedule");
-        pipelines.push_back(entry);
-        objects.push_back((staging / (name + ".o")).string());
+    for (const auto &d : devices) {
+        targets.push_back({{"device", d.device},
+                           {"target", d.target.to_string()},
+                           {"schedules", sources[d.device]}});
+        json &stages = schedule[d.device];
+        for (const std::string &name : gen::pipeline_names()) {
+            json entry = read_json_file((staging / (d.prefix + name + ".json")).string());
+            stages[name] = entry["schedule"];
+            entry.erase("schedule");
+            pipelines.push_back(entry);
+            objects.push_back((staging / (d.prefix + name + ".o")).string());
+        }
     }
     objects.push_back((staging / "halide_runtime.o").string());
 
     // Export only the pipelines and the runtime calls the fernn runtime makes; the ~170 other
     // halide_* symbols stay local so several models can live in one process.
+    std::string exported =
+        "fernn_*; halide_set_error_handler; halide_set_num_threads; halide_shutdown_thread_pool;";
+    const bool cuda = runtime_target.has_feature(Halide::Target::CUDA);
+    if (cuda) {
+        exported +=
+            " halide_cuda_device_interface; halide_device_malloc; halide_device_free;"
+            " halide_copy_to_device; halide_copy_to_host; halide_device_sync; "
+            "halide_device_release;"
+            " halide_cuda_wrap_device_ptr; halide_cuda_detach_device_ptr;";
+        const std::string source = (staging / "cuda_symbol.cpp").string();
+        write_file_atomically(source, kCudaSymbolSource);
+        objects.push_back(source);  // compiled by the link command below
+    }
     const std::string exports = (staging / "exports.map").string();
-    write_file_atomically(exports,
-                          "{ global: fernn_*; halide_set_error_handler; halide_set_num_threads; "
-                          "halide_shutdown_thread_pool; local: *; };\n");
+    write_file_atomically(exports, "{ global: " + exported + " local: *; };\n");
     const std::string library_name = "lib" + spec.name + ".so";
     const char *cxx_env = std::getenv("CXX");
     std::vector<std::string> link = {cxx_env && *cxx_env ? cxx_env : FERNN_DEFAULT_CXX, "-shared",
-                                     "-o", (staging / library_name).string()};
+                                     "-fPIC", "-o", (staging / library_name).string()};
     link.insert(link.end(), objects.begin(), objects.end());
     for (const std::string &flag : {"-Wl,--version-script=" + exports, std::string("-lpthread"),
                                     std::string("-ldl"), std::string("-lm")}) {
@@ -257,7 +349,8 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
         {"algorithm_version", kAlgorithmVersion},
         {"name", spec.name},
         {"library", library_name},
-        {"target", target.to_string()},
+        {"target", devices[0].target.to_string()},
+        {"targets", targets},
         {"precision", options.precision},
         {"model_hash", spec.model_hash()},
         {"spec", spec.normalized()},
@@ -270,9 +363,10 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
           {"files", "npy sequences (B, T, C, H, W); hidden states (B, T, V, C, H, W)"}}},
         {"pipelines", pipelines},
         {"schedule",
-         {{"source", options.schedule_source},
+         {{"source", sources[devices[0].device]},
           {"version", sched::kCpuScheduleVersion},
-          {"stages", schedule}}},
+          {"stages", schedule[devices[0].device]},
+          {"by_device", schedule}}},
     };
     json params = json::array();
     for (const auto &p : spec.parameters())
@@ -291,9 +385,14 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
     result.manifest = (out_dir / manifest_name).string();
     result.seconds = seconds_since(t0);
     result.warnings = warnings;
-    result.schedule_source = options.schedule_source;
-    for (const json &p : pipelines)
-        result.pipeline_seconds.emplace_back(p["name"], p["compile_seconds"]);
+    result.schedule_source = sources[devices[0].device];
+    for (const json &p : pipelines) {
+        result.pipeline_seconds.emplace_back(
+            p["device"].get<std::string>() == "cpu"
+                ? p["name"].get<std::string>()
+                : p["device"].get<std::string>() + " " + p["name"].get<std::string>(),
+            p["compile_seconds"]);
+    }
     return result;
 }
 

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
@@ -98,9 +99,28 @@ std::shared_ptr<ModelLibrary> ModelLibrary::open(const std::string &dir) {
                 throw InputError(so + ": pipeline " + sym + " does not match " + manifest_path +
                                  "; recompile the model");
             }
-            lib->pipelines_.push_back({p.at("name").get<std::string>(),
-                                       symbol<int (*)(void **)>(lib->handle_, sym + "_argv", so),
-                                       meta, listed});
+            lib->pipelines_.push_back(
+                {p.at("name").get<std::string>(), p.value("device", std::string("cpu")),
+                 symbol<int (*)(void **)>(lib->handle_, sym + "_argv", so), meta, listed});
+        }
+        const auto devices = lib->devices();
+        lib->device_ = std::find(devices.begin(), devices.end(), "cpu") != devices.end()
+                           ? "cpu"
+                           : devices.at(0);
+        if (std::find(devices.begin(), devices.end(), "cuda") != devices.end()) {
+            auto &d = lib->device_calls_;
+            d.malloc = symbol<decltype(d.malloc)>(lib->handle_, "halide_device_malloc", so);
+            d.free = symbol<decltype(d.free)>(lib->handle_, "halide_device_free", so);
+            d.copy_to_device =
+                symbol<decltype(d.copy_to_device)>(lib->handle_, "halide_copy_to_device", so);
+            d.copy_to_host =
+                symbol<decltype(d.copy_to_host)>(lib->handle_, "halide_copy_to_host", so);
+            d.sync = symbol<decltype(d.sync)>(lib->handle_, "halide_device_sync", so);
+            d.wrap = symbol<decltype(d.wrap)>(lib->handle_, "halide_cuda_wrap_device_ptr", so);
+            d.detach =
+                symbol<decltype(d.detach)>(lib->handle_, "halide_cuda_detach_device_ptr", so);
+            d.interface =
+                symbol<decltype(d.interface)>(lib->handle_, "halide_cuda_device_interface", so);
         }
     } catch (const json::exception &e) {
         throw InputError(manifest_path + ": malformed manifest: " + e.what());
@@ -114,7 +134,8 @@ ModelLibrary::~ModelLibrary() {
 
 ModelLibrary::Call ModelLibrary::call(const std::string &pipeline) const {
     for (size_t i = 0; i < pipelines_.size(); ++i) {
-        if (pipelines_[i].name == pipeline) return Call(*this, static_cast<int>(i));
+        if (pipelines_[i].name == pipeline && pipelines_[i].device == device_)
+            return Call(*this, static_cast<int>(i));
     }
     throw InputError(dir_ + ": the model has no pipeline \"" + pipeline + "\"; recompile it");
 }
@@ -123,9 +144,55 @@ void ModelLibrary::set_threads(int threads) const {
     set_num_threads_(threads);
 }
 
+std::vector<std::string> ModelLibrary::devices() const {
+    std::vector<std::string> out;
+    for (const auto &p : pipelines_) {
+        if (std::find(out.begin(), out.end(), p.device) == out.end()) out.push_back(p.device);
+    }
+    return out;
+}
+
+void ModelLibrary::check(int rc, const std::string &what) const {
+    if (rc == 0) return;
+    const std::string message = take_halide_error();
+    throw std::runtime_error(what + " failed (Halide error " + std::to_string(rc) +
+                             "): " + (message.empty() ? "no message" : message));
+}
+
+const halide_device_interface_t *ModelLibrary::device_interface() const {
+    return device_ == "cuda" ? device_calls_.interface() : nullptr;
+}
+
+void ModelLibrary::use_device(const std::string &device) {
+    const auto available = devices();
+    if (std::find(available.begin(), available.end(), device) == available.end()) {
+        std::string list;
+        for (const auto &d : available) list += (list.empty() ? "" : ", ") + d;
+        throw InputError(dir_ + ": the model has no " + device + " pipelines (compiled for " +
+                         list + "); compile it with --target host," + device);
+    }
+    if (device == "cuda") {
+        // A one-element device allocation proves a driver and a device answer.
+        float probe = 0;
+        BufferView view(&probe, halide_type_t(halide_type_float, 32), {1});
+        const int rc = device_calls_.malloc(nullptr, &view.buffer, device_calls_.interface());
+        if (rc != 0) {
+            const std::string message = take_halide_error();
+            throw InputError("no CUDA device: " +
+                             (message.empty()
+                                  ? "the CUDA runtime failed (error " + std::to_string(rc) + ")"
+                                  : message));
+        }
+        device_calls_.free(nullptr, &view.buffer);
+    }
+    device_ = device;
+}
+
 std::vector<ModelLibrary::PipelineTime> ModelLibrary::times() const {
     std::vector<PipelineTime> out;
-    for (const auto &p : pipelines_) out.push_back({p.name, p.calls, p.seconds});
+    for (const auto &p : pipelines_) {
+        if (p.device == device_) out.push_back({p.name, p.calls, p.seconds});
+    }
     return out;
 }
 

@@ -60,6 +60,31 @@ class ModelLibrary {
     // Halide's worker threads for every pipeline of this library (0: one per core).
     void set_threads(int threads) const;
 
+    // The devices the library has pipelines for ("cpu", "cuda"), and the one calls use.
+    std::vector<std::string> devices() const;
+    const std::string &device() const { return device_; }
+    // Selects the device; for "cuda" also checks that a CUDA device answers, else throws
+    // InputError("no CUDA device: ...").
+    void use_device(const std::string &device);
+    // The device interface of CUDA pipelines (nullptr for "cpu"), for the runtime's buffers.
+    const halide_device_interface_t *device_interface() const;
+
+    // The library's own Halide runtime calls for device memory (CUDA libraries only).
+    struct DeviceCalls {
+        int (*malloc)(void *, halide_buffer_t *, const halide_device_interface_t *) = nullptr;
+        int (*free)(void *, halide_buffer_t *) = nullptr;
+        int (*copy_to_device)(void *, halide_buffer_t *,
+                              const halide_device_interface_t *) = nullptr;
+        int (*copy_to_host)(void *, halide_buffer_t *) = nullptr;
+        int (*sync)(void *, halide_buffer_t *) = nullptr;
+        int (*wrap)(void *, halide_buffer_t *, uint64_t) = nullptr;
+        int (*detach)(void *, halide_buffer_t *) = nullptr;
+        const halide_device_interface_t *(*interface)() = nullptr;
+    };
+    const DeviceCalls &device_calls() const { return device_calls_; }
+    // Throws with Halide's last error message when rc is non-zero.
+    void check(int rc, const std::string &what) const;
+
     // Wall time spent in each pipeline since the last reset (for fernn bench).
     struct PipelineTime {
         std::string name;
@@ -71,7 +96,7 @@ class ModelLibrary {
 
   private:
     struct Pipeline {
-        std::string name;
+        std::string name, device;
         int (*entry)(void **);
         const halide_filter_metadata_t *metadata;
         // Argument names as the manifest lists them, in the library's argument order. Halide's
@@ -89,6 +114,8 @@ class ModelLibrary {
     void *handle_ = nullptr;
     std::vector<Pipeline> pipelines_;
     int (*set_num_threads_)(int) = nullptr;
+    std::string device_ = "cpu";
+    DeviceCalls device_calls_;
 };
 
 }  // namespace fernn

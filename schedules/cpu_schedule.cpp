@@ -3,6 +3,8 @@
 #include <map>
 #include <stdexcept>
 
+#include "schedule_util.h"
+
 namespace fernn::sched {
 
 using gen::dims;
@@ -13,15 +15,6 @@ using Halide::Var;
 using nlohmann::json;
 
 namespace {
-
-// Largest divisor of n that is ≤ limit (≥ 1). Tiles that divide the spec's fixed extents
-// leave no tails, so no loop needs a guard or a rounded-up read past the tensor.
-int divisor_at_most(int n, int limit) {
-    for (int d = std::min(n, std::max(1, limit)); d > 1; --d) {
-        if (n % d == 0) return d;
-    }
-    return 1;
-}
 
 std::vector<int> divisors(int n) {
     std::vector<int> out;
@@ -38,13 +31,6 @@ int natural_lanes(const Func &f, const Halide::Target &t) {
 // Accumulators a tile may keep in vector registers, leaving room for operands.
 int register_budget(const Halide::Target &t) {
     return t.has_feature(Halide::Target::AVX512) ? 24 : 12;
-}
-
-// A stage's name without the "$n" suffix Halide adds when a process defines a Func name more
-// than once: records and knobs use the base name, so they match in any process.
-std::string stage_name(const Func &f) {
-    const std::string n = f.name();
-    return n.substr(0, n.find('$'));
 }
 
 json to_json(const ConvKnobs &k) {

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cpu_schedule.h"
+#include "cuda_schedule.h"
 
 namespace fernn::sched {
 
@@ -51,7 +52,8 @@ Halide::Pipeline schedule_pipeline(gen::PipelineDef &def, const Spec &spec,
                                    const Halide::Target &target, const nlohmann::json &knobs,
                                    nlohmann::json &used) {
     if (!knobs.contains("autoscheduler")) {
-        used = schedule_cpu(def, spec.width, target, knobs);
+        used = target.has_feature(Halide::Target::CUDA) ? schedule_cuda(def, spec.width, knobs)
+                                                         : schedule_cpu(def, spec.width, target, knobs);
         return Halide::Pipeline(def.funcs);
     }
     const std::string name = knobs["autoscheduler"].get<std::string>();

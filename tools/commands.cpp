@@ -14,7 +14,12 @@ namespace fernn::cli {
 // The compiled model for `spec`: the given directory (which must match the spec), or the
 // cache entry keyed by spec, target, precision and algorithm version, compiled on first use.
 std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec) {
-    const std::string dir = a.model_dir.empty() ? ensure_compiled(spec, a.target, a.precision,
+    if (a.device != "cpu" && a.device != "cuda") {
+        throw InputError("--device: \"" + a.device +
+                         "\" is not a device; allowed: \"cpu\", \"cuda\"");
+    }
+    const std::string target = a.device == "cuda" && a.target == "host" ? "host,cuda" : a.target;
+    const std::string dir = a.model_dir.empty() ? ensure_compiled(spec, target, a.precision,
                                                                   default_cache_root(), &std::cerr)
                                                 : a.model_dir;
     auto lib = ModelLibrary::open(dir);
@@ -24,6 +29,7 @@ std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec
                          a.spec + " (" + spec.model_hash() + "); recompile it or pass its spec");
     }
     if (a.threads > 0) lib->set_threads(a.threads);
+    lib->use_device(a.device);
     return lib;
 }
 

@@ -17,8 +17,9 @@ struct SpecArgs {
 };
 
 struct ModelArgs : SpecArgs {
-    std::string model_dir;  // empty: compile into the cache on first use
-    std::string target = "host";
+    std::string model_dir;        // empty: compile into the cache on first use
+    std::string device = "cpu";   // where the pipelines run: cpu | cuda
+    std::string target = "host";  // compile target on first use ("host,cuda" for --device cuda)
     std::string precision = "float32";
     int threads = 0;
 };

@@ -31,6 +31,9 @@ void add_model(CLI::App *cmd, cli::ModelArgs &a) {
         ->check(CLI::IsMember({"float32", "float64"}));
     cmd->add_option("--threads", a.threads, "worker threads (default: all cores)")
         ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--device", a.device,
+                    "where to run: cpu (default) or cuda (compiles host,cuda on first use)")
+        ->check(CLI::IsMember({"cpu", "cuda"}));
 }
 
 }  // namespace

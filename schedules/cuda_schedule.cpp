@@ -1,0 +1,176 @@
+#include "cuda_schedule.h"
+
+#include <stdexcept>
+
+#include "schedule_util.h"
+
+namespace fernn::sched {
+
+using gen::dims;
+using Halide::Func;
+using Halide::RVar;
+using Halide::TailStrategy;
+using Halide::Var;
+using nlohmann::json;
+
+namespace {
+
+int knob(const json &j, const char *name, const std::string &stage) {
+    if (!j.contains(name) || !j[name].is_number_integer() || j[name].get<int>() < 1) {
+        throw std::invalid_argument("schedule knobs for stage " + stage + " " + j.dump() + ": " +
+                                    name + " must be an integer >= 1");
+    }
+    return j[name].get<int>();
+}
+
+json default_conv(const gen::ConvStage &s, int width) {
+    return {{"kind", "conv_cuda"},
+            {"c_threads", divisor_at_most(s.out_channels, 32)},
+            {"x_tile", divisor_at_most(width, 4)}};
+}
+
+json default_weight_grad(const gen::WeightGradStage &s) {
+    return {{"kind", "weight_grad_cuda"},
+            {"co_threads", divisor_at_most(s.out_channels, 32)},
+            {"ci_threads", divisor_at_most(s.in_channels, 4)},
+            {"batch_group", 1}};
+}
+
+// Pure dims of a Func (c, x, y[, v], b) or weight-shaped (co, ci, kx, ky) or fewer.
+std::vector<Var> pure_vars(const Func &f) {
+    std::vector<Var> out;
+    for (const auto &a : f.args()) out.push_back(a);
+    return out;
+}
+
+// One thread per channel (the innermost dimension), a block per remaining point: every stage
+// of f (pure and updates).
+void schedule_pointwise(Func f, int channels) {
+    f.compute_root();
+    const int stages = 1 + f.num_update_definitions();
+    for (int i = 0; i < stages; ++i) {
+        Halide::Stage st = i == 0 ? Halide::Stage(f) : Halide::Stage(f.update(i - 1));
+        std::vector<Var> vars = pure_vars(f);
+        if (vars.empty()) {
+            st.gpu_single_thread();
+            continue;
+        }
+        const int threads = divisor_at_most(std::max(channels, 1), 64);
+        Var inner("pw_i"), outer("pw_o"), block("pw_b");
+        if (vars.size() == 1) {
+            st.split(vars[0], outer, inner, threads, TailStrategy::GuardWithIf)
+                .gpu_blocks(outer)
+                .gpu_threads(inner);
+            continue;
+        }
+        // Fuse everything but the innermost dimension into one block index.
+        Var fused = vars[1];
+        for (size_t k = 2; k < vars.size(); ++k) {
+            Var next("pw_f" + std::to_string(k));
+            st.fuse(fused, vars[k], next);
+            fused = next;
+        }
+        st.split(vars[0], outer, inner, threads, TailStrategy::GuardWithIf)
+            .reorder(inner, outer, fused)
+            .gpu_blocks(fused, outer)
+            .gpu_threads(inner);
+    }
+}
+
+void schedule_conv(gen::ConvStage &s, int width, const json &k) {
+    const std::string stage = stage_name(s.conv);
+    const int c_threads = knob(k, "c_threads", stage), x_tile = knob(k, "x_tile", stage);
+    if (s.out_channels % c_threads != 0 || width % x_tile != 0) {
+        throw std::invalid_argument("schedule knobs for stage " + stage + " " + k.dump() +
+                                    ": c_threads must divide the channels and x_tile the width");
+    }
+    const auto &d = dims();
+    Var co("co"), ci("ci"), xo("xo"), xi("xi"), rows("rows");
+    Func &owner = s.owner;
+    owner.compute_root();
+    owner.split(d.c, co, ci, c_threads).split(d.x, xo, xi, x_tile);
+    if (s.has_v) {
+        owner.fuse(d.v, d.b, rows).fuse(d.y, rows, rows);
+    } else {
+        owner.fuse(d.y, d.b, rows);
+    }
+    // blockIdx.x carries the largest extent (rows × velocities × batch can exceed 65535).
+    owner.reorder(ci, xi, co, xo, rows).unroll(xi).gpu_blocks(rows, xo, co).gpu_threads(ci);
+    // Each thread accumulates its x_tile outputs in registers over the whole reduction.
+    s.conv.compute_at(owner, ci).unroll(d.x);
+    s.conv.update().reorder(d.x, s.r[0], s.r[1], s.r[2]).unroll(d.x);
+    if (s.pad.defined()) schedule_pointwise(s.pad, s.in_channels);
+}
+
+void schedule_weight_grad(gen::WeightGradStage &s, const json &k) {
+    const std::string stage = stage_name(s.out);
+    const int co_threads = knob(k, "co_threads", stage), ci_threads = knob(k, "ci_threads", stage);
+    const int group = knob(k, "batch_group", stage);
+    if (s.out_channels % co_threads != 0 || s.in_channels % ci_threads != 0) {
+        throw std::invalid_argument("schedule knobs for stage " + stage + " " + k.dump() +
+                                    ": co_threads and ci_threads must divide the channels");
+    }
+    const auto &d = dims();
+    const int nr = s.has_v ? 4 : 3;
+    const RVar rb(s.r[nr - 1]);
+    RVar rbo("rbo"), rbi("rbi");
+    Var g("group");
+    Func partial = s.dw.update().split(rb, rbo, rbi, group).rfactor(rbo, g);
+    partial.compute_root();
+    Var coo("coo"), coi("coi"), cio("cio"), cii("cii"), taps("taps");
+    for (int i = 0; i < 2; ++i) {
+        Halide::Stage st = i == 0 ? Halide::Stage(partial) : Halide::Stage(partial.update());
+        st.split(d.co, coo, coi, co_threads)
+            .split(d.ci, cio, cii, ci_threads)
+            .fuse(d.kx, d.ky, taps)
+            .reorder(coi, cii, coo, cio, taps, g)
+            .gpu_blocks(cio, taps, g)
+            .gpu_threads(coi, cii);
+    }
+    // Groups summed: one thread per kernel entry.
+    s.dw.compute_root();
+    for (int i = 0; i < 2; ++i) {
+        Halide::Stage st = i == 0 ? Halide::Stage(s.dw) : Halide::Stage(s.dw.update());
+        st.split(d.co, coo, coi, co_threads)
+            .fuse(d.kx, d.ky, taps)
+            .reorder(coi, coo, d.ci, taps)
+            .gpu_blocks(d.ci, taps)
+            .gpu_threads(coi);
+    }
+    schedule_pointwise(s.out, 1);
+    if (s.pad.defined()) schedule_pointwise(s.pad, s.in_channels);
+}
+
+}  // namespace
+
+json default_cuda_knobs(const gen::PipelineDef &def, int width) {
+    json knobs = json::object();
+    for (const auto &c : def.stages.convs) knobs[stage_name(c.conv)] = default_conv(c, width);
+    for (const auto &w : def.stages.weight_grads) knobs[stage_name(w.out)] = default_weight_grad(w);
+    return knobs;
+}
+
+json schedule_cuda(gen::PipelineDef &def, int width, const json &knobs) {
+    json used = default_cuda_knobs(def, width);
+    for (const auto &item : knobs.items()) {
+        if (!used.contains(item.key())) {
+            throw std::invalid_argument("pipeline " + def.name + " has no tunable stage " +
+                                        item.key());
+        }
+        used[item.key()] = item.value();
+    }
+    for (auto &root : def.stages.roots) schedule_pointwise(root.f, root.channels);
+    for (auto &c : def.stages.convs) schedule_conv(c, width, used[stage_name(c.conv)]);
+    for (auto &w : def.stages.weight_grads) schedule_weight_grad(w, used[stage_name(w.out)]);
+    // Outputs not scheduled above (e.g. a zero gradient) run on the GPU too.
+    for (auto &f : def.funcs) {
+        bool scheduled = false;
+        for (const auto &r : def.stages.roots) scheduled |= r.f.name() == f.name();
+        for (const auto &c : def.stages.convs) scheduled |= c.owner.name() == f.name();
+        for (const auto &w : def.stages.weight_grads) scheduled |= w.out.name() == f.name();
+        if (!scheduled) schedule_pointwise(f, 1);
+    }
+    return used;
+}
+
+}  // namespace fernn::sched

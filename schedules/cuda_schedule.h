@@ -1,0 +1,27 @@
+// Hand-written CUDA schedules for the same stages as cpu_schedule.h (see generators/stages.h),
+// with their knobs as JSON by stage:
+//   conv         {"kind": "conv_cuda", "c_threads", "x_tile"}
+//                threads over output channels (channels are innermost in memory: warps read
+//                weights coalesced and the input as a broadcast), x_tile pixels per thread
+//                accumulated in registers, blocks over rows × velocities × batch
+//   weight_grad  {"kind": "weight_grad_cuda", "co_threads", "ci_threads", "batch_group"}
+//                partial kernels per group of samples (rfactor) with one thread per
+//                (co, ci, tap), summed over groups in a second kernel
+// Pointwise and small-reduction stages get one thread per channel and a block per pixel row.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "../generators/pipelines.h"
+
+namespace fernn::sched {
+
+constexpr int kCudaScheduleVersion = 1;
+
+nlohmann::json default_cuda_knobs(const gen::PipelineDef &def, int width);
+
+// Schedules every stage of `def` for a CUDA target, using `knobs[stage]` where given.
+nlohmann::json schedule_cuda(gen::PipelineDef &def, int width,
+                             const nlohmann::json &knobs = nlohmann::json::object());
+
+}  // namespace fernn::sched

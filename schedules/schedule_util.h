@@ -1,0 +1,27 @@
+// Small helpers shared by the CPU and CUDA schedules.
+#pragma once
+
+#include <algorithm>
+#include <string>
+
+#include "Halide.h"
+
+namespace fernn::sched {
+
+// Largest divisor of n that is <= limit (>= 1). Tiles that divide the spec's fixed extents
+// leave no tails, so no loop needs a guard or a rounded-up read past the tensor.
+inline int divisor_at_most(int n, int limit) {
+    for (int d = std::min(n, std::max(1, limit)); d > 1; --d) {
+        if (n % d == 0) return d;
+    }
+    return 1;
+}
+
+// A stage's name without the "$n" suffix Halide adds when a process defines a Func name more
+// than once: records and knobs use the base name, so they match in any process.
+inline std::string stage_name(const Halide::Func &f) {
+    const std::string n = f.name();
+    return n.substr(0, n.find('$'));
+}
+
+}  // namespace fernn::sched

@@ -125,6 +125,9 @@ int run_command(const std::vector<std::string> &argv, std::string &output, const
 
 struct CompileJob {
     std::string name;
+    // Where this job's schedule knobs came from, as "SOURCE: pipelines.NAME": the start of
+    // the error when they are invalid.
+    std::string knobs_where;
     std::function<void()> work;
 };
 
@@ -132,17 +135,17 @@ struct CompileJob {
 // of them. A job's exception text (or the signal that killed it) becomes the error; invalid
 // schedule knobs (std::invalid_argument) are bad input and are reported as `knobs_source`,
 // the record or option that supplied them.
-void run_in_children(const std::vector<CompileJob> &jobs, const std::string &dir,
-                     const std::string &knobs_source) {
+void run_in_children(const std::vector<CompileJob> &jobs, const std::string &dir) {
     const size_t parallel = std::max(1u, std::thread::hardware_concurrency());
-    std::map<pid_t, std::string> running;
+    std::map<pid_t, const CompileJob *> running;
     std::string failure;
     bool bad_input = false;
     auto wait_one = [&] {
         int status = 0;
         const pid_t pid = waitpid(-1, &status, 0);
         if (pid < 0) return;
-        const std::string name = running[pid];
+        const CompileJob &job = *running[pid];
+        const std::string &name = job.name;
         running.erase(pid);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
         std::ifstream in(dir + "/" + name + ".err"), log(dir + "/" + name + ".log");
@@ -158,7 +161,7 @@ void run_in_children(const std::vector<CompileJob> &jobs, const std::string &dir
         const std::string marker = "bad knobs: ";
         if (why.rfind(marker, 0) == 0) {
             bad_input = true;
-            failure = knobs_source + ": pipelines." + name + ": " + why.substr(marker.size());
+            failure = job.knobs_where + ": " + why.substr(marker.size());
         } else {
             failure = "compiling " + name + " failed: " + why;
         }
@@ -184,7 +187,7 @@ void run_in_children(const std::vector<CompileJob> &jobs, const std::string &dir
             }
             _exit(code);
         }
-        running[pid] = job.name;
+        running[pid] = &job;
     }
     while (!running.empty()) wait_one();
     if (bad_input) throw InputError(failure);
@@ -266,7 +269,7 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
         for (const std::string &name : gen::pipeline_names()) {
             const std::string job = d.prefix + name;
             jobs.push_back(
-                {job, [&, d, name, job, no_runtime] {
+                {job, sources[d.device] + ": pipelines." + name, [&, d, name, job, no_runtime] {
                      const auto p0 = std::chrono::steady_clock::now();
                      gen::PipelineDef def = gen::build_pipeline(spec, type, name);
                      json used;
@@ -288,11 +291,11 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
                  }});
         }
     }
-    jobs.push_back({"halide_runtime", [&] {
+    jobs.push_back({"halide_runtime", "", [&] {
                         Halide::compile_standalone_runtime((staging / "halide_runtime.o").string(),
                                                            runtime_target);
                     }});
-    run_in_children(jobs, staging.string(), options.schedule_source);
+    run_in_children(jobs, staging.string());
 
     json pipelines = json::array(), targets = json::array();
     json schedule = json::object();

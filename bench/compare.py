@@ -7,6 +7,11 @@ the table into bench/RESULTS.md between the side-by-side markers, with the comma
 the CPU and the commit. Ratios are the headline: absolute times vary with the machine's load.
 
     bench/compare.py [--rounds 2] [--threads 2] [--batch 16] [--quick]
+
+On a GPU machine (tools/gpu_check.sh), with models compiled beforehand and fernn-run:
+
+    bench/compare.py --device cuda --fernn .gpu/fernn-run --models .gpu/models --batch 128
+                     --configs grnn:128,fernn_v1:128,fernn_v2:128 --output RESULTS
 """
 import argparse
 import datetime
@@ -18,14 +23,10 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FERNN = os.path.join(ROOT, "build", "fernn")
-
-# (label, spec, hidden)
-CONFIGS = [
-    ("G-RNN", "grnn", 32), ("FERNN-V1", "fernn_v1", 32), ("FERNN-V2", "fernn_v2", 32),
-    ("G-RNN", "grnn", 64), ("FERNN-V1", "fernn_v1", 64), ("FERNN-V2", "fernn_v2", 64),
-    ("FERNN-V1", "fernn_v1", 128),
-]
+LABELS = {"grnn": "G-RNN", "fernn_v1": "FERNN-V1", "fernn_v2": "FERNN-V2"}
+# (spec, hidden) of the CPU table
+CONFIGS = [("grnn", 32), ("fernn_v1", 32), ("fernn_v2", 32), ("grnn", 64), ("fernn_v1", 64),
+           ("fernn_v2", 64), ("fernn_v1", 128)]
 
 
 def run_json(cmd):
@@ -49,6 +50,16 @@ def cpu_name():
     return platform.processor()
 
 
+def gpu_name(python):
+    out = subprocess.run([python, "-c", "import torch; print(torch.cuda.get_device_name(0))"],
+                         capture_output=True, text=True).stdout.strip()
+    return out or "an unknown GPU"
+
+
+def torch_version(runs):
+    return runs[0].get("framework", "pytorch ?").split(" ", 1)[-1]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=2)
@@ -57,24 +68,43 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="hidden 32 only (a fast check)")
     ap.add_argument("--output", default=os.path.join(ROOT, "bench", "RESULTS.md"))
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--fernn", default=os.path.join(ROOT, "build", "fernn"),
+                    help="fernn or fernn-run")
+    ap.add_argument("--models", help="compiled models as DIR/<spec>-h<hidden> (default: compile)")
+    ap.add_argument("--configs", help="spec:hidden,... (default: the CPU table's)")
+    ap.add_argument("--python", default="/usr/bin/python3", help="the Python with torch")
+    ap.add_argument("--torch-warmup", type=int, default=2, help="PyTorch's untimed first steps")
     args = ap.parse_args()
-    configs = [c for c in CONFIGS if not args.quick or c[2] == 32]
+    cuda = args.device == "cuda"
+    configs = CONFIGS
+    if args.configs:
+        configs = [(c.split(":")[0], int(c.split(":")[1])) for c in args.configs.split(",")]
+    configs = [c for c in configs if not args.quick or c[1] == 32]
     rows = []
-    for label, spec, hidden in configs:
+    for spec, hidden in configs:
+        label = LABELS.get(spec, spec)
         spec_path = os.path.join(ROOT, "specs", spec + ".json")
         sets = ["--set", f"recurrence.channels={hidden}"]
-        fernn_cmd = [FERNN, "bench", spec_path, *sets, "--batch", str(args.batch), "--threads",
-                     str(args.threads), "--repeats", str(args.repeats), "--json"]
-        torch_cmd = ["/usr/bin/python3", os.path.join(ROOT, "bench", "torch_bench.py"), "--fernn", FERNN,
-                     "--spec", spec_path, *sets, "--batch", str(args.batch), "--threads", str(args.threads),
-                     "--repeats", str(args.repeats)]
+        model = ["--model", os.path.join(args.models, f"{spec}-h{hidden}")] if args.models else []
+        fernn_cmd = [args.fernn, "bench", spec_path, *sets, *model, "--batch", str(args.batch),
+                     "--threads", str(args.threads), "--repeats", str(args.repeats), "--json",
+                     "--device", args.device]
+        torch_cmd = [args.python, os.path.join(ROOT, "bench", "torch_bench.py"), "--fernn",
+                     args.fernn, "--spec", spec_path, *sets, "--batch", str(args.batch),
+                     "--threads", str(args.threads), "--repeats", str(args.repeats),
+                     "--device", args.device, "--warmup", str(args.torch_warmup)]
         f_runs, t_runs = [], []
         for _ in range(args.rounds):
             f_runs.append(run_json(fernn_cmd))
             t_runs.append(run_json(torch_cmd))
         f = {k: median([r[k] for r in f_runs]) for k in
-             ("train_step_ms", "forward_ms", "backward_ms", "gflops_per_s", "peak_fraction",
-              "cell_forward_peak_fraction", "cell_backward_peak_fraction", "peak_gflops_per_s")}
+             ("train_step_ms", "forward_ms", "backward_ms", "gflops_per_s",
+              "cell_forward_gflops_per_s", "cell_backward_gflops_per_s")}
+        if not cuda:
+            f.update({k: median([r[k] for r in f_runs]) for k in
+                      ("peak_fraction", "cell_forward_peak_fraction", "cell_backward_peak_fraction",
+                       "peak_gflops_per_s")})
         t = {k: median([r[k] for r in t_runs]) for k in ("train_step_ms", "forward_ms", "backward_ms")}
         f["cell_forward_ms"] = median([r["cell_forward_ms"] for r in f_runs])
         f["cell_backward_ms"] = median([r["cell_backward_ms"] for r in f_runs])
@@ -82,14 +112,25 @@ def main():
         print(f"{label:9s} hidden {hidden:3d}: train step fernn {f['train_step_ms']:.1f} ms, "
               f"PyTorch {t['train_step_ms']:.1f} ms -> {t['train_step_ms'] / f['train_step_ms']:.2f}x", flush=True)
 
-    lines = ["| model | hidden | |V| | train step fernn / PyTorch (ms) | speed-up | forward speed-up | "
-             "fernn GFLOP/s (share of peak) | recurrent cell fwd / bwd share of peak |",
-             "|---|---|---|---|---|---|---|---|"]
+    if cuda:
+        lines = ["| model | hidden | |V| | train step fernn / PyTorch (ms) | speed-up | forward speed-up | "
+                 "fernn GFLOP/s | recurrent cell fwd / bwd GFLOP/s |",
+                 "|---|---|---|---|---|---|---|---|"]
+    else:
+        lines = ["| model | hidden | |V| | train step fernn / PyTorch (ms) | speed-up | forward speed-up | "
+                 "fernn GFLOP/s (share of peak) | recurrent cell fwd / bwd share of peak |",
+                 "|---|---|---|---|---|---|---|---|"]
     for label, spec, hidden, f, t, nv in rows:
-        lines.append(f"| {label} | {hidden} | {nv} | {f['train_step_ms']:.1f} / {t['train_step_ms']:.1f} | "
-                     f"**{t['train_step_ms'] / f['train_step_ms']:.2f}×** | "
-                     f"{t['forward_ms'] / f['forward_ms']:.2f}× | {f['gflops_per_s']:.1f} ({100 * f['peak_fraction']:.0f}%) | "
-                     f"{100 * f['cell_forward_peak_fraction']:.0f}% / {100 * f['cell_backward_peak_fraction']:.0f}% |")
+        head = (f"| {label} | {hidden} | {nv} | {f['train_step_ms']:.1f} / {t['train_step_ms']:.1f} | "
+                f"**{t['train_step_ms'] / f['train_step_ms']:.2f}×** | "
+                f"{t['forward_ms'] / f['forward_ms']:.2f}× | ")
+        if cuda:
+            lines.append(head + f"{f['gflops_per_s']:.0f} | {f['cell_forward_gflops_per_s']:.0f} / "
+                         f"{f['cell_backward_gflops_per_s']:.0f} |")
+        else:
+            lines.append(head + f"{f['gflops_per_s']:.1f} ({100 * f['peak_fraction']:.0f}%) | "
+                         f"{100 * f['cell_forward_peak_fraction']:.0f}% / "
+                         f"{100 * f['cell_backward_peak_fraction']:.0f}% |")
     # |V| scaling of the recurrent cell: FERNN-V cell time vs |V| x G-RNN cell time, same hidden.
     scaling = []
     for label, spec, hidden, f, t, nv in rows:
@@ -98,25 +139,30 @@ def main():
             g = base[0][3]
             scaling.append(f"{label} hidden {hidden}: cell forward {f['cell_forward_ms'] / (nv * g['cell_forward_ms']):.2f}, "
                            f"cell backward {f['cell_backward_ms'] / (nv * g['cell_backward_ms']):.2f}")
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
+    # FERNN_COMMIT: set by tools/gpu_check.sh, whose copy of the tree has no git history.
+    commit = os.environ.get("FERNN_COMMIT") or subprocess.run(
+        ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    marker = "gpu-side-by-side" if cuda else "side-by-side"
+    where = (f"{gpu_name(args.python)}, fernn vs PyTorch {torch_version(t_runs)}, float32 (TF32 off)"
+             if cuda else f"{cpu_name()} ({os.cpu_count()} cores), {args.threads} threads each")
+    peak = "" if cuda else f"; peak {rows[0][3]['peak_gflops_per_s']:.1f} GFLOP/s (measured FMA kernel)"
     block = "\n".join([
-        "<!-- side-by-side:begin -->",
-        f"Measured {datetime.date.today()} on {cpu_name()} ({os.cpu_count()} cores), commit {commit}, "
-        f"{args.threads} threads each, batch {args.batch}, 28×28, 10+10 frames, median of {args.rounds} "
-        f"alternating rounds × {args.repeats} repeats; peak {rows[0][3]['peak_gflops_per_s']:.1f} GFLOP/s "
-        "(measured FMA kernel). Command: `bench/compare.py" + (" --quick" if args.quick else "") + "`",
+        f"<!-- {marker}:begin -->",
+        f"Measured {datetime.date.today()} on {where}, commit {commit}, batch {args.batch}, 28×28, "
+        f"10+10 frames, median of {args.rounds} alternating rounds × {args.repeats} repeats{peak}. "
+        "Command: `bench/compare.py" + "".join(" " + a for a in sys.argv[1:]) + "`",
         "",
         *lines,
         "",
-        "Recurrent cell cost relative to |V| × G-RNN's (target ≤ 1.05): " + "; ".join(scaling) + ".",
-        "<!-- side-by-side:end -->",
+        "Recurrent cell cost relative to |V| × G-RNN's (target ≤ 1.05): " + ("; ".join(scaling) or "n/a") + ".",
+        f"<!-- {marker}:end -->",
     ])
     text = open(args.output).read() if os.path.exists(args.output) else "# Measured results\n"
-    if "<!-- side-by-side:begin -->" in text:
-        text = re.sub(r"<!-- side-by-side:begin -->.*<!-- side-by-side:end -->", lambda _: block, text, flags=re.S)
+    if f"<!-- {marker}:begin -->" in text:
+        text = re.sub(f"<!-- {marker}:begin -->.*<!-- {marker}:end -->", lambda _: block, text, flags=re.S)
     else:
-        text += "\n## fernn vs PyTorch, side by side\n\n" + block + "\n"
+        title = "fernn vs PyTorch on the GPU, side by side" if cuda else "fernn vs PyTorch, side by side"
+        text += f"\n## {title}\n\n" + block + "\n"
     with open(args.output, "w") as f:
         f.write(text)
     print(f"wrote {args.output}")

@@ -4,8 +4,11 @@ it (tests/reference_model.py: torch.roll per velocity, circular Conv2d over the 
 copies), timed the same way: inference forward; training step = forward + MSE + backward +
 clip_grad_norm_ + Adam step. Prints one JSON object.
 
+On CUDA (--device cuda) every timing ends with torch.cuda.synchronize(); convolutions run in
+true float32 like fernn's (TF32 off unless --tf32) with cuDNN's autotuner on.
+
     torch_bench.py --fernn build/fernn --spec specs/fernn_v1.json [--set PATH=VALUE ...]
-                   [--batch 16] [--threads 2] [--repeats 3] [--warmup 1]
+                   [--batch 16] [--threads 2] [--repeats 3] [--warmup 1] [--device cuda]
 """
 import argparse
 import json
@@ -34,40 +37,54 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=2)  # oneDNN builds its kernels on first use
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--tf32", action="store_true", help="let cuDNN use TF32 (not float32)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    dev = torch.device(args.device)
+    if args.device == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = args.tf32
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32
+
+    def now():
+        if args.device == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
     sets = [x for s in args.set for x in ("--set", s)]
     spec = json.loads(subprocess.run([args.fernn, "check", args.spec, "--json"] + sets, check=True,
                                      capture_output=True, text=True).stdout)["spec"]
     t_in, t_out = spec["sequence"]["input_frames"], spec["sequence"]["output_frames"]
     c, h, w = spec["input"]["channels"], spec["input"]["height"], spec["input"]["width"]
     torch.manual_seed(0)
-    model = Seq2Seq(spec)
+    model = Seq2Seq(spec).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=spec["training"]["lr"])
-    x = torch.rand(args.batch, t_in, c, h, w)
-    y = torch.rand(args.batch, t_out, c, h, w)
+    x = torch.rand(args.batch, t_in, c, h, w, device=dev)
+    y = torch.rand(args.batch, t_out, c, h, w, device=dev)
     clip = spec["training"]["clip_grad_norm"]
 
     forward, backward, step = [], [], []
     for rep in range(args.warmup + args.repeats):
-        t0 = time.perf_counter()
+        t0 = now()
         with torch.no_grad():
             model(x, t_out)
-        t1 = time.perf_counter()
+        t1 = now()
         opt.zero_grad()
         loss = torch.nn.functional.mse_loss(model(x, t_out), y)
-        t2 = time.perf_counter()
+        t2 = now()
         loss.backward()
-        t3 = time.perf_counter()
+        t3 = now()
         if clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         opt.step()
-        t4 = time.perf_counter()
+        t4 = now()
         if rep >= args.warmup:
             forward.append(1e3 * (t1 - t0))
             backward.append(1e3 * (t3 - t2))
             step.append(1e3 * (t4 - t1))
-    print(json.dumps({"framework": f"pytorch {torch.__version__}", "threads": args.threads,
+    print(json.dumps({"framework": f"pytorch {torch.__version__}", "device": args.device,
+                      "tf32": args.tf32, "threads": args.threads,
                       "batch": args.batch, "forward_ms": median(forward),
                       "backward_ms": median(backward), "train_step_ms": median(step)}))
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "../runtime/atomic_file.h"
+#include "../runtime/model_library.h"
 #include "../schedules/cpu_schedule.h"
 #include "../schedules/pipeline_schedule.h"
 #include "../schedules/schedule_record.h"
@@ -350,6 +351,7 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
     json manifest{
         {"fernn_manifest", 1},
         {"algorithm_version", kAlgorithmVersion},
+        {"library_version", kLibraryVersion},
         {"name", spec.name},
         {"library", library_name},
         {"target", devices[0].target.to_string()},

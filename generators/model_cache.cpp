@@ -4,7 +4,9 @@
 #include <filesystem>
 #include <ostream>
 
+#include "../runtime/model_library.h"
 #include "../schedules/cpu_schedule.h"
+#include "../schedules/cuda_schedule.h"
 #include "../schedules/schedule_record.h"
 
 namespace fernn {
@@ -25,11 +27,21 @@ std::string ensure_compiled(const Spec &spec, const std::string &target,
                             std::ostream *log) {
     const std::string resolved = resolve_target(target);
     // A tuned schedule record changes the code: its knobs are part of the key.
-    const sched::RecordMatch record = sched::find_record(spec, resolved, sched::records_dir());
+    // One record per device target.
+    std::string records;
+    for (size_t start = 0; start < resolved.size();) {
+        const size_t comma = std::min(resolved.find(',', start), resolved.size());
+        records +=
+            sched::find_record(spec, resolved.substr(start, comma - start), sched::records_dir())
+                .hash +
+            "|";
+        start = comma + 1;
+    }
     const std::string key =
         fnv1a_hex(spec.model_hash() + "|" + resolved + "|" + precision + "|" +
-                  std::to_string(kAlgorithmVersion) + "|" +
-                  std::to_string(sched::kCpuScheduleVersion) + "|" + record.hash);
+                  std::to_string(kAlgorithmVersion) + "|" + std::to_string(kLibraryVersion) + "|" +
+                  std::to_string(sched::kCpuScheduleVersion) + "|" +
+                  std::to_string(sched::kCudaScheduleVersion) + "|" + records);
     const std::string dir = cache_root + "/" + spec.name + "-" + key;
     // compile_model moves the manifest in last, so its presence means a complete entry.
     if (!fs::exists(fs::path(dir) / (spec.name + ".manifest.json"))) {

@@ -2,6 +2,7 @@
 
 #include "flow.h"
 #include "loss.h"
+#include "optimizer.h"
 #include "readout.h"
 #include "recurrence.h"
 #include "tensors.h"
@@ -171,8 +172,9 @@ PipelineDef frame_loss_pipeline(const Spec &spec, Type type) {
 
 const std::vector<std::string> &pipeline_names() {
     static const std::vector<std::string> names{
-        "cell_forward",    "cell_forward_first", "cell_backward", "cell_backward_first",
-        "readout_forward", "readout_backward",   "frame_loss"};
+        "cell_forward",        "cell_forward_first", "cell_backward",
+        "cell_backward_first", "readout_forward",    "readout_backward",
+        "frame_loss",          "grad_accumulate",    "optimizer_step"};
     return names;
 }
 
@@ -184,6 +186,8 @@ PipelineDef build_pipeline(const Spec &spec, Type type, const std::string &name)
     if (name == "readout_forward") return readout_forward_pipeline(spec, type);
     if (name == "readout_backward") return readout_backward_pipeline(spec, type);
     if (name == "frame_loss") return frame_loss_pipeline(spec, type);
+    if (name == "grad_accumulate") return grad_accumulate_pipeline(type);
+    if (name == "optimizer_step") return optimizer_step_pipeline(type);
     throw std::invalid_argument("no pipeline named " + name);
 }
 

@@ -35,7 +35,8 @@ struct WeightGradStage {
 // for weight-shaped (co, ci, kx, ky) Funcs.
 struct RootStage {
     Func f;
-    enum Kind { Weights, Frame, Hidden, Scalar } kind;
+    // Flat: 1-D over the parameter buffer (index var c). Scalar: 0-D, or small (y, b) reductions.
+    enum Kind { Weights, Frame, Hidden, Scalar, Flat } kind;
     int channels;
 };
 

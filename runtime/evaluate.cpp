@@ -39,7 +39,7 @@ struct Run {
     Array<float> inputs, targets, predictions;
 };
 
-Run run(const SequenceModel<float> &model, const ParameterSet<float> &params,
+Run run(const SequenceModel<float> &model, SequenceModel<float>::Parameters &params,
         const FlowingMnist &gen, int count, int batch, int t_in, int t_out) {
     Run r;
     for (int first = 0; first < count; first += batch) {
@@ -97,9 +97,11 @@ json EvalSettings::to_json() const {
                 {"batch", batch}};
 }
 
-json evaluate(const SequenceModel<float> &model, const ParameterSet<float> &params,
+json evaluate(const SequenceModel<float> &model, const ParameterSet<float> &host_params,
               const EvalSettings &s, const std::string &out_dir) {
     const Spec &spec = model.spec();
+    SequenceModel<float>::Parameters params(model.library(), spec);  // on the model's device, once
+    params.upload(host_params);
     if (spec.in_channels != 1)
         throw InputError("Flowing MNIST frames have 1 channel; the model has " +
                          std::to_string(spec.in_channels));

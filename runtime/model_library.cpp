@@ -70,6 +70,11 @@ std::shared_ptr<ModelLibrary> ModelLibrary::open(const std::string &dir) {
     lib->dir_ = dir;
     lib->manifest_ = read_json_file(manifest_path);
     const json &m = lib->manifest_;
+    if (m.value("library_version", 1) != kLibraryVersion) {
+        throw InputError(dir + ": compiled by another fernn version (library version " +
+                         std::to_string(m.value("library_version", 1)) + ", this fernn needs " +
+                         std::to_string(kLibraryVersion) + "); recompile it with fernn compile");
+    }
     try {
         lib->spec_ = parse_spec(m.at("spec"), JsonSource{manifest_path + " (spec)", {}});
         lib->float64_ = m.at("precision").get<std::string>() == "float64";
@@ -206,22 +211,23 @@ void ModelLibrary::reset_times() const {
 ModelLibrary::Call::Call(const ModelLibrary &lib, int index) : lib_(lib), index_(index) {
     const auto *meta = lib_.pipelines_[index_].metadata;
     args_.assign(meta->num_arguments, nullptr);
-    // Scalars live in these vectors; reserve so their addresses stay put.
-    scalar_f64_.reserve(meta->num_arguments);
-    scalar_f32_.reserve(meta->num_arguments);
 }
 
 ModelLibrary::Call &ModelLibrary::Call::bind(const std::string &name, BufferView &view) {
+    return bind(name, view.buffer);
+}
+
+ModelLibrary::Call &ModelLibrary::Call::bind(const std::string &name, halide_buffer_t &buffer) {
     const auto &p = lib_.pipelines_[index_];
     for (int i = 0; i < p.metadata->num_arguments; ++i) {
         const halide_filter_argument_t &a = p.metadata->arguments[i];
         if (name != p.arguments[i]) continue;
-        if (a.kind == halide_argument_kind_input_scalar || a.dimensions != view.buffer.dimensions ||
-            a.type.code != view.buffer.type.code || a.type.bits != view.buffer.type.bits) {
+        if (a.kind == halide_argument_kind_input_scalar || a.dimensions != buffer.dimensions ||
+            a.type.code != buffer.type.code || a.type.bits != buffer.type.bits) {
             throw std::logic_error(p.name + ": argument " + name +
                                    " has another kind, rank or type");
         }
-        args_[i] = &view.buffer;
+        args_[i] = &buffer;
         return *this;
     }
     throw std::logic_error(p.name + " has no argument " + name);
@@ -255,7 +261,15 @@ void ModelLibrary::Call::run() {
                                    " is unbound");
     }
     const auto t0 = std::chrono::steady_clock::now();
-    const int rc = p.entry(args_.data());
+    int rc = p.entry(args_.data());
+    if (rc == 0 && lib_.sync_each_call_ && p.device == "cuda") {
+        // Kernels run asynchronously: wait for this pipeline's outputs so its time is its own.
+        for (int i = 0; i < p.metadata->num_arguments && rc == 0; ++i) {
+            if (p.metadata->arguments[i].kind == halide_argument_kind_output_buffer) {
+                rc = lib_.device_calls_.sync(nullptr, static_cast<halide_buffer_t *>(args_[i]));
+            }
+        }
+    }
     p.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ++p.calls;
     if (rc != 0) {

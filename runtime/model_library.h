@@ -6,6 +6,7 @@
 
 #include <HalideRuntime.h>
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -15,6 +16,12 @@
 #include "spec.h"
 
 namespace fernn {
+
+// The pipelines a model library holds and how the runtime calls them. Bump when a pipeline is
+// added or removed or an argument changes: libraries compiled for another version are refused
+// with a message, and the compile cache is keyed by it.
+//   1: cell, readout and loss pipelines; 2: + grad_accumulate and optimizer_step.
+constexpr int kLibraryVersion = 2;
 
 // A dense host tensor as Halide sees it: extents innermost first, strides dense.
 struct BufferView {
@@ -43,6 +50,7 @@ class ModelLibrary {
     class Call {
       public:
         Call &bind(const std::string &name, BufferView &view);
+        Call &bind(const std::string &name, halide_buffer_t &buffer);
         Call &scalar(const std::string &name, double value);
         void run();
 
@@ -52,8 +60,9 @@ class ModelLibrary {
         const ModelLibrary &lib_;
         int index_;
         std::vector<void *> args_;
-        std::vector<double> scalar_f64_;
-        std::vector<float> scalar_f32_;
+        // Deques: args_ points into them, so growing must not move what is there.
+        std::deque<double> scalar_f64_;
+        std::deque<float> scalar_f32_;
     };
     Call call(const std::string &pipeline) const;
 
@@ -93,6 +102,9 @@ class ModelLibrary {
     };
     std::vector<PipelineTime> times() const;
     void reset_times() const;
+    // On CUDA, wait for each pipeline's kernels before its time is taken (fernn bench's
+    // per-pipeline times); otherwise launches return at once and the work runs on.
+    void set_sync_each_call(bool sync) const { sync_each_call_ = sync; }
 
   private:
     struct Pipeline {
@@ -116,6 +128,7 @@ class ModelLibrary {
     int (*set_num_threads_)(int) = nullptr;
     std::string device_ = "cpu";
     DeviceCalls device_calls_;
+    mutable bool sync_each_call_ = false;
 };
 
 }  // namespace fernn

@@ -5,53 +5,63 @@
 namespace fernn {
 
 template <typename T>
-void Adam<T>::allocate(size_t n) {
-    m_.assign(n, T(0));
-    v_.assign(n, T(0));
-    steps_ = 0;
+Optimizer<T>::Optimizer(const ModelLibrary &lib, const Spec &spec, AdamConfig config)
+    : lib_(lib), config_(config), norm_(lib, {}) {
+    for (int i = 0; i < 2; ++i) {
+        params_[i] = std::make_unique<Parameters>(lib, spec);
+        m_[i] = std::make_unique<Tensor<T>>(lib, params_[i]->flat().extents());
+        v_[i] = std::make_unique<Tensor<T>>(lib, params_[i]->flat().extents());
+    }
+    m_[0]->fill(T(0));
+    v_[0]->fill(T(0));
 }
 
 template <typename T>
-void Adam<T>::step(T *params, const T *grads) {
+void adam_step(const ModelLibrary &lib, const AdamConfig &c, int64_t step, double max_norm,
+               Tensor<T> &params, Tensor<T> &grads, Tensor<T> &m, Tensor<T> &v,
+               Tensor<T> &params_next, Tensor<T> &m_next, Tensor<T> &v_next, Tensor<double> &norm) {
+    // Scalars as PyTorch forms them: Python floats (double), cast to T by the pipeline.
+    const double bias_correction1 = 1 - std::pow(c.beta1, double(step));
+    const double bias_correction2 = 1 - std::pow(c.beta2, double(step));
+    lib.call("optimizer_step")
+        .bind("params", *params.buffer())
+        .bind("grads", *grads.buffer())
+        .bind("m", *m.buffer())
+        .bind("v", *v.buffer())
+        .scalar("step_size", c.lr / bias_correction1)
+        .scalar("bias_correction2_sqrt", std::sqrt(bias_correction2))
+        .scalar("beta1", c.beta1)
+        .scalar("one_minus_beta1", 1 - c.beta1)
+        .scalar("beta2", c.beta2)
+        .scalar("one_minus_beta2", 1 - c.beta2)
+        .scalar("eps", c.eps)
+        .scalar("max_norm", max_norm)
+        .bind("params_next", *params_next.buffer())
+        .bind("m_next", *m_next.buffer())
+        .bind("v_next", *v_next.buffer())
+        .bind("grad_norm", *norm.buffer())
+        .run();
+}
+
+template <typename T>
+double Optimizer<T>::step(Parameters &grads, double max_norm) {
     ++steps_;
-    // Scalars as PyTorch forms them: Python floats (double), cast to T where a kernel uses them.
-    const T b1 = T(config_.beta1), b2 = T(config_.beta2);
-    const T one_minus_b1 = T(1 - config_.beta1), one_minus_b2 = T(1 - config_.beta2);
-    const double bias_correction1 = 1 - std::pow(config_.beta1, double(steps_));
-    const double bias_correction2 = 1 - std::pow(config_.beta2, double(steps_));
-    const T step_size = T(config_.lr / bias_correction1);
-    const T bias_correction2_sqrt = T(std::sqrt(bias_correction2));
-    const T eps = T(config_.eps);
-    const size_t n = m_.size();
-    for (size_t i = 0; i < n; ++i) {
-        const T g = grads[i];
-        m_[i] = m_[i] * b1 + one_minus_b1 * g;  // exp_avg.mul_(beta1).add_(grad, alpha=1-beta1)
-        v_[i] = v_[i] * b2 +
-                one_minus_b2 * g * g;  // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1-beta2)
-        const T denom = std::sqrt(v_[i]) / bias_correction2_sqrt + eps;
-        params[i] = params[i] +
-                    (-step_size) * (m_[i] / denom);  // param.addcdiv_(exp_avg, denom, -step_size)
-    }
-}
-
-template <typename T>
-double clip_grad_norm(AlignedVector<T> &grads, double max_norm) {
-    double sum = 0;
-    for (const T g : grads) sum += double(g) * double(g);
-    const double norm = std::sqrt(sum);
-    if (max_norm > 0) {
-        const double coef = max_norm / (norm + 1e-6);
-        if (coef < 1) {
-            const T c = T(coef);
-            for (T &g : grads) g *= c;
-        }
-    }
+    const int next = 1 - current_;
+    adam_step(lib_, config_, steps_, max_norm, params_[current_]->flat(), grads.flat(),
+              *m_[current_], *v_[current_], params_[next]->flat(), *m_[next], *v_[next], norm_);
+    current_ = next;
+    double norm;
+    norm_.download(&norm);  // one scalar per step, for the metrics
     return norm;
 }
 
-template class Adam<float>;
-template class Adam<double>;
-template double clip_grad_norm<float>(AlignedVector<float> &, double);
-template double clip_grad_norm<double>(AlignedVector<double> &, double);
+template class Optimizer<float>;
+template class Optimizer<double>;
+template void adam_step(const ModelLibrary &, const AdamConfig &, int64_t, double, Tensor<float> &,
+                        Tensor<float> &, Tensor<float> &, Tensor<float> &, Tensor<float> &,
+                        Tensor<float> &, Tensor<float> &, Tensor<double> &);
+template void adam_step(const ModelLibrary &, const AdamConfig &, int64_t, double, Tensor<double> &,
+                        Tensor<double> &, Tensor<double> &, Tensor<double> &, Tensor<double> &,
+                        Tensor<double> &, Tensor<double> &, Tensor<double> &);
 
 }  // namespace fernn

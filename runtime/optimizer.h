@@ -1,12 +1,12 @@
-// Adam and gradient-norm clipping, written to match torch.optim.Adam (no weight decay, no
-// amsgrad) and torch.nn.utils.clip_grad_norm_ operation for operation, over the contiguous
-// parameter and gradient buffers of a ParameterSet.
+// Gradient-norm clipping and Adam on the model's device, through the library's optimizer_step
+// pipeline (generators/optimizer.h): torch.nn.utils.clip_grad_norm_ then torch.optim.Adam
+// (no weight decay, no amsgrad), operation for operation. Parameters and moments are double
+// buffered: each step reads one copy and writes the other, then they swap.
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
-#include "checkpoint.h"
+#include "sequence_model.h"
 
 namespace fernn {
 
@@ -14,34 +14,41 @@ struct AdamConfig {
     double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
 };
 
+// One clipping + Adam update through the optimizer_step pipeline, on flat tensors of any one
+// length; `step` counts from 1; `norm` (0-D) receives the gradient norm before clipping.
 template <typename T>
-class Adam {
-  public:
-    explicit Adam(AdamConfig config) : config_(config) {}
+void adam_step(const ModelLibrary &lib, const AdamConfig &config, int64_t step, double max_norm,
+               Tensor<T> &params, Tensor<T> &grads, Tensor<T> &m, Tensor<T> &v,
+               Tensor<T> &params_next, Tensor<T> &m_next, Tensor<T> &v_next, Tensor<double> &norm);
 
-    // Zeroed moments for n parameters.
-    void allocate(size_t n);
-    // One update of params (n values) with grads.
-    void step(T *params, const T *grads);
+template <typename T>
+class Optimizer {
+  public:
+    using Parameters = typename SequenceModel<T>::Parameters;
+
+    Optimizer(const ModelLibrary &lib, const Spec &spec, AdamConfig config);
+
+    // The current parameters (what forward and backward should use).
+    Parameters &params() { return *params_[current_]; }
+    // One step with grads (the gradients of params()); returns the gradient norm before
+    // clipping. max_norm <= 0: no clipping.
+    double step(Parameters &grads, double max_norm);
 
     int64_t steps() const { return steps_; }
-    AlignedVector<T> &exp_avg() { return m_; }
-    AlignedVector<T> &exp_avg_sq() { return v_; }
-    const AlignedVector<T> &exp_avg() const { return m_; }
-    const AlignedVector<T> &exp_avg_sq() const { return v_; }
-    // Restores the state of a checkpoint (moments already copied into exp_avg/exp_avg_sq).
     void set_steps(int64_t steps) { steps_ = steps; }
     const AdamConfig &config() const { return config_; }
+    // Adam's moments, for checkpoints (the current copies).
+    Tensor<T> &exp_avg() { return *m_[current_]; }
+    Tensor<T> &exp_avg_sq() { return *v_[current_]; }
 
   private:
+    const ModelLibrary &lib_;
     AdamConfig config_;
     int64_t steps_ = 0;
-    AlignedVector<T> m_, v_;
+    int current_ = 0;
+    std::unique_ptr<Parameters> params_[2];
+    std::unique_ptr<Tensor<T>> m_[2], v_[2];
+    Tensor<double> norm_;
 };
-
-// Scales all gradients by min(1, max_norm / (norm + 1e-6)) where norm is the L2 norm of all of
-// them together; returns norm. max_norm <= 0 only measures.
-template <typename T>
-double clip_grad_norm(AlignedVector<T> &grads, double max_norm);
 
 }  // namespace fernn

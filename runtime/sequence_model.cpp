@@ -4,15 +4,6 @@
 
 namespace fernn {
 
-namespace {
-
-template <typename T>
-halide_type_t halide_type() {
-    return halide_type_t(halide_type_float, 8 * sizeof(T));
-}
-
-}  // namespace
-
 template <typename T>
 SequenceModel<T>::SequenceModel(std::shared_ptr<const ModelLibrary> library)
     : lib_(std::move(library)) {
@@ -24,13 +15,45 @@ SequenceModel<T>::SequenceModel(std::shared_ptr<const ModelLibrary> library)
 }
 
 template <typename T>
+SequenceModel<T>::Parameters::Parameters(const ModelLibrary &lib, const Spec &spec)
+    : infos_(spec.parameters()) {
+    size_t total = 0;
+    for (const auto &p : infos_) total += size_t(p.numel());
+    flat_ = Tensor<T>(lib, {int(total)});
+    size_t at = 0;
+    for (const auto &p : infos_) {
+        const auto &s = p.shape;
+        tensors_.push_back(flat_.view(at, {int(s[3]), int(s[2]), int(s[1]), int(s[0])}));
+        flats_.push_back(flat_.view(at, {int(p.numel())}));
+        at += size_t(p.numel());
+    }
+}
+
+template <typename T>
+void SequenceModel<T>::Parameters::upload(const ParameterSet<T> &host) {
+    if (host.data.size() != flat_.size())
+        throw std::logic_error("Parameters::upload: size mismatch");
+    flat_.upload(host.data.data());
+}
+
+template <typename T>
+void SequenceModel<T>::Parameters::download(ParameterSet<T> &host) {
+    if (host.data.size() != flat_.size())
+        throw std::logic_error("Parameters::download: size mismatch");
+    flat_.download(host.data.data());
+}
+
+template <typename T>
 size_t SequenceModel<T>::frame_size(int channels) const {
     return size_t(channels) * spec().width * spec().height;
 }
 
 template <typename T>
-size_t SequenceModel<T>::state_size() const {
-    return size_t(spec().hidden) * spec().width * spec().height * spec().num_velocities();
+typename SequenceModel<T>::Extents SequenceModel<T>::extents(int batch) const {
+    const Spec &s = spec();
+    return Extents{{s.in_channels, s.width, s.height, batch},
+                   {s.hidden, s.width, s.height, batch},
+                   {s.hidden, s.width, s.height, s.num_velocities(), batch}};
 }
 
 template <typename T>
@@ -50,107 +73,69 @@ void SequenceModel<T>::check_sequence(const Array<T> &a, const char *what, int f
 }
 
 template <typename T>
-AlignedVector<T> SequenceModel<T>::frame_at(const Array<T> &seq, int t) const {
+Tensor<T> SequenceModel<T>::frame_at(const Array<T> &seq, int t) const {
     const Spec &s = spec();
     const int64_t B = seq.shape[0], Tn = seq.shape[1], C = s.in_channels, H = s.height, W = s.width;
-    AlignedVector<T> out(B * C * H * W);
+    AlignedVector<T> host(B * C * H * W);
     for (int64_t b = 0; b < B; ++b)
         for (int64_t c = 0; c < C; ++c)
             for (int64_t y = 0; y < H; ++y)
                 for (int64_t x = 0; x < W; ++x)
-                    out[((b * H + y) * W + x) * C + c] =
+                    host[((b * H + y) * W + x) * C + c] =
                         seq.data[(((b * Tn + t) * C + c) * H + y) * W + x];
-    return out;
+    Tensor<T> frame(*lib_, extents(int(B)).frame);
+    frame.upload(host.data());
+    return frame;
 }
 
-namespace {
-
-// Halide views of parameter tensors (OIHW, i.e. extents kx, ky, ci, co) and the pipeline
-// argument names they bind to ("cell.conv_u.weight" -> "cell_conv_u_weight").
 template <typename T>
-class WeightViews {
-  public:
-    explicit WeightViews(const ParameterSet<T> &p) {
-        for (size_t i = 0; i < p.infos.size(); ++i) {
-            const auto &s = p.infos[i].shape;
-            views_.push_back(std::make_unique<BufferView>(
-                const_cast<T *>(p.tensor(i)), halide_type<T>(),
-                std::vector<int>{int(s[3]), int(s[2]), int(s[1]), int(s[0])}));
-            std::string name = p.infos[i].name;
-            for (char &ch : name) ch = ch == '.' ? '_' : ch;
-            names_.push_back(name);
-        }
-    }
-    // Binds tensors [first, last) as prefix + name.
-    void bind(ModelLibrary::Call &call, size_t first, size_t last,
-              const std::string &prefix = "") const {
-        for (size_t i = first; i < last; ++i) call.bind(prefix + names_[i], *views_[i]);
-    }
-    size_t size() const { return views_.size(); }
-
-  private:
-    std::vector<std::unique_ptr<BufferView>> views_;
-    std::vector<std::string> names_;
-};
-
-// Adds the per-step gradients of tensors [first, last) into the running sums.
-template <typename T>
-void accumulate(ParameterSet<T> &sum, const ParameterSet<T> &step, size_t first, size_t last) {
-    for (size_t i = first; i < last; ++i) {
-        T *g = sum.tensor(i);
-        const T *d = step.tensor(i);
-        for (int64_t k = 0; k < sum.infos[i].numel(); ++k) g[k] += d[k];
-    }
-}
-
-}  // namespace
-
-template <typename T>
-typename SequenceModel<T>::Extents SequenceModel<T>::extents(int batch) const {
+void SequenceModel<T>::frame_to(Tensor<T> &frame, Array<T> &out, int t) const {
     const Spec &s = spec();
-    return Extents{{s.in_channels, s.width, s.height, batch},
-                   {s.hidden, s.width, s.height, batch},
-                   {s.hidden, s.width, s.height, s.num_velocities(), batch}};
+    const int64_t B = out.shape[0], Tn = out.shape[1], C = s.out_channels, H = s.height,
+                  W = s.width;
+    frame.download_to_mirror();
+    const T *src = frame.host();
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t y = 0; y < H; ++y)
+            for (int64_t x = 0; x < W; ++x)
+                for (int64_t c = 0; c < C; ++c)
+                    out.data[(((b * Tn + t) * C + c) * H + y) * W + x] =
+                        src[((b * H + y) * W + x) * C + c];
 }
 
 template <typename T>
-BufferView *SequenceModel<T>::view(const AlignedVector<T> &data, const std::vector<int> &extents,
-                                   std::vector<std::unique_ptr<BufferView>> &keep) const {
-    keep.push_back(
-        std::make_unique<BufferView>(const_cast<T *>(data.data()), halide_type<T>(), extents));
-    return keep.back().get();
-}
-
-template <typename T>
-void SequenceModel<T>::forward(const ParameterSet<T> &params, const Array<T> &inputs, int t_out,
-                               bool keep_all, Trace &tr, const Array<T> *decoder_inputs) const {
+void SequenceModel<T>::forward(Parameters &params, const Array<T> &inputs, int t_out, bool keep_all,
+                               Trace &tr, const Array<T> *decoder_inputs) const {
     const Spec &s = spec();
     check_sequence(inputs, "input", -1);
     if (t_out < 0) throw InputError("the number of predicted frames must be >= 0");
     if (decoder_inputs) {
         check_sequence(*decoder_inputs, "decoder input", t_out);
-        if (decoder_inputs->shape[0] != inputs.shape[0]) {
+        if (decoder_inputs->shape[0] != inputs.shape[0])
             throw InputError("decoder input batch differs from input");
-        }
     }
     tr = Trace{};
-    tr.batch = static_cast<int>(inputs.shape[0]);
-    tr.t_in = static_cast<int>(inputs.shape[1]);
+    tr.batch = int(inputs.shape[0]);
+    tr.t_in = int(inputs.shape[1]);
     tr.t_out = t_out;
     tr.all_states = keep_all;
     const Extents ext = extents(tr.batch);
-    const WeightViews<T> weights(params);
+    auto bind_weights = [&](ModelLibrary::Call &call, size_t first, size_t last) {
+        for (size_t i = first; i < last; ++i) {
+            std::string name = params.infos()[i].name;
+            for (char &c : name) c = c == '.' ? '_' : c;
+            call.bind(name, *params.tensor(i).buffer());
+        }
+    };
 
-    tr.states.push_back(AlignedVector<T>(state_size() * tr.batch, T(0)));
-    bool first = true;  // the first step starts from the zero state: no h_prev to read
-    auto step = [&](AlignedVector<T> frame) {
-        AlignedVector<T> next(tr.states.back().size());
-        std::vector<std::unique_ptr<BufferView>> v;
+    // The first step starts from the zero state: its pipeline reads no h_prev.
+    auto step = [&](Tensor<T> frame) {
+        Tensor<T> next(*lib_, ext.hidden);
+        const bool first = tr.states.empty();
         auto call = lib_->call(first ? "cell_forward_first" : "cell_forward");
-        call.bind("u", *view(frame, ext.frame, v)).bind("h_next", *view(next, ext.hidden, v));
-        if (!first) call.bind("h_prev", *view(tr.states.back(), ext.hidden, v));
-        first = false;
-        weights.bind(call, 0, 2);
+        call.bind("u", *frame.buffer()).bind("h_next", *next.buffer());
+        if (!first) call.bind("h_prev", *tr.states.back().buffer());
+        bind_weights(call, 0, 2);
         call.run();
         if (!keep_all) {
             tr.frames.clear();
@@ -161,23 +146,28 @@ void SequenceModel<T>::forward(const ParameterSet<T> &params, const Array<T> &in
     };
     for (int t = 0; t < tr.t_in; ++t) step(frame_at(inputs, t));
 
-    AlignedVector<T> fed = tr.frames.back();  // the last observed frame, fed a second time
     for (int k = 0; k < t_out; ++k) {
-        step(decoder_inputs ? frame_at(*decoder_inputs, k) : fed);
-        AlignedVector<T> pred(frame_size(s.out_channels) * tr.batch);
-        AlignedVector<T> feat(frame_size(s.hidden) * tr.batch);
-        std::vector<AlignedVector<T>> acts(s.dec_layers, feat);
-        std::vector<std::unique_ptr<BufferView>> v;
-        auto call = lib_->call("readout_forward");
-        call.bind("h", *view(tr.states.back(), ext.hidden, v))
-            .bind("pred", *view(pred, ext.frame, v))
-            .bind("feat", *view(feat, ext.feat, v));
-        for (int i = 0; i < s.dec_layers; ++i) {
-            call.bind("act_" + std::to_string(i), *view(acts[i], ext.feat, v));
+        if (decoder_inputs) {
+            step(frame_at(*decoder_inputs, k));
+        } else if (k == 0) {
+            // The last observed frame is fed a second time: the same memory, read again.
+            step(keep_all ? tr.frames.back().view(0, ext.frame) : std::move(tr.frames.back()));
+        } else {
+            // Each prediction is fed back as it is (a view of it; nothing flows back into it).
+            step(tr.preds.back().view(0, ext.frame));
         }
-        weights.bind(call, 2, weights.size());
+        Tensor<T> pred(*lib_, ext.frame), feat(*lib_, ext.feat);
+        std::vector<Tensor<T>> acts;
+        auto call = lib_->call("readout_forward");
+        call.bind("h", *tr.states.back().buffer())
+            .bind("pred", *pred.buffer())
+            .bind("feat", *feat.buffer());
+        // All allocated before binding: a call keeps pointers to the buffers it was given.
+        for (int i = 0; i < s.dec_layers; ++i) acts.emplace_back(*lib_, ext.feat);
+        for (int i = 0; i < s.dec_layers; ++i)
+            call.bind("act_" + std::to_string(i), *acts[i].buffer());
+        bind_weights(call, 2, params.count());
         call.run();
-        fed = pred;  // fed back detached: backward never flows into it
         tr.preds.push_back(std::move(pred));
         if (keep_all) {
             tr.feats.push_back(std::move(feat));
@@ -187,31 +177,30 @@ void SequenceModel<T>::forward(const ParameterSet<T> &params, const Array<T> &in
 }
 
 template <typename T>
-double SequenceModel<T>::loss(const Trace &tr, const Array<T> &targets) const {
+double SequenceModel<T>::loss(Trace &tr, const Array<T> &targets) const {
     check_sequence(targets, "target", tr.t_out);
     if (targets.shape[0] != tr.batch) {
         throw InputError("target has batch " + std::to_string(targets.shape[0]) +
                          " but input has " + std::to_string(tr.batch));
     }
-    const Extents ext = extents(tr.batch);
     double total = 0;
     for (int k = 0; k < tr.t_out; ++k) {
-        const AlignedVector<T> target = frame_at(targets, k);
-        AlignedVector<T> sse(1);
-        std::vector<std::unique_ptr<BufferView>> v;
+        Tensor<T> target = frame_at(targets, k), sse(*lib_, {});
         lib_->call("frame_loss")
-            .bind("pred", *view(tr.preds[k], ext.frame, v))
-            .bind("target", *view(target, ext.frame, v))
-            .bind("sse", *view(sse, {}, v))
+            .bind("pred", *tr.preds[k].buffer())
+            .bind("target", *target.buffer())
+            .bind("sse", *sse.buffer())
             .run();
-        total += double(sse[0]);
+        T value;
+        sse.download(&value);  // one scalar per predicted frame
+        total += double(value);
     }
     return total / (double(tr.batch) * tr.t_out * frame_size(spec().out_channels));
 }
 
 template <typename T>
-double SequenceModel<T>::backward(const ParameterSet<T> &params, const Array<T> &targets,
-                                  const Trace &tr, ParameterSet<T> &grads) const {
+double SequenceModel<T>::backward(Parameters &params, const Array<T> &targets, Trace &tr,
+                                  Parameters &grads) const {
     if (!tr.all_states) throw std::logic_error("backward needs a forward trace made with keep_all");
     const Spec &s = spec();
     const double loss_value = loss(tr, targets);
@@ -219,83 +208,107 @@ double SequenceModel<T>::backward(const ParameterSet<T> &params, const Array<T> 
     // d loss / d pred for the mean over all predicted elements.
     const double scale = 2.0 / (double(tr.batch) * tr.t_out * frame_size(s.out_channels));
 
-    grads = ParameterSet<T>::zeros(s);
-    ParameterSet<T> step_grads = ParameterSet<T>::zeros(s);
-    const WeightViews<T> weights(params), step_views(step_grads);
-    const size_t n = weights.size();
+    // Each pipeline writes its step's weight gradients into `step`; grad_accumulate adds them
+    // to the running sum of each tensor, which alternates between grads and `spare` (a
+    // pipeline never writes the buffer it reads).
+    Parameters step(*lib_, s), spare(*lib_, s);
+    grads.fill(T(0));
+    std::vector<std::string> names;
+    for (const auto &p : params.infos()) {
+        std::string name = p.name;
+        for (char &c : name) c = c == '.' ? '_' : c;
+        names.push_back(name);
+    }
+    std::vector<int> in_spare(params.count(), 0);  // where each tensor's running sum is
+    auto accumulate = [&](size_t i, Parameters &addend) {
+        Parameters &from = in_spare[i] ? spare : grads, &to = in_spare[i] ? grads : spare;
+        lib_->call("grad_accumulate")
+            .bind("acc", *from.flat_tensor(i).buffer())
+            .bind("step", *addend.flat_tensor(i).buffer())
+            .bind("sum", *to.flat_tensor(i).buffer())
+            .run();
+        in_spare[i] ^= 1;
+    };
 
-    // carry: dL/dh flowing back from later steps; total: carry plus the readout's share.
-    AlignedVector<T> carry(state_size() * tr.batch, T(0)), total(carry.size());
-    auto cell_back = [&](int step, const AlignedVector<T> &d_next, AlignedVector<T> &d_prev) {
-        std::vector<std::unique_ptr<BufferView>> v;
+    // carry: dL/dh flowing back from later steps (zero before the last step); total: carry
+    // plus the readout's share.
+    Tensor<T> carry(*lib_, ext.hidden), total(*lib_, ext.hidden);
+    carry.fill(T(0));
+    auto cell_back = [&](int k, Tensor<T> &d_next, Tensor<T> &d_prev) {
         // Step 0 started from the zero state: its pipeline has no h_prev and no d_h_prev.
-        auto call = lib_->call(step == 0 ? "cell_backward_first" : "cell_backward");
-        call.bind("u", *view(tr.frames[step], ext.frame, v))
-            .bind("h_next", *view(tr.states[step + 1], ext.hidden, v))
-            .bind("d_h_next", *view(d_next, ext.hidden, v));
-        if (step > 0) {
-            call.bind("h_prev", *view(tr.states[step], ext.hidden, v))
-                .bind("d_h_prev", *view(d_prev, ext.hidden, v));
+        auto call = lib_->call(k == 0 ? "cell_backward_first" : "cell_backward");
+        call.bind("u", *tr.frames[k].buffer())
+            .bind("h_next", *tr.states[k].buffer())
+            .bind("d_h_next", *d_next.buffer());
+        if (k > 0)
+            call.bind("h_prev", *tr.states[k - 1].buffer()).bind("d_h_prev", *d_prev.buffer());
+        for (size_t i = 0; i < 2; ++i) {
+            call.bind(names[i], *params.tensor(i).buffer())
+                .bind("grad_" + names[i], *step.tensor(i).buffer());
         }
-        weights.bind(call, 0, 2);
-        step_views.bind(call, 0, 2, "grad_");
         call.run();
-        accumulate(grads, step_grads, 0, 2);
+        accumulate(0, step);
+        accumulate(1, step);
     };
 
     for (int k = tr.t_out - 1; k >= 0; --k) {
-        const int step = tr.t_in + k;  // the cell step whose output the readout saw
-        const AlignedVector<T> target = frame_at(targets, k);
-        std::vector<std::unique_ptr<BufferView>> v;
+        const int cell_step = tr.t_in + k;  // the cell step whose output the readout saw
+        Tensor<T> target = frame_at(targets, k);
         auto call = lib_->call("readout_backward");
-        call.bind("h", *view(tr.states[step + 1], ext.hidden, v))
-            .bind("feat", *view(tr.feats[k], ext.feat, v))
-            .bind("pred", *view(tr.preds[k], ext.frame, v))
-            .bind("target", *view(target, ext.frame, v))
-            .bind("d_h_carry", *view(carry, ext.hidden, v))
-            .bind("d_h", *view(total, ext.hidden, v))
+        call.bind("h", *tr.states[cell_step].buffer())
+            .bind("feat", *tr.feats[k].buffer())
+            .bind("pred", *tr.preds[k].buffer())
+            .bind("target", *target.buffer())
+            .bind("d_h_carry", *carry.buffer())
+            .bind("d_h", *total.buffer())
             .scalar("grad_scale", scale);
-        for (int i = 0; i < s.dec_layers; ++i) {
-            call.bind("act_" + std::to_string(i), *view(tr.acts[k][i], ext.feat, v));
+        for (int i = 0; i < s.dec_layers; ++i)
+            call.bind("act_" + std::to_string(i), *tr.acts[k][i].buffer());
+        for (size_t i = 2; i < names.size(); ++i) {
+            call.bind(names[i], *params.tensor(i).buffer())
+                .bind("grad_" + names[i], *step.tensor(i).buffer());
         }
-        weights.bind(call, 2, n);
-        step_views.bind(call, 2, n, "grad_");
         call.run();
-        accumulate(grads, step_grads, 2, n);
-        cell_back(step, total, carry);
+        for (size_t i = 2; i < names.size(); ++i) accumulate(i, step);
+        cell_back(cell_step, total, carry);
     }
-    for (int step = tr.t_in - 1; step >= 0; --step) {
-        cell_back(step, carry, total);
+    for (int k = tr.t_in - 1; k >= 0; --k) {
+        cell_back(k, carry, total);
         std::swap(carry, total);
+    }
+    // Sums that ended in `spare` move to grads (adding zeros).
+    bool moved = false;
+    for (size_t i = 0; i < params.count(); ++i) moved |= in_spare[i] != 0;
+    if (moved) {
+        step.fill(T(0));
+        for (size_t i = 0; i < params.count(); ++i) {
+            if (in_spare[i]) accumulate(i, step);
+        }
     }
     return loss_value;
 }
 
 template <typename T>
-Array<T> SequenceModel<T>::predictions(const Trace &tr) const {
+Array<T> SequenceModel<T>::predictions(Trace &tr) const {
     const Spec &s = spec();
-    const int64_t B = tr.batch, Tn = tr.t_out, C = s.out_channels, H = s.height, W = s.width;
-    Array<T> out({B, Tn, C, H, W});
-    for (int64_t t = 0; t < Tn; ++t)
-        for (int64_t b = 0; b < B; ++b)
-            for (int64_t y = 0; y < H; ++y)
-                for (int64_t x = 0; x < W; ++x)
-                    for (int64_t c = 0; c < C; ++c)
-                        out.data[(((b * Tn + t) * C + c) * H + y) * W + x] =
-                            tr.preds[t][((b * H + y) * W + x) * C + c];
+    Array<T> out({int64_t(tr.batch), int64_t(tr.t_out), int64_t(s.out_channels), int64_t(s.height),
+                  int64_t(s.width)});
+    for (int t = 0; t < tr.t_out; ++t) frame_to(tr.preds[t], out, t);
     return out;
 }
 
 template <typename T>
-Array<T> SequenceModel<T>::hidden_states(const Trace &tr, int first, int count) const {
+Array<T> SequenceModel<T>::hidden_states(Trace &tr, int first, int count) const {
     const Spec &s = spec();
-    if (!tr.all_states || first < 0 || first + count + 1 > static_cast<int>(tr.states.size())) {
+    if (!tr.all_states || first < 0 || first + count > int(tr.states.size())) {
         throw std::logic_error("hidden_states: trace does not hold those steps");
     }
     const int64_t B = tr.batch, V = s.num_velocities(), C = s.hidden, H = s.height, W = s.width;
     Array<T> out({B, count, V, C, H, W});
     for (int64_t t = 0; t < count; ++t) {
-        const AlignedVector<T> &h = tr.states[first + t + 1];
+        Tensor<T> &state = tr.states[first + t];
+        state.download_to_mirror();
+        const T *h = state.host();
         for (int64_t b = 0; b < B; ++b)
             for (int64_t v = 0; v < V; ++v)
                 for (int64_t y = 0; y < H; ++y)
@@ -305,6 +318,25 @@ Array<T> SequenceModel<T>::hidden_states(const Trace &tr, int first, int count) 
                                 h[(((b * V + v) * H + y) * W + x) * C + c];
     }
     return out;
+}
+
+template <typename T>
+void SequenceModel<T>::forward(const ParameterSet<T> &params, const Array<T> &inputs, int t_out,
+                               bool keep_all, Trace &trace, const Array<T> *decoder_inputs) const {
+    Parameters p(*lib_, spec());
+    p.upload(params);
+    forward(p, inputs, t_out, keep_all, trace, decoder_inputs);
+}
+
+template <typename T>
+double SequenceModel<T>::backward(const ParameterSet<T> &params, const Array<T> &targets,
+                                  Trace &trace, ParameterSet<T> &grads) const {
+    Parameters p(*lib_, spec()), g(*lib_, spec());
+    p.upload(params);
+    const double loss = backward(p, targets, trace, g);
+    grads = ParameterSet<T>::zeros(spec());
+    g.download(grads);
+    return loss;
 }
 
 template class SequenceModel<float>;

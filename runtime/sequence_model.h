@@ -3,6 +3,10 @@
 // observed frame fed a second time, then each prediction is fed back with no gradient through
 // it), the MSE loss over the predicted frames, and backpropagation through time giving the
 // gradient of every parameter.
+//
+// Everything the pipelines touch lives on the model library's current device (device_tensor.h):
+// on CUDA, hidden states, decoder activations, parameters and gradients stay in device memory;
+// only the input frames go up and predictions (when asked for) and scalars come down.
 #pragma once
 
 #include <memory>
@@ -10,6 +14,7 @@
 
 #include "array.h"
 #include "checkpoint.h"
+#include "device_tensor.h"
 #include "model_library.h"
 
 namespace fernn {
@@ -22,35 +27,58 @@ class SequenceModel {
     const Spec &spec() const { return lib_->spec(); }
     const ModelLibrary &library() const { return *lib_; }
 
+    // Parameters (or their gradients) on the device: one contiguous buffer, a view per tensor.
+    class Parameters {
+      public:
+        Parameters(const ModelLibrary &lib, const Spec &spec);
+        void upload(const ParameterSet<T> &host);
+        void download(ParameterSet<T> &host);
+        void fill(T value) { flat_.fill(value); }
+        Tensor<T> &flat() { return flat_; }
+        Tensor<T> &tensor(size_t i) { return tensors_.at(i); }     // OIHW, as the pipelines take it
+        Tensor<T> &flat_tensor(size_t i) { return flats_.at(i); }  // the same memory, 1-D
+        size_t count() const { return tensors_.size(); }
+        const std::vector<ParamInfo> &infos() const { return infos_; }
+
+      private:
+        std::vector<ParamInfo> infos_;
+        Tensor<T> flat_;
+        std::vector<Tensor<T>> tensors_, flats_;
+    };
+
     // What a forward pass keeps, in the pipelines' internal layouts (see generators/layout.h).
     struct Trace {
         int batch = 0, t_in = 0, t_out = 0;
         bool all_states = false;
-        std::vector<AlignedVector<T>> frames;  // the frame fed at each step
-        std::vector<AlignedVector<T>>
-            states;  // h_0 (zeros) .. h_{steps}; only the last unless all_states
-        std::vector<AlignedVector<T>> preds, feats;
-        std::vector<std::vector<AlignedVector<T>>> acts;  // [decoder step][layer]
+        std::vector<Tensor<T>> frames;  // the frame fed at each step
+        std::vector<Tensor<T>> states;  // h_1 .. h_steps; only the last unless all_states
+        std::vector<Tensor<T>> preds, feats;
+        std::vector<std::vector<Tensor<T>>> acts;  // [decoder step][layer]
     };
 
     // inputs: (B, T_in, C, H, W). keep_all keeps every hidden state (for BPTT and encode).
     // decoder_inputs, if given, (B, t_out, C, H, W): the frames fed at the decoder steps in
     // place of the model's own (last observed frame, then each prediction), e.g. for teacher
     // forcing. Gradients never flow into fed frames either way.
-    void forward(const ParameterSet<T> &params, const Array<T> &inputs, int t_out, bool keep_all,
-                 Trace &trace, const Array<T> *decoder_inputs = nullptr) const;
+    void forward(Parameters &params, const Array<T> &inputs, int t_out, bool keep_all, Trace &trace,
+                 const Array<T> *decoder_inputs = nullptr) const;
 
     // Mean squared error of the trace's predictions against targets (B, T_out, C, H, W).
-    double loss(const Trace &trace, const Array<T> &targets) const;
+    double loss(Trace &trace, const Array<T> &targets) const;
 
-    // BPTT: adds dL/dparams into grads (which it zeroes first) and returns the loss.
-    // Needs a trace made with keep_all.
-    double backward(const ParameterSet<T> &params, const Array<T> &targets, const Trace &trace,
-                    ParameterSet<T> &grads) const;
+    // BPTT: sets grads to dL/dparams and returns the loss. Needs a trace made with keep_all.
+    double backward(Parameters &params, const Array<T> &targets, Trace &trace,
+                    Parameters &grads) const;
 
-    Array<T> predictions(const Trace &trace) const;  // (B, T_out, C, H, W)
+    Array<T> predictions(Trace &trace) const;  // (B, T_out, C, H, W)
     // Hidden states after steps first+1 .. first+count: (B, count, V, C, H, W).
-    Array<T> hidden_states(const Trace &trace, int first, int count) const;
+    Array<T> hidden_states(Trace &trace, int first, int count) const;
+
+    // The same with host parameters (uploaded for the call): for commands and tests.
+    void forward(const ParameterSet<T> &params, const Array<T> &inputs, int t_out, bool keep_all,
+                 Trace &trace, const Array<T> *decoder_inputs = nullptr) const;
+    double backward(const ParameterSet<T> &params, const Array<T> &targets, Trace &trace,
+                    ParameterSet<T> &grads) const;
 
   private:
     // Halide extents (innermost first) of one batch's tensors.
@@ -58,13 +86,12 @@ class SequenceModel {
         std::vector<int> frame, feat, hidden;
     };
     Extents extents(int batch) const;
-    // A view of `data` kept alive by `keep` until the pipeline call returns.
-    BufferView *view(const AlignedVector<T> &data, const std::vector<int> &extents,
-                     std::vector<std::unique_ptr<BufferView>> &keep) const;
     size_t frame_size(int channels) const;
-    size_t state_size() const;
     void check_sequence(const Array<T> &a, const char *what, int frames) const;
-    AlignedVector<T> frame_at(const Array<T> &seq, int t) const;  // (B,T,C,H,W)[:, t] -> internal
+    // (B,T,C,H,W)[:, t] in the pipelines' frame layout, on the device.
+    Tensor<T> frame_at(const Array<T> &seq, int t) const;
+    // Host copy of a frame tensor in the (B, 1, C, H, W) layout, written into out at frame t.
+    void frame_to(Tensor<T> &frame, Array<T> &out, int t) const;
 
     std::shared_ptr<const ModelLibrary> lib_;
 };

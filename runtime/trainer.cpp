@@ -77,24 +77,41 @@ void truncate_metrics(const std::string &path, int64_t step) {
     write_file_atomically(path, kept);
 }
 
+// Parameters and Adam's moments live on the model's device (in the optimizer); the host copies
+// are written and read only at checkpoints.
 struct TrainState {
-    explicit TrainState(const TrainSettings &t) : adam(AdamConfig{t.lr, 0.9, 0.999, 1e-8}) {}
-    ParameterSet<float> params;
-    Adam<float> adam;
+    TrainState(const ModelLibrary &lib, const Spec &spec, const TrainSettings &t)
+        : opt(lib, spec, AdamConfig{t.lr, 0.9, 0.999, 1e-8}),
+          params(ParameterSet<float>::zeros(spec)),
+          m(ParameterSet<float>::zeros(spec)),
+          v(ParameterSet<float>::zeros(spec)) {}
+    void to_device() {
+        opt.params().upload(params);
+        opt.exp_avg().upload(m.data.data());
+        opt.exp_avg_sq().upload(v.data.data());
+    }
+    void to_host() {
+        opt.params().download(params);
+        opt.exp_avg().download(m.data.data());
+        opt.exp_avg_sq().download(v.data.data());
+    }
+    Optimizer<float> opt;
+    ParameterSet<float> params, m, v;
     int64_t step = 0;
     double best_val = INFINITY;
     int64_t best_step = 0;
 };
 
-void write_checkpoints(const std::string &dir, const TrainState &s, const Spec &spec,
+void write_checkpoints(const std::string &dir, TrainState &s, const Spec &spec,
                        const TrainSettings &t) {
+    s.to_host();
     TensorFile<float> state;
     for (size_t i = 0; i < s.params.infos.size(); ++i) {
         const auto &info = s.params.infos[i];
         for (const auto &[prefix, source] :
              {std::pair<std::string, const float *>{"", s.params.tensor(i)},
-              {"adam.exp_avg.", s.adam.exp_avg().data() + s.params.offsets[i]},
-              {"adam.exp_avg_sq.", s.adam.exp_avg_sq().data() + s.params.offsets[i]}}) {
+              {"adam.exp_avg.", s.m.tensor(i)},
+              {"adam.exp_avg_sq.", s.v.tensor(i)}}) {
             Array<float> a(info.shape);
             std::copy(source, source + a.numel(), a.data.begin());
             state.tensors.emplace_back(prefix + info.name, std::move(a));
@@ -102,7 +119,7 @@ void write_checkpoints(const std::string &dir, const TrainState &s, const Spec &
     }
     state.metadata = {{"fernn.model_hash", spec.model_hash()},
                       {"fernn.step", std::to_string(s.step)},
-                      {"fernn.adam_steps", std::to_string(s.adam.steps())},
+                      {"fernn.adam_steps", std::to_string(s.opt.steps())},
                       {"fernn.best_val_mse", exact(s.best_val)},
                       {"fernn.best_step", std::to_string(s.best_step)}};
     // The resume state first: a kill before the second write leaves last.safetensors one
@@ -119,8 +136,6 @@ void write_checkpoints(const std::string &dir, const TrainState &s, const Spec &
 void read_resume_state(const std::string &dir, const Spec &spec, TrainState &s) {
     const std::string path = dir + "/resume.safetensors";
     const TensorFile<float> file = read_safetensors<float>(path);
-    s.params = ParameterSet<float>::zeros(spec);
-    s.adam.allocate(s.params.data.size());
     auto meta = [&](const std::string &key) {
         auto it = file.metadata.find(key);
         if (it == file.metadata.end()) throw InputError(path + ": metadata " + key + " is missing");
@@ -134,8 +149,8 @@ void read_resume_state(const std::string &dir, const Spec &spec, TrainState &s) 
         const auto &info = s.params.infos[i];
         for (const auto &[prefix, target] :
              {std::pair<std::string, float *>{"", s.params.tensor(i)},
-              {"adam.exp_avg.", s.adam.exp_avg().data() + s.params.offsets[i]},
-              {"adam.exp_avg_sq.", s.adam.exp_avg_sq().data() + s.params.offsets[i]}}) {
+              {"adam.exp_avg.", s.m.tensor(i)},
+              {"adam.exp_avg_sq.", s.v.tensor(i)}}) {
             const Array<float> *a = file.find(prefix + info.name);
             if (!a || a->shape != info.shape) {
                 throw InputError(path + ": tensor " + prefix + info.name + " " +
@@ -145,13 +160,14 @@ void read_resume_state(const std::string &dir, const Spec &spec, TrainState &s) 
         }
     }
     s.step = std::stoll(meta("fernn.step"));
-    s.adam.set_steps(std::stoll(meta("fernn.adam_steps")));
+    s.opt.set_steps(std::stoll(meta("fernn.adam_steps")));
     s.best_val = std::stod(meta("fernn.best_val_mse"));
     s.best_step = std::stoll(meta("fernn.best_step"));
+    s.to_device();
 }
 
 // Mean squared error over `count` fixed validation sequences.
-double validate(const SequenceModel<float> &model, const ParameterSet<float> &params,
+double validate(const SequenceModel<float> &model, SequenceModel<float>::Parameters &params,
                 const FlowingMnist &gen, int count, int batch, int t_in, int t_out) {
     double total = 0;
     for (int first = 0; first < count; first += batch) {
@@ -245,7 +261,7 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
     const int64_t val_every = t.val_every > 0 ? t.val_every : epoch_steps;
 
     SequenceModel<float> model(library);
-    TrainState s(t);
+    TrainState s(*library, spec, t);
     const std::string metrics = dir + "/metrics.jsonl";
     // A kill during an atomic write leaves its temporary file behind: clear them.
     for (const auto &entry : fs::directory_iterator(dir)) {
@@ -263,15 +279,17 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
         truncate_metrics(metrics, s.step);
     } else {
         s.params = init_parameters<float>(spec, t.seed);
-        s.adam.allocate(s.params.data.size());
+        s.to_device();
         write_file_atomically(metrics, "");
     }
     auto validate_and_save_best = [&](Progress &progress) {
-        const double val = validate(model, s.params, val_data, val_count, t.batch, t_in, t_out);
+        const double val =
+            validate(model, s.opt.params(), val_data, val_count, t.batch, t_in, t_out);
         const bool best = val < s.best_val;
         if (best) {
             s.best_val = val;
             s.best_step = s.step;
+            s.opt.params().download(s.params);
             save_parameters(dir + "/best.safetensors", s.params,
                             {{"fernn.model_hash", spec.model_hash()},
                              {"fernn.step", std::to_string(s.step)},
@@ -294,16 +312,18 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
         std::to_string(t.batch) + ", " + std::to_string(data.train.count) + " training digits)");
     if (!from_checkpoint) validate_and_save_best(progress);  // where training starts from
     double data_seconds = 0, step_seconds = 0, loss_value = 0;
+    SequenceModel<float>::Parameters grads(*library, spec);
     const auto run_start = Clock::now();
     while (s.step < t.steps) {
         const auto t0 = Clock::now();
         const Array<float> seq = train_data.batch(uint64_t(s.step) * t.batch, t.batch);
         const auto t1 = Clock::now();
         SequenceModel<float>::Trace trace;
-        model.forward(s.params, slice_frames(seq, 0, t_in), t_out, true, trace);
-        ParameterSet<float> grads;
-        loss_value = model.backward(s.params, slice_frames(seq, t_in, t_out), trace, grads);
-        const double norm = clip_grad_norm(grads.data, t.clip_grad_norm);
+        model.forward(s.opt.params(), slice_frames(seq, 0, t_in), t_out, true, trace);
+        loss_value = model.backward(s.opt.params(), slice_frames(seq, t_in, t_out), trace, grads);
+        // A non-finite loss stops before the update; non-finite gradients are seen in the
+        // update's norm. Either way no checkpoint is written from this step on.
+        const double norm = std::isfinite(loss_value) ? s.opt.step(grads, t.clip_grad_norm) : NAN;
         if (!std::isfinite(loss_value) || !std::isfinite(norm)) {
             progress.finish();
             throw std::runtime_error(
@@ -314,7 +334,6 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
                 "; nothing was saved for it, the last good checkpoint is " + dir +
                 "/last.safetensors (try a lower --lr or a --clip value)");
         }
-        s.adam.step(s.params.data.data(), grads.data.data());
         ++s.step;
         const auto t2 = Clock::now();
         data_seconds += seconds(t0, t1);

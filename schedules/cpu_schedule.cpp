@@ -16,14 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-std::vector<int> divisors(int n) {
-    std::vector<int> out;
-    for (int d = 1; d <= n; ++d) {
-        if (n % d == 0) out.push_back(d);
-    }
-    return out;
-}
-
 int natural_lanes(const Func &f, const Halide::Target &t) {
     return t.natural_vector_size(f.output_types()[0]);
 }
@@ -235,8 +227,23 @@ void schedule_root(gen::RootStage &s, const Halide::Target &t) {
                 break;
             }
             case gen::RootStage::Scalar:
-                st.parallel(d.b);
+                if (f.dimensions() == 2)
+                    st.parallel(d.b);  // (y, b) row sums; 0-D: nothing to split
                 break;
+            case gen::RootStage::Flat: {
+                if (i > 0) {
+                    // A reduction over a chunk per element (e.g. the gradient norm's partial
+                    // sums): the chunks in parallel, each summed in order.
+                    st.parallel(d.c);
+                    break;
+                }
+                // 1-D over the parameter buffer: blocks of 4096 in parallel, vectorized.
+                Var block("block"), inner("inner");
+                st.split(d.c, block, inner, 4096, TailStrategy::GuardWithIf)
+                    .parallel(block)
+                    .vectorize(inner, natural);
+                break;
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 #include "cuda_schedule.h"
 
+#include <map>
 #include <stdexcept>
 
 #include "schedule_util.h"
@@ -150,6 +151,43 @@ json default_cuda_knobs(const gen::PipelineDef &def, int width) {
     return knobs;
 }
 
+std::vector<json> cuda_knob_neighbors(const gen::PipelineDef &def, const std::string &stage,
+                                      const json &current, int width) {
+    const gen::ConvStage *conv = nullptr;
+    const gen::WeightGradStage *wg = nullptr;
+    for (const auto &c : def.stages.convs)
+        if (stage_name(c.conv) == stage) conv = &c;
+    for (const auto &w : def.stages.weight_grads)
+        if (stage_name(w.out) == stage) wg = &w;
+    if (!conv && !wg) {
+        throw std::invalid_argument("pipeline " + def.name + " has no tunable stage " + stage);
+    }
+    const std::map<std::string, std::vector<int>> values{{"c_threads", {8, 16, 32, 64, 128, 256}},
+                                                         {"x_tile", divisors(width)},
+                                                         {"co_threads", {8, 16, 32, 64, 128}},
+                                                         {"ci_threads", {1, 2, 4, 8, 16}},
+                                                         {"batch_group", {1, 2, 4, 8, 16}}};
+    auto valid = [&](const json &k) {
+        if (conv) {
+            const int c = k["c_threads"], x = k["x_tile"];
+            return conv->out_channels % c == 0 && width % x == 0 && x <= 8;
+        }
+        const int co = k["co_threads"], ci = k["ci_threads"];
+        return wg->out_channels % co == 0 && wg->in_channels % ci == 0 && co * ci <= 1024;
+    };
+    std::vector<json> out;
+    for (const auto &[name, options] : values) {
+        if (!current.contains(name)) continue;
+        for (int v : options) {
+            if (current[name] == v) continue;
+            json candidate = current;
+            candidate[name] = v;
+            if (valid(candidate)) out.push_back(candidate);
+        }
+    }
+    return out;
+}
+
 json schedule_cuda(gen::PipelineDef &def, int width, const json &knobs) {
     json used = default_cuda_knobs(def, width);
     for (const auto &item : knobs.items()) {
@@ -159,7 +197,9 @@ json schedule_cuda(gen::PipelineDef &def, int width, const json &knobs) {
         }
         used[item.key()] = item.value();
     }
-    for (auto &root : def.stages.roots) schedule_pointwise(root.f, root.channels);
+    // Flat stages (over the parameter buffer) have no channel count: 64 threads a block.
+    for (auto &root : def.stages.roots)
+        schedule_pointwise(root.f, root.kind == gen::RootStage::Flat ? 64 : root.channels);
     for (auto &c : def.stages.convs) schedule_conv(c, width, used[stage_name(c.conv)]);
     for (auto &w : def.stages.weight_grads) schedule_weight_grad(w, used[stage_name(w.out)]);
     // Outputs not scheduled above (e.g. a zero gradient) run on the GPU too.

@@ -20,6 +20,12 @@ constexpr int kCudaScheduleVersion = 1;
 
 nlohmann::json default_cuda_knobs(const gen::PipelineDef &def, int width);
 
+// The knob sets one step away from `current` for `stage` that schedule_cuda accepts (at most
+// 1024 threads a block), for fernn tune.
+std::vector<nlohmann::json> cuda_knob_neighbors(const gen::PipelineDef &def,
+                                                const std::string &stage,
+                                                const nlohmann::json &current, int width);
+
 // Schedules every stage of `def` for a CUDA target, using `knobs[stage]` where given.
 nlohmann::json schedule_cuda(gen::PipelineDef &def, int width,
                              const nlohmann::json &knobs = nlohmann::json::object());

@@ -24,6 +24,7 @@ Halide::Region region_of(const gen::TensorDesc &t, const Spec &spec, int batch) 
         return {Range(0, spec.hidden), Range(0, spec.width), Range(0, spec.height),
                 Range(0, spec.num_velocities()), Range(0, batch)};
     }
+    if (t.kind == "flat") return {Range(0, int(spec.parameter_count()))};  // all parameters
     if (t.kind == "weight") {
         for (const auto &p : spec.parameters()) {
             if (p.name == t.param) {
@@ -48,12 +49,38 @@ void load_plugin_once(const std::string &name) {
 
 }  // namespace
 
+bool is_cuda(const Halide::Target &target) {
+    return target.has_feature(Halide::Target::CUDA);
+}
+
+int schedule_version(const Halide::Target &target) {
+    return is_cuda(target) ? kCudaScheduleVersion : kCpuScheduleVersion;
+}
+
+std::vector<std::string> autoschedulers_for(const Halide::Target &target) {
+    if (!is_cuda(target)) return kAutoschedulers;
+    return {"Mullapudi2016", "Li2018"};
+}
+
+nlohmann::json default_knobs_for(const gen::PipelineDef &def, int width,
+                                 const Halide::Target &target) {
+    return is_cuda(target) ? default_cuda_knobs(def, width) : default_knobs(def, width, target);
+}
+
+std::vector<nlohmann::json> knob_neighbors_for(const gen::PipelineDef &def,
+                                               const std::string &stage,
+                                               const nlohmann::json &current, int width,
+                                               const Halide::Target &target) {
+    return is_cuda(target) ? cuda_knob_neighbors(def, stage, current, width)
+                           : knob_neighbors(def, stage, current, width);
+}
+
 Halide::Pipeline schedule_pipeline(gen::PipelineDef &def, const Spec &spec,
                                    const Halide::Target &target, const nlohmann::json &knobs,
                                    nlohmann::json &used) {
     if (!knobs.contains("autoscheduler")) {
-        used = target.has_feature(Halide::Target::CUDA) ? schedule_cuda(def, spec.width, knobs)
-                                                         : schedule_cpu(def, spec.width, target, knobs);
+        used = is_cuda(target) ? schedule_cuda(def, spec.width, knobs)
+                               : schedule_cpu(def, spec.width, target, knobs);
         return Halide::Pipeline(def.funcs);
     }
     const std::string name = knobs["autoscheduler"].get<std::string>();
@@ -64,7 +91,8 @@ Halide::Pipeline schedule_pipeline(gen::PipelineDef &def, const Spec &spec,
     size_t image = 0, scalar = 0;
     for (const auto &t : def.inputs) {
         if (t.kind == "scalar") {
-            def.scalars.at(scalar++).parameter().set_estimate(Halide::Expr(0.5f));
+            auto &param = def.scalars.at(scalar++);
+            param.parameter().set_estimate(Halide::cast(param.type(), 0.5f));
         } else {
             def.images.at(image++).set_estimates(region_of(t, spec, batch));
         }

@@ -13,6 +13,18 @@ namespace fernn::sched {
 
 extern const std::vector<std::string> kAutoschedulers;
 
+// The device-specific parts of scheduling, chosen by the target (CUDA or CPU).
+bool is_cuda(const Halide::Target &target);
+int schedule_version(const Halide::Target &target);
+// The autoschedulers that can schedule for the target (Halide 14: Adams2019 is CPU only).
+std::vector<std::string> autoschedulers_for(const Halide::Target &target);
+nlohmann::json default_knobs_for(const gen::PipelineDef &def, int width,
+                                 const Halide::Target &target);
+std::vector<nlohmann::json> knob_neighbors_for(const gen::PipelineDef &def,
+                                               const std::string &stage,
+                                               const nlohmann::json &current, int width,
+                                               const Halide::Target &target);
+
 // Schedules def and returns the Pipeline to compile; `used` receives the knobs applied.
 Halide::Pipeline schedule_pipeline(gen::PipelineDef &def, const Spec &spec,
                                    const Halide::Target &target, const nlohmann::json &knobs,

@@ -6,6 +6,7 @@
 #include "../generators/compile_model.h"
 #include "../runtime/atomic_file.h"
 #include "cpu_schedule.h"
+#include "pipeline_schedule.h"
 
 #ifndef FERNN_SOURCE_DIR
 #define FERNN_SOURCE_DIR "."
@@ -31,12 +32,12 @@ RecordMatch find_record(const Spec &spec, const std::string &target, const std::
     m.found = true;
     const int algorithm = r.value("algorithm_version", 0),
               schedule = r.value("schedule_version", 0);
-    if (algorithm != kAlgorithmVersion || schedule != kCpuScheduleVersion) {
+    const int current = schedule_version(Halide::Target(target));
+    if (algorithm != kAlgorithmVersion || schedule != current) {
         m.stale = true;
         m.warning = m.path + " is stale: tuned for algorithm v" + std::to_string(algorithm) +
                     ", schedules v" + std::to_string(schedule) + " (now v" +
-                    std::to_string(kAlgorithmVersion) + ", v" +
-                    std::to_string(kCpuScheduleVersion) +
+                    std::to_string(kAlgorithmVersion) + ", v" + std::to_string(current) +
                     "); using default schedules. Run fernn tune again.";
         return m;
     }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "Halide.h"
 
@@ -15,6 +16,15 @@ inline int divisor_at_most(int n, int limit) {
         if (n % d == 0) return d;
     }
     return 1;
+}
+
+// Every divisor of n, ascending: the tile sizes fernn tune tries along an extent of n.
+inline std::vector<int> divisors(int n) {
+    std::vector<int> out;
+    for (int d = 1; d <= n; ++d) {
+        if (n % d == 0) out.push_back(d);
+    }
+    return out;
 }
 
 // A stage's name without the "$n" suffix Halide adds when a process defines a Func name more

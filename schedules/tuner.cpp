@@ -130,12 +130,18 @@ double time_pipeline(const Spec &spec, const std::string &name, const json &knob
         for (const auto &t : def.outputs)
             outputs.push_back(Halide::Buffer<float>(extents_of(t, spec, b)));
         Halide::Realization realization(outputs);
-        pipeline.realize(realization, target);  // warm-up: thread pool, caches
+        // On a GPU the outputs are left on the device; waiting for them ends the timing.
+        auto sync = [&] {
+            for (auto &o : outputs) o.device_sync();
+        };
+        pipeline.realize(realization, target);  // warm-up: thread pool, caches, GPU module
+        sync();
         if (repeats == 0) return 0.0;
         std::vector<double> ms;
         for (int i = 0; i < repeats; ++i) {
             const auto t0 = Clock::now();
             pipeline.realize(realization, target);
+            sync();
             ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
         }
         std::sort(ms.begin(), ms.end());
@@ -161,12 +167,30 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
         if (o.log) o.log(s);
     };
     if (o.threads > 0) setenv("HL_NUM_THREADS", std::to_string(o.threads).c_str(), 1);
+    if (is_cuda(Halide::Target(target))) {
+        // Tuning times real runs: without a GPU, say so before the search starts.
+        const json probe = in_child(
+            [&] {
+                Halide::Func f("cuda_probe");
+                Halide::Var x("x"), xo("xo"), xi("xi");
+                f(x) = x;
+                f.gpu_tile(x, xo, xi, 32);
+                Halide::Buffer<int> out(64);
+                f.realize(out, Halide::Target(target));
+                out.copy_to_host();
+                return json(out(63) == 63);
+            },
+            120);
+        if (probe.is_object() && probe.contains("error")) {
+            throw InputError("no CUDA device: " + probe["error"].get<std::string>());
+        }
+    }
     json record{{"fernn_schedule_record", 1},
                 {"model", spec.name},
                 {"model_hash", spec.model_hash()},
                 {"spec", spec.normalized()},
                 {"algorithm_version", kAlgorithmVersion},
-                {"schedule_version", kCpuScheduleVersion},
+                {"schedule_version", schedule_version(Halide::Target(target))},
                 {"target", target},
                 {"tuned", {{"batch", o.batch}, {"threads", o.threads}, {"command", "fernn tune"}}},
                 {"pipelines", json::object()},
@@ -191,7 +215,7 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
         const json defaults = in_child(
             [&] {
                 gen::PipelineDef def = gen::build_pipeline(spec, Halide::Float(32), p);
-                return default_knobs(def, spec.width, Halide::Target(target));
+                return default_knobs_for(def, spec.width, Halide::Target(target));
             },
             120);
         if (defaults.contains("error"))
@@ -226,7 +250,8 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
                 const json neighbors = in_child(
                     [&] {
                         gen::PipelineDef def = gen::build_pipeline(spec, Halide::Float(32), p);
-                        return json(knob_neighbors(def, stage, best[p][stage], spec.width));
+                        return json(knob_neighbors_for(def, stage, best[p][stage], spec.width,
+                                                       Halide::Target(target)));
                     },
                     120);
                 bool improved = false;
@@ -256,7 +281,7 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
     if (o.autoschedulers) {
         for (const std::string &p : order) {
             json tried = json::object();
-            for (const std::string &a : kAutoschedulers) {
+            for (const std::string &a : autoschedulers_for(Halide::Target(target))) {
                 if (out_of_time()) break;
                 const json knobs{{"autoscheduler", a}, {"batch", o.batch}};
                 // The budget bounds the whole search, slow autoschedulers included.

@@ -90,10 +90,10 @@ TEST_F(Cli, CompileWritesLibraryAndManifest) {
     EXPECT_EQ(m["parameters"][1]["name"], "cell.conv_h.weight");
     std::vector<std::string> names;
     for (const auto &p : m["pipelines"]) names.push_back(p["name"]);
-    EXPECT_EQ(names,
-              (std::vector<std::string>{"cell_forward", "cell_forward_first", "cell_backward",
-                                        "cell_backward_first", "readout_forward",
-                                        "readout_backward", "frame_loss"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"cell_forward", "cell_forward_first",
+                                               "cell_backward", "cell_backward_first",
+                                               "readout_forward", "readout_backward", "frame_loss",
+                                               "grad_accumulate", "optimizer_step"}));
     EXPECT_TRUE(m["schedule"]["stages"].contains("cell_forward"));
     // Nothing but the library and the manifest is left in the output directory.
     int files = 0;

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""fernn's Adam and gradient clipping against torch.optim.Adam and clip_grad_norm_.
+"""fernn's optimizer_step pipeline (gradient clipping + Adam, as compiled into every model
+library) against torch.optim.Adam and clip_grad_norm_.
 
 The same parameters (split into two tensors, so clipping uses the norm over both) and the same
 sequence of gradients go through both; the parameters after every step must agree to float32
@@ -17,9 +18,13 @@ import torch
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runner", required=True)
+    ap.add_argument("--fernn", required=True)
+    ap.add_argument("--spec", required=True)
     ap.add_argument("--workdir", required=True)
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
+    model = os.path.join(args.workdir, "model")
+    subprocess.run([args.fernn, "compile", args.spec, "-o", model], check=True, capture_output=True)
     rng = np.random.default_rng(3)
     n, split, steps = 300, 120, 25
     worst_all = 0.0
@@ -30,7 +35,7 @@ def main():
         pf, gf, of = (os.path.join(args.workdir, f) for f in ("p.npy", "g.npy", "out.npy"))
         np.save(pf, p0)
         np.save(gf, g)
-        subprocess.run([args.runner, pf, gf, repr(lr), repr(clip), of], check=True)
+        subprocess.run([args.runner, model, pf, gf, repr(lr), repr(clip), of], check=True)
         ours = np.load(of)
 
         params = [torch.nn.Parameter(torch.from_numpy(p0[:split].copy())),

@@ -38,17 +38,21 @@ struct CliResult {
     std::string output;  // stdout and stderr together
 };
 
-// Runs build/fernn with `args` (a shell command line) against the test model cache.
-inline CliResult fernn_cli(const std::string &args) {
-    const std::string cmd =
-        std::string("FERNN_CACHE=") + FERNN_TEST_CACHE + " " + FERNN_BINARY + " " + args + " 2>&1";
-    FILE *p = popen(cmd.c_str(), "r");
+// Runs a shell command line; returns its exit code and output.
+inline CliResult run_command(const std::string &command) {
+    FILE *p = popen((command + " 2>&1").c_str(), "r");
     std::string out;
     char buf[4096];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
     const int status = pclose(p);
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// Runs build/fernn with `args` (a shell command line) against the test model cache.
+inline CliResult fernn_cli(const std::string &args) {
+    return run_command(std::string("FERNN_CACHE=") + FERNN_TEST_CACHE + " " + FERNN_BINARY + " " +
+                       args);
 }
 
 inline std::shared_ptr<ModelLibrary> compiled(const Spec &spec, const std::string &precision) {

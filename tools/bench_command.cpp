@@ -1,6 +1,7 @@
 // fernn bench: times a spec's inference forward, training forward, backward and whole training
 // step (forward + BPTT + clipping + Adam) on random data, per pipeline too, and relates the
-// model FLOPs to the machine's measured FP32 peak.
+// model FLOPs to the machine's measured FP32 peak (CPU). On CUDA each timing ends when the
+// device is done; per-pipeline times come from one more step that waits after every pipeline.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -8,12 +9,10 @@
 #include <map>
 #include <thread>
 
-#include "../generators/model_cache.h"
 #include "../runtime/optimizer.h"
 #include "../runtime/rng.h"
 #include "../runtime/sequence_model.h"
 #include "commands.h"
-#include "peak_flops.h"
 
 namespace fernn::cli {
 
@@ -41,6 +40,7 @@ int bench(const BenchArgs &a) {
     m.spec = a.spec;
     m.model_dir = a.model_dir;
     m.threads = threads;
+    m.device = a.device;
     auto lib = resolve_model(m, spec);
     SequenceModel<float> model(lib);
     const int B = a.batch, t_in = spec.input_frames, t_out = spec.output_frames;
@@ -50,30 +50,48 @@ int bench(const BenchArgs &a) {
     SplitMix64 rng(1);
     for (auto &v : x.data) v = float(rng.uniform());
     for (auto &v : y.data) v = float(rng.uniform());
-    ParameterSet<float> p = params, grads;
-    Adam<float> adam(AdamConfig{});
-    adam.allocate(p.data.size());
+    // As fernn train: parameters, gradients and Adam's moments stay on the device.
+    Optimizer<float> opt(*lib, spec, AdamConfig{});
+    opt.params().upload(params);
+    SequenceModel<float>::Parameters grads(*lib, spec);
 
     SequenceModel<float>::Trace trace;
-    std::vector<double> infer, fwd, bwd, opt, step;
+    std::vector<double> infer, fwd, bwd, opt_ms, step;
     std::map<std::string, std::vector<double>> stage;
-    for (int rep = 0; rep < a.warmup + a.repeats; ++rep) {
-        const double ti = time_ms([&] { model.forward(p, x, t_out, false, trace); });
-        lib->reset_times();
-        const double tf = time_ms([&] { model.forward(p, x, t_out, true, trace); });
-        const double tb = time_ms([&] { model.backward(p, y, trace, grads); });
-        const double to = time_ms([&] {
-            clip_grad_norm(grads.data, spec.training.clip_grad_norm);
-            adam.step(p.data.data(), grads.data.data());
+    // The forward's last output, waited for: on CUDA the launches return before the work ends.
+    auto done = [&] {
+        if (trace.t_out > 0) trace.preds.back().synchronize();
+        if (!trace.states.empty()) trace.states.back().synchronize();
+    };
+    const bool cuda = a.device == "cuda";
+    // On CUDA, one more repetition at the end waits after each pipeline for its own time.
+    const int reps = a.warmup + a.repeats + (cuda ? 1 : 0);
+    for (int rep = 0; rep < reps; ++rep) {
+        const bool per_pipeline = cuda ? rep == reps - 1 : rep >= a.warmup;
+        lib->set_sync_each_call(cuda && per_pipeline);
+        const double ti = time_ms([&] {
+            model.forward(opt.params(), x, t_out, false, trace);
+            done();
         });
-        if (rep < a.warmup) continue;
+        lib->reset_times();
+        const double tf = time_ms([&] {
+            model.forward(opt.params(), x, t_out, true, trace);
+            done();
+        });
+        // backward ends with the loss read back and step with the gradient norm: both wait.
+        const double tb = time_ms([&] { model.backward(opt.params(), y, trace, grads); });
+        const double to = time_ms([&] { opt.step(grads, spec.training.clip_grad_norm); });
+        if (per_pipeline) {
+            for (const auto &t : lib->times()) stage[t.name].push_back(1e3 * t.seconds);
+        }
+        if (rep < a.warmup || (cuda && rep == reps - 1)) continue;
         infer.push_back(ti);
         fwd.push_back(tf);
         bwd.push_back(tb);
-        opt.push_back(to);
+        opt_ms.push_back(to);
         step.push_back(tf + tb + to);
-        for (const auto &t : lib->times()) stage[t.name].push_back(1e3 * t.seconds);
     }
+    lib->set_sync_each_call(false);
 
     // Model FLOPs: the forward as counted by `fernn check`; the backward does twice the
     // forward's convolution work except for the lifting conv's input gradient (never needed).
@@ -85,7 +103,9 @@ int bench(const BenchArgs &a) {
     const double train_flops = 3 * forward_flops - B * steps * lift;
     const double cell_fwd_flops = B * steps * spec.flops_encoder_step();
     const double cell_bwd_flops = 2 * cell_fwd_flops - B * steps * lift;
-    const double peak = peak_gflops(threads, default_cache_root());
+    // The CPU's measured peak; none for CUDA (or where it cannot be measured: fernn-run).
+    const double peak = cuda ? 0 : machine_peak_gflops(threads);
+    auto share = [&](double gflops) { return peak > 0 ? json(gflops / peak) : json(nullptr); };
     const double step_ms = median(step);
     const double gflops = train_flops / step_ms / 1e6;
     json stages = json::object();
@@ -94,6 +114,7 @@ int bench(const BenchArgs &a) {
     const double cf = median(stage["cell_forward"]) + median(stage["cell_forward_first"]);
     const double cb = median(stage["cell_backward"]) + median(stage["cell_backward_first"]);
     json out{{"spec", spec.name},
+             {"device", a.device},
              {"batch", B},
              {"threads", threads},
              {"velocities", spec.num_velocities()},
@@ -101,41 +122,48 @@ int bench(const BenchArgs &a) {
              {"forward_ms", median(infer)},
              {"train_forward_ms", median(fwd)},
              {"backward_ms", median(bwd)},
-             {"optimizer_ms", median(opt)},
+             {"optimizer_ms", median(opt_ms)},
              {"train_step_ms", step_ms},
              {"train_gflop", train_flops / 1e9},
              {"gflops_per_s", gflops},
-             {"peak_gflops_per_s", peak},
-             {"peak_fraction", gflops / peak},
+             {"peak_gflops_per_s", peak > 0 ? json(peak) : json(nullptr)},
+             {"peak_fraction", share(gflops)},
              {"cell_forward_ms", cf},
              {"cell_backward_ms", cb},
              {"cell_forward_gflops_per_s", cell_fwd_flops / cf / 1e6},
              {"cell_backward_gflops_per_s", cell_bwd_flops / cb / 1e6},
              {"stages_per_train_step", stages},
              {"repeats", a.repeats}};
-    out["cell_forward_peak_fraction"] = out["cell_forward_gflops_per_s"].get<double>() / peak;
-    out["cell_backward_peak_fraction"] = out["cell_backward_gflops_per_s"].get<double>() / peak;
+    out["cell_forward_peak_fraction"] = share(out["cell_forward_gflops_per_s"].get<double>());
+    out["cell_backward_peak_fraction"] = share(out["cell_backward_gflops_per_s"].get<double>());
     if (a.json_output) {
         std::cout << out.dump() << "\n";
         return 0;
     }
-    std::printf("%s: batch %d, %d+%d frames, |V| %d, hidden %d, %d threads (median of %d)\n",
-                spec.name.c_str(), B, t_in, t_out, spec.num_velocities(), spec.hidden, threads,
-                a.repeats);
+    std::printf("%s on %s: batch %d, %d+%d frames, |V| %d, hidden %d, %d threads (median of %d)\n",
+                spec.name.c_str(), a.device.c_str(), B, t_in, t_out, spec.num_velocities(),
+                spec.hidden, threads, a.repeats);
     std::printf("  forward (inference)   %9.2f ms\n", median(infer));
     std::printf(
         "  training step         %9.2f ms  = forward %.2f + backward %.2f + clip/Adam %.2f\n",
-        step_ms, median(fwd), median(bwd), median(opt));
-    std::printf(
-        "  model FLOPs/step      %9.3f GFLOP -> %.1f GFLOP/s, %.0f%% of the measured peak %.1f "
-        "GFLOP/s\n",
-        train_flops / 1e9, gflops, 100 * gflops / peak, peak);
-    std::printf(
-        "  recurrent cell        forward %.1f GFLOP/s (%.0f%%), backward %.1f GFLOP/s (%.0f%%)\n",
-        out["cell_forward_gflops_per_s"].get<double>(),
-        100 * out["cell_forward_peak_fraction"].get<double>(),
-        out["cell_backward_gflops_per_s"].get<double>(),
-        100 * out["cell_backward_peak_fraction"].get<double>());
+        step_ms, median(fwd), median(bwd), median(opt_ms));
+    const double cf_rate = out["cell_forward_gflops_per_s"].get<double>(),
+                 cb_rate = out["cell_backward_gflops_per_s"].get<double>();
+    if (peak > 0) {
+        std::printf(
+            "  model FLOPs/step      %9.3f GFLOP -> %.1f GFLOP/s, %.0f%% of the measured peak "
+            "%.1f GFLOP/s\n",
+            train_flops / 1e9, gflops, 100 * gflops / peak, peak);
+        std::printf(
+            "  recurrent cell        forward %.1f GFLOP/s (%.0f%%), backward %.1f GFLOP/s "
+            "(%.0f%%)\n",
+            cf_rate, 100 * cf_rate / peak, cb_rate, 100 * cb_rate / peak);
+    } else {
+        std::printf("  model FLOPs/step      %9.3f GFLOP -> %.1f GFLOP/s\n", train_flops / 1e9,
+                    gflops);
+        std::printf("  recurrent cell        forward %.1f GFLOP/s, backward %.1f GFLOP/s\n",
+                    cf_rate, cb_rate);
+    }
     std::printf("  per training step:");
     for (const auto &[name, v] : stage) std::printf(" %s %.2f ms;", name.c_str(), median(v));
     std::printf("\n");

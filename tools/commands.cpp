@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <iostream>
 
-#include "../generators/model_cache.h"
 #include "../runtime/checkpoint.h"
 #include "../runtime/npy.h"
 #include "../runtime/sequence_model.h"
@@ -19,9 +18,8 @@ std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec
                          "\" is not a device; allowed: \"cpu\", \"cuda\"");
     }
     const std::string target = a.device == "cuda" && a.target == "host" ? "host,cuda" : a.target;
-    const std::string dir = a.model_dir.empty() ? ensure_compiled(spec, target, a.precision,
-                                                                  default_cache_root(), &std::cerr)
-                                                : a.model_dir;
+    const std::string dir =
+        a.model_dir.empty() ? compiled_model_dir(spec, target, a.precision) : a.model_dir;
     auto lib = ModelLibrary::open(dir);
     const std::string compiled = lib->manifest().value("model_hash", "");
     if (compiled != spec.model_hash()) {
@@ -147,25 +145,6 @@ int check(const SpecArgs &a, bool as_json) {
     std::printf("  FLOPs/sample encoder step %.4g, decoder step %.4g, sequence forward %.4g\n",
                 s.flops_encoder_step(), s.flops_decoder_step(),
                 s.input_frames * s.flops_encoder_step() + s.output_frames * s.flops_decoder_step());
-    return 0;
-}
-
-int compile(const SpecArgs &a, const std::string &out_dir, const std::string &target,
-            const std::string &precision, const std::string &records) {
-    const Spec s = load(a);
-    CompileOptions options;
-    options.out_dir = out_dir;
-    options.target = target;
-    options.precision = precision;
-    options.records_dir = records;
-    const CompileResult r = compile_model(s, options);
-    for (const auto &w : r.warnings) std::fprintf(stderr, "fernn: warning: %s\n", w.c_str());
-    for (const auto &[name, seconds] : r.pipeline_seconds) {
-        std::printf("compiled %-17s %6.2f s\n", name.c_str(), seconds);
-    }
-    std::printf("schedules: %s\n", r.schedule_source.c_str());
-    std::printf("wrote %s\nwrote %s\ncompile time %.1f s (pipelines in parallel)\n",
-                r.library.c_str(), r.manifest.c_str(), r.seconds);
     return 0;
 }
 

@@ -28,6 +28,16 @@ struct ModelArgs : SpecArgs {
 // for the spec, target and precision, compiled on first use.
 std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec);
 
+// What needs the compiler (Halide, LLVM). `fernn` links compiler_commands.cpp; `fernn-run`,
+// the same command line for machines that only run compiled models, links no_compiler.cpp,
+// where these throw InputError naming what to do instead.
+bool has_compiler();
+// The cached compiled model for the settings, compiled on first use.
+std::string compiled_model_dir(const Spec &spec, const std::string &target,
+                               const std::string &precision);
+// The machine's measured FP32 peak in GFLOP/s with `threads` threads; 0 when not measurable.
+double machine_peak_gflops(int threads);
+
 int check(const SpecArgs &a, bool as_json);
 int compile(const SpecArgs &a, const std::string &out_dir, const std::string &target,
             const std::string &precision, const std::string &records);
@@ -42,7 +52,7 @@ int gradients(const ModelArgs &a, const std::string &checkpoint, const std::stri
 // Flags of train/eval that take defaults from the spec or the run: `given` lists the ones the
 // user typed, so defaults apply only to the others.
 struct TrainArgs : SpecArgs {
-    std::string out, resume, data = "mnist", model_dir;
+    std::string out, resume, data = "mnist", model_dir, device = "cpu";
     long long steps = 0;
     int epochs = 0, batch = 0, threads = 0, val_sequences = 256, velocity_range = 0;
     double lr = 0, clip = 0;
@@ -53,7 +63,7 @@ struct TrainArgs : SpecArgs {
 int train(const TrainArgs &a);
 
 struct EvalArgs : SpecArgs {
-    std::string checkpoint, run, out, data = "mnist", model_dir;
+    std::string checkpoint, run, out, data = "mnist", model_dir, device = "cpu";
     int sequences = 256, length_frames = 30, velocity_max = -1, velocity_sequences = 32, batch = 32;
     int threads = 0, velocity_range = 0;
     bool plots = true;
@@ -73,7 +83,7 @@ struct SampleArgs {
     unsigned long long seed = 0;
 };
 struct BenchArgs : SpecArgs {
-    std::string model_dir;
+    std::string model_dir, device = "cpu";
     int batch = 16, threads = 0, repeats = 5, warmup = 1;
     bool json_output = false;
 };

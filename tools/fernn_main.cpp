@@ -44,7 +44,11 @@ int main(int argc, char **argv) {
     // fault per 4 KiB every time; keeping freed memory in the heap makes them reusable.
     mallopt(M_MMAP_THRESHOLD, 1 << 30);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
-    CLI::App app{"fernn: a compiler and trainer for Flow Equivariant Recurrent Neural Networks"};
+    CLI::App app{
+        cli::has_compiler()
+            ? "fernn: a compiler and trainer for Flow Equivariant Recurrent Neural Networks"
+            : "fernn-run: fernn without the compiler; runs, trains and times models "
+              "compiled by fernn compile (pass --model DIR)"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "fernn 0.1");
 
@@ -162,6 +166,8 @@ int main(int argc, char **argv) {
         ->add_option("--val-sequences", train_args.val_sequences,
                      "validation sequences (default 256)")
         ->check(CLI::PositiveNumber);
+    train->add_option("--device", train_args.device, "cpu (default) or cuda")
+        ->check(CLI::IsMember({"cpu", "cuda"}));
     train->add_option("--model", train_args.model_dir,
                       "compiled model directory (default: compile on first use, cached)");
     train->add_option("--threads", train_args.threads, "worker threads (default: all cores)")
@@ -198,6 +204,8 @@ int main(int argc, char **argv) {
         ->check(CLI::PositiveNumber);
     eval->add_option("--batch", eval_args.batch, "sequences per forward pass (default 32)")
         ->check(CLI::PositiveNumber);
+    eval->add_option("--device", eval_args.device, "cpu (default) or cuda")
+        ->check(CLI::IsMember({"cpu", "cuda"}));
     eval->add_option("--model", eval_args.model_dir,
                      "compiled model directory (default: compile on first use, cached)");
     eval->add_option("--threads", eval_args.threads, "worker threads (default: all cores)")
@@ -227,6 +235,8 @@ int main(int argc, char **argv) {
         ->check(CLI::PositiveNumber);
     bench->add_option("--warmup", bench_args.warmup, "untimed repetitions first (default 1)")
         ->check(CLI::NonNegativeNumber);
+    bench->add_option("--device", bench_args.device, "cpu (default) or cuda")
+        ->check(CLI::IsMember({"cpu", "cuda"}));
     bench->add_option("--model", bench_args.model_dir,
                       "compiled model directory (default: cached compile)");
     bench->add_flag("--json", bench_args.json_output, "print one JSON object");

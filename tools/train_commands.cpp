@@ -52,11 +52,13 @@ void write_run(const std::string &dir, const Spec &spec, const TrainSettings &t)
 }
 
 std::shared_ptr<ModelLibrary> float32_model(const SpecArgs &a, const Spec &spec,
-                                            const std::string &model_dir, int threads) {
+                                            const std::string &model_dir, int threads,
+                                            const std::string &device) {
     ModelArgs m;
     m.spec = a.spec.empty() ? spec.name : a.spec;
     m.model_dir = model_dir;
     m.threads = threads;
+    m.device = device;
     return resolve_model(m, spec);
 }
 
@@ -141,7 +143,7 @@ int train(const TrainArgs &a) {
     } else if (!resume) {
         run.settings.steps = run.spec.training.epochs * per_epoch;
     }
-    auto lib = float32_model(a, run.spec, a.model_dir, a.threads);
+    auto lib = float32_model(a, run.spec, a.model_dir, a.threads, a.device);
     fs::create_directories(dir);
     write_run(dir, run.spec, run.settings);
     const TrainReport r = train(run.spec, run.settings, data, dir, resume, a.threads, lib);
@@ -187,7 +189,7 @@ int eval(const EvalArgs &a) {
     s.velocity_max = a.velocity_max;
     s.velocity_sequences = a.velocity_sequences;
     s.batch = a.batch;
-    auto lib = float32_model(a, spec, a.model_dir, a.threads);
+    auto lib = float32_model(a, spec, a.model_dir, a.threads, a.device);
     SequenceModel<float> model(lib);
     const auto params = load_checkpoint<float>(checkpoint, spec);
     const json results = evaluate(model, params, s, a.out);

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# The GPU check of the CUDA pipelines, in two halves: prepared here, run on a lent GPU machine.
+#
+#   bash tools/gpu_check.sh prepare   here, after the build: builds fernn-run (no Halide or LLVM
+#                                     needed where it runs), compiles the models for the CPU and
+#                                     CUDA into .gpu/ (git-ignored; the CPU part for any x86-64
+#                                     with AVX2) and copies the digits there.
+#   bash tools/gpu_check.sh run       on the GPU machine (the device tool's `run`, carry [".gpu"]):
+#                                     1. CPU vs CUDA: predictions, hidden states, loss gradients of
+#                                        a tiny model and FERNN-V1 (hidden 32), relative error
+#                                        <= 1e-4 each;
+#                                     2. trains FERNN-V1 (hidden 32) 300 steps on the digits on the
+#                                        GPU; the validation MSE must fall;
+#                                     3. fernn against our PyTorch model on the GPU, alternating,
+#                                        at the paper's shapes: hidden 128, batch 128, |V| = 1, 9, 25.
+#                                     Results and logs go to $OUT (default .gpu/out); the table
+#                                     (gpu_results.md) is printed last, for bench/RESULTS.md.
+#
+# FERNN_GPU_CHECK_DEVICE=cpu bash tools/gpu_check.sh run: the same steps with the CPU in place of
+# the GPU (small benchmark), to test this script where there is no GPU.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+G=.gpu
+CPU_TARGET=x86-64-linux-avx-avx2-f16c-fma-sse41
+CUDA_TARGET=$CPU_TARGET-cuda-cuda_capability_86
+
+# name spec hidden: the models the check runs.
+MODELS=(
+  "tiny tests/specs/tiny_fernn.json 0"
+  "fernn_v1-h32 specs/fernn_v1.json 32"
+  "grnn-h128 specs/grnn.json 128"
+  "fernn_v1-h128 specs/fernn_v1.json 128"
+  "fernn_v2-h128 specs/fernn_v2.json 128"
+)
+
+sets_for() {  # hidden -> --set arguments (0: the spec's own)
+  if [ "$1" != 0 ]; then echo "--set recurrence.channels=$1"; fi
+}
+
+prepare() {
+  cmake -S . -B build >/dev/null
+  make -C build -j"$(nproc)" fernn fernn-run >/dev/null
+  bash tools/setup_data.sh
+  rm -rf "$G"
+  mkdir -p "$G/models"
+  cp build/fernn-run "$G/"
+  for m in "${MODELS[@]}"; do
+    set -- $m
+    # shellcheck disable=SC2046
+    build/fernn compile "$2" $(sets_for "$3") --target "$CPU_TARGET,$CUDA_TARGET" \
+      --out "$G/models/$1" | tail -1
+  done
+  cp -r "${FERNN_DATA:-${XDG_DATA_HOME:-$HOME/.local/share}/fernn}/mnist" "$G/mnist"
+  git rev-parse --short HEAD >"$G/commit"
+  echo "prepared $G ($(du -sh "$G" | cut -f1)); on the GPU machine: bash tools/gpu_check.sh run"
+}
+
+run() {
+  local dev="${FERNN_GPU_CHECK_DEVICE:-cuda}" fr="$G/fernn-run" py="${FERNN_PYTHON:-python3}"
+  local out="${OUT:-$G/out}" work="$G/work"
+  [ -x "$fr" ] || { echo "gpu_check: $fr is missing: run 'bash tools/gpu_check.sh prepare' first" >&2; exit 2; }
+  mkdir -p "$out"
+  rm -rf "$work"
+  mkdir -p "$work"
+  export FERNN_COMMIT="$(cat "$G/commit" 2>/dev/null || echo unknown)"
+  exec > >(tee "$out/gpu_check.log") 2>&1
+  echo "== gpu_check on $dev, commit $FERNN_COMMIT, $(date -u +%FT%TZ)"
+  if [ "$dev" = cuda ]; then
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+  fi
+  local failed=0
+
+  echo "== 1. CPU vs $dev: predictions, hidden states, gradients (relative error <= 1e-4)"
+  for name in tiny fernn_v1-h32; do
+    local spec hidden
+    for m in "${MODELS[@]}"; do
+      set -- $m
+      if [ "$1" = "$name" ]; then spec=$2; hidden=$3; fi
+    done
+    local w="$work/$name" sets
+    sets=$(sets_for "$hidden")
+    mkdir -p "$w"
+    # shellcheck disable=SC2086
+    "$fr" init "$spec" $sets --seed 7 --out "$w/params.safetensors" >/dev/null
+    # shellcheck disable=SC2086
+    "$py" - "$w" "$("$fr" check "$spec" $sets --json)" <<'EOF'
+import json, sys
+import numpy as np
+w, spec = sys.argv[1], json.loads(sys.argv[2])["spec"]
+rng = np.random.default_rng()  # fresh inputs every run
+c, h, wd = spec["input"]["channels"], spec["input"]["height"], spec["input"]["width"]
+t_in, t_out = spec["sequence"]["input_frames"], spec["sequence"]["output_frames"]
+np.save(f"{w}/x.npy", rng.random((4, t_in, c, h, wd), dtype=np.float32))
+np.save(f"{w}/y.npy", rng.random((4, t_out, c, h, wd), dtype=np.float32))
+np.save(f"{w}/t_out.npy", np.array(t_out))
+EOF
+    local t_out
+    t_out=$("$py" -c "import numpy; print(int(numpy.load('$w/t_out.npy')))")
+    for d in cpu "$dev"; do
+      local tag=$d
+      [ "$d" = "$dev" ] && tag=dev
+      local args=("$spec" $sets --model "$G/models/$name" --device "$d" --checkpoint "$w/params.safetensors" --input "$w/x.npy")
+      "$fr" predict "${args[@]}" --frames "$t_out" --output "$w/pred_$tag.npy" >/dev/null
+      "$fr" encode "${args[@]}" --output "$w/hidden_$tag.npy" >/dev/null
+      "$fr" gradients "${args[@]}" --target "$w/y.npy" --out "$w/grad_$tag.safetensors" >"$w/loss_$tag.txt"
+    done
+    "$py" tools/compare_tensors.py --tol 1e-4 --label "$name" "$w/pred_dev.npy" "$w/pred_cpu.npy" \
+      "$w/hidden_dev.npy" "$w/hidden_cpu.npy" "$w/grad_dev.safetensors" "$w/grad_cpu.safetensors" |
+      tee "$w/compare.txt" | tail -1 || failed=1
+    grep -q '"failures": \[\]' "$w/compare.txt" || failed=1
+    echo "   loss cpu: $(cat "$w/loss_cpu.txt" | tr '\n' ' ')"
+    echo "   loss $dev: $(cat "$w/loss_dev.txt" | tr '\n' ' ')"
+  done
+  cat "$work"/*/compare.txt >"$out/cpu_vs_device.txt"
+
+  echo "== 2. training FERNN-V1 (hidden 32) on $dev: 300 steps, batch 32"
+  local steps=300
+  [ "$dev" = cpu ] && steps=30
+  "$fr" train specs/fernn_v1.json --set recurrence.channels=32 --model "$G/models/fernn_v1-h32" \
+    --device "$dev" --steps "$steps" --batch 32 --val-every $((steps / 3)) --val-sequences 64 \
+    --data "$G/mnist" --out "$work/train" | tail -4 || failed=1
+  cp "$work/train/metrics.jsonl" "$out/train_metrics.jsonl" 2>/dev/null || failed=1
+  "$py" - "$work/train/metrics.jsonl" <<'EOF' || failed=1
+import json, sys
+vals = [json.loads(l) for l in open(sys.argv[1]) if '"val_mse"' in l]
+first, last = vals[0]["val_mse"], vals[-1]["val_mse"]
+print(f"   validation MSE {first:.4f} -> {last:.4f} over {vals[-1]['step']} steps")
+sys.exit(0 if last < first else 1)
+EOF
+
+  echo "== 3. fernn vs PyTorch on $dev, alternating"
+  local configs="grnn:128,fernn_v1:128,fernn_v2:128" batch=128 rounds=2 repeats=3
+  if [ "$dev" = cpu ]; then configs="fernn_v1:32"; batch=4; rounds=1; repeats=1; fi
+  local models="$work/bench_models"
+  mkdir -p "$models"
+  for c in ${configs//,/ }; do ln -sfn "$PWD/$G/models/${c%%:*}-h${c##*:}" "$models/${c%%:*}-h${c##*:}"; done
+  PYTHONUNBUFFERED=1 "$py" bench/compare.py --device "$dev" --fernn "$fr" --models "$models" \
+    --configs "$configs" --batch "$batch" --rounds "$rounds" --repeats "$repeats" \
+    --torch-warmup 2 --python "$py" --output "$out/gpu_results.md" || failed=1
+
+  echo "== results"
+  cat "$out/gpu_results.md" 2>/dev/null || true
+  if [ "$failed" != 0 ]; then
+    echo "gpu_check: FAILED (see above)"
+    exit 1
+  fi
+  echo "gpu_check: all checks passed"
+}
+
+case "${1:-}" in
+  prepare) prepare ;;
+  run) run ;;
+  *)
+    echo "usage: bash tools/gpu_check.sh prepare | run" >&2
+    exit 2
+    ;;
+esac

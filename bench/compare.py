@@ -35,8 +35,14 @@ def run_json(cmd):
 
 
 def median(v):
+    if any(x is None for x in v):  # e.g. the peak, which fernn-run does not measure
+        return None
     v = sorted(v)
     return v[len(v) // 2]
+
+
+def pct(x):
+    return "n/a" if x is None else f"{100 * x:.0f}%"
 
 
 def cpu_name():
@@ -128,9 +134,9 @@ def main():
             lines.append(head + f"{f['gflops_per_s']:.0f} | {f['cell_forward_gflops_per_s']:.0f} / "
                          f"{f['cell_backward_gflops_per_s']:.0f} |")
         else:
-            lines.append(head + f"{f['gflops_per_s']:.1f} ({100 * f['peak_fraction']:.0f}%) | "
-                         f"{100 * f['cell_forward_peak_fraction']:.0f}% / "
-                         f"{100 * f['cell_backward_peak_fraction']:.0f}% |")
+            lines.append(head + f"{f['gflops_per_s']:.1f} ({pct(f['peak_fraction'])}) | "
+                         f"{pct(f['cell_forward_peak_fraction'])} / "
+                         f"{pct(f['cell_backward_peak_fraction'])} |")
     # |V| scaling of the recurrent cell: FERNN-V cell time vs |V| x G-RNN cell time, same hidden.
     scaling = []
     for label, spec, hidden, f, t, nv in rows:
@@ -145,7 +151,8 @@ def main():
     marker = "gpu-side-by-side" if cuda else "side-by-side"
     where = (f"{gpu_name(args.python)}, fernn vs PyTorch {torch_version(t_runs)}, float32 (TF32 off)"
              if cuda else f"{cpu_name()} ({os.cpu_count()} cores), {args.threads} threads each")
-    peak = "" if cuda else f"; peak {rows[0][3]['peak_gflops_per_s']:.1f} GFLOP/s (measured FMA kernel)"
+    peak_value = None if cuda else rows[0][3]["peak_gflops_per_s"]
+    peak = f"; peak {peak_value:.1f} GFLOP/s (measured FMA kernel)" if peak_value else ""
     block = "\n".join([
         f"<!-- {marker}:begin -->",
         f"Measured {datetime.date.today()} on {where}, commit {commit}, batch {args.batch}, 28×28, "

@@ -96,9 +96,9 @@ np.save(f"{w}/t_out.npy", np.array(t_out))
 EOF
     local t_out
     t_out=$("$py" -c "import numpy; print(int(numpy.load('$w/t_out.npy')))")
-    for d in cpu "$dev"; do
-      local tag=$d
-      [ "$d" = "$dev" ] && tag=dev
+    for tag in cpu dev; do
+      local d=cpu
+      [ "$tag" = dev ] && d=$dev
       local args=("$spec" $sets --model "$G/models/$name" --device "$d" --checkpoint "$w/params.safetensors" --input "$w/x.npy")
       "$fr" predict "${args[@]}" --frames "$t_out" --output "$w/pred_$tag.npy" >/dev/null
       "$fr" encode "${args[@]}" --output "$w/hidden_$tag.npy" >/dev/null
@@ -113,12 +113,12 @@ EOF
   done
   cat "$work"/*/compare.txt >"$out/cpu_vs_device.txt"
 
-  echo "== 2. training FERNN-V1 (hidden 32) on $dev: 300 steps, batch 32"
   local steps=300
   [ "$dev" = cpu ] && steps=30
+  echo "== 2. training FERNN-V1 (hidden 32) on $dev: $steps steps, batch 32"
   "$fr" train specs/fernn_v1.json --set recurrence.channels=32 --model "$G/models/fernn_v1-h32" \
     --device "$dev" --steps "$steps" --batch 32 --val-every $((steps / 3)) --val-sequences 64 \
-    --data "$G/mnist" --out "$work/train" | tail -4 || failed=1
+    --data "$G/mnist" --out "$work/train" | tail -3 || failed=1
   cp "$work/train/metrics.jsonl" "$out/train_metrics.jsonl" 2>/dev/null || failed=1
   "$py" - "$work/train/metrics.jsonl" <<'EOF' || failed=1
 import json, sys

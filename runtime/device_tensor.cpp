@@ -110,6 +110,9 @@ void Tensor<T>::download_to_mirror() {
     if (!on_device()) return;
     if (host_.size() != size_) host_.resize(size_);
     view_.buffer.host = reinterpret_cast<uint8_t *>(host_.data());
+    // The device copy is always the current one, also when pipelines wrote it through views
+    // (which mark only the view device-dirty): without the flag Halide would copy nothing.
+    view_.buffer.flags = (view_.buffer.flags & ~kHostDirty) | kDeviceDirty;
     lib_->check(lib_->device_calls().copy_to_host(nullptr, &view_.buffer), "copy to host");
 }
 

@@ -1,5 +1,6 @@
 #include "sequence_model.h"
 
+#include <cmath>
 #include <stdexcept>
 
 namespace fernn {
@@ -183,18 +184,23 @@ double SequenceModel<T>::loss(Trace &tr, const Array<T> &targets) const {
         throw InputError("target has batch " + std::to_string(targets.shape[0]) +
                          " but input has " + std::to_string(tr.batch));
     }
-    double total = 0;
+    // Each frame's sum of squares goes into one device vector, read back once.
+    tr.targets.clear();
+    if (tr.t_out == 0) return NAN;
+    Tensor<T> sums(*lib_, {tr.t_out});
     for (int k = 0; k < tr.t_out; ++k) {
-        Tensor<T> target = frame_at(targets, k), sse(*lib_, {});
+        tr.targets.push_back(frame_at(targets, k));
+        Tensor<T> sse = sums.view(size_t(k), {});
         lib_->call("frame_loss")
             .bind("pred", *tr.preds[k].buffer())
-            .bind("target", *target.buffer())
+            .bind("target", *tr.targets.back().buffer())
             .bind("sse", *sse.buffer())
             .run();
-        T value;
-        sse.download(&value);  // one scalar per predicted frame
-        total += double(value);
     }
+    std::vector<T> values(size_t(tr.t_out));
+    sums.download(values.data());
+    double total = 0;
+    for (T v : values) total += double(v);
     return total / (double(tr.batch) * tr.t_out * frame_size(spec().out_channels));
 }
 
@@ -253,12 +259,11 @@ double SequenceModel<T>::backward(Parameters &params, const Array<T> &targets, T
 
     for (int k = tr.t_out - 1; k >= 0; --k) {
         const int cell_step = tr.t_in + k;  // the cell step whose output the readout saw
-        Tensor<T> target = frame_at(targets, k);
         auto call = lib_->call("readout_backward");
         call.bind("h", *tr.states[cell_step].buffer())
             .bind("feat", *tr.feats[k].buffer())
             .bind("pred", *tr.preds[k].buffer())
-            .bind("target", *target.buffer())
+            .bind("target", *tr.targets[k].buffer())
             .bind("d_h_carry", *carry.buffer())
             .bind("d_h", *total.buffer())
             .scalar("grad_scale", scale);

@@ -54,6 +54,7 @@ class SequenceModel {
         std::vector<Tensor<T>> states;  // h_1 .. h_steps; only the last unless all_states
         std::vector<Tensor<T>> preds, feats;
         std::vector<std::vector<Tensor<T>>> acts;  // [decoder step][layer]
+        std::vector<Tensor<T>> targets;            // set by loss(), read by backward()
     };
 
     // inputs: (B, T_in, C, H, W). keep_all keeps every hidden state (for BPTT and encode).

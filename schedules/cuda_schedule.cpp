@@ -27,7 +27,8 @@ int knob(const json &j, const char *name, const std::string &stage) {
 json default_conv(const gen::ConvStage &s, int width) {
     return {{"kind", "conv_cuda"},
             {"c_threads", divisor_at_most(s.out_channels, 32)},
-            {"x_tile", divisor_at_most(width, 4)}};
+            {"x_tile", divisor_at_most(width, 4)},
+            {"shared_input", 0}};
 }
 
 json default_weight_grad(const gen::WeightGradStage &s) {
@@ -100,7 +101,18 @@ void schedule_conv(gen::ConvStage &s, int width, const json &k) {
     // Each thread accumulates its x_tile outputs in registers over the whole reduction.
     s.conv.compute_at(owner, ci).unroll(d.x);
     s.conv.update().reorder(d.x, s.r[0], s.r[1], s.r[2]).unroll(d.x);
-    if (s.pad.defined()) schedule_pointwise(s.pad, s.in_channels);
+    if (!s.pad.defined()) return;
+    if (k.value("shared_input", 0) != 0) {
+        // The block's input tile (x_tile + halo columns, the kernel's rows, every input channel)
+        // is staged in shared memory by the block's own threads, then read by all of them.
+        Var pc("pc"), pci("pci");
+        s.pad.compute_at(owner, co)
+            .split(d.c, pc, pci, c_threads, TailStrategy::GuardWithIf)
+            .reorder(pci, pc)
+            .gpu_threads(pci);
+    } else {
+        schedule_pointwise(s.pad, s.in_channels);
+    }
 }
 
 void schedule_weight_grad(gen::WeightGradStage &s, const json &k) {
@@ -162,11 +174,10 @@ std::vector<json> cuda_knob_neighbors(const gen::PipelineDef &def, const std::st
     if (!conv && !wg) {
         throw std::invalid_argument("pipeline " + def.name + " has no tunable stage " + stage);
     }
-    const std::map<std::string, std::vector<int>> values{{"c_threads", {8, 16, 32, 64, 128, 256}},
-                                                         {"x_tile", divisors(width)},
-                                                         {"co_threads", {8, 16, 32, 64, 128}},
-                                                         {"ci_threads", {1, 2, 4, 8, 16}},
-                                                         {"batch_group", {1, 2, 4, 8, 16}}};
+    const std::map<std::string, std::vector<int>> values{
+        {"c_threads", {8, 16, 32, 64, 128, 256}}, {"x_tile", divisors(width)},
+        {"co_threads", {8, 16, 32, 64, 128}},     {"ci_threads", {1, 2, 4, 8, 16}},
+        {"batch_group", {1, 2, 4, 8, 16}},        {"shared_input", {0, 1}}};
     auto valid = [&](const json &k) {
         if (conv) {
             const int c = k["c_threads"], x = k["x_tile"];

@@ -1,9 +1,11 @@
 // Hand-written CUDA schedules for the same stages as cpu_schedule.h (see generators/stages.h),
 // with their knobs as JSON by stage:
-//   conv         {"kind": "conv_cuda", "c_threads", "x_tile"}
+//   conv         {"kind": "conv_cuda", "c_threads", "x_tile", "shared_input"}
 //                threads over output channels (channels are innermost in memory: warps read
 //                weights coalesced and the input as a broadcast), x_tile pixels per thread
-//                accumulated in registers, blocks over rows × velocities × batch
+//                accumulated in registers, blocks over rows × velocities × batch; the padded
+//                input is a separate pass through global memory (L2), or with shared_input 1
+//                staged per block in shared memory (which pays depends on the GPU: fernn tune)
 //   weight_grad  {"kind": "weight_grad_cuda", "co_threads", "ci_threads", "batch_group"}
 //                partial kernels per group of samples (rfactor) with one thread per
 //                (co, ci, tap), summed over groups in a second kernel
@@ -16,7 +18,7 @@
 
 namespace fernn::sched {
 
-constexpr int kCudaScheduleVersion = 1;
+constexpr int kCudaScheduleVersion = 2;  // 2: shared_input
 
 nlohmann::json default_cuda_knobs(const gen::PipelineDef &def, int width);
 

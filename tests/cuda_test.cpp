@@ -11,10 +11,12 @@
 #include <regex>
 #include <set>
 
+#include "generators/pipelines.h"
 #include "runtime/atomic_file.h"
 #include "runtime/checkpoint.h"
 #include "runtime/npy.h"
 #include "runtime/sequence_model.h"
+#include "schedules/cuda_schedule.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -103,6 +105,37 @@ TEST_F(Cuda, EveryCudaPipelineCarriesPtxKernels) {
     }
     EXPECT_EQ(pipelines, 9u);
     EXPECT_EQ(modules, pipelines);
+}
+
+TEST_F(Cuda, KnobsTheTunerMayPickCompile) {
+    // Every tunable stage at its last neighbor, every convolution's input staged in shared
+    // memory: what fernn tune --target cuda may choose on a GPU must at least compile here.
+    json knobs = json::object();
+    for (const std::string &p : gen::pipeline_names()) {
+        gen::PipelineDef def = gen::build_pipeline(*spec_, Halide::Float(32), p);
+        const json defaults = sched::default_cuda_knobs(def, spec_->width);
+        for (const auto &stage : defaults.items()) {
+            const auto n =
+                sched::cuda_knob_neighbors(def, stage.key(), stage.value(), spec_->width);
+            json k = n.empty() ? stage.value() : n.back();
+            if (k.contains("shared_input")) k["shared_input"] = 1;
+            knobs[p][stage.key()] = k;
+        }
+    }
+    ASSERT_TRUE(knobs.contains("cell_forward"));
+    CompileOptions o;
+    o.out_dir = temp("knobs");
+    o.target = "cuda";
+    o.knobs = knobs;
+    o.schedule_source = "test knobs";
+    fs::remove_all(o.out_dir);
+    compile_model(*spec_, o);
+    auto lib = ModelLibrary::open(o.out_dir);
+    EXPECT_EQ(lib->devices(), (std::vector<std::string>{"cuda"}));
+    EXPECT_EQ(
+        lib->manifest()["schedule"]["by_device"]["cuda"]["cell_forward"]["conv_h"]["shared_input"],
+        1)
+        << lib->manifest()["schedule"].dump();
 }
 
 TEST_F(Cuda, CpuPipelinesOfAHostCudaLibraryMatchACpuOnlyLibrary) {

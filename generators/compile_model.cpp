@@ -326,7 +326,8 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
             " halide_cuda_device_interface; halide_device_malloc; halide_device_free;"
             " halide_copy_to_device; halide_copy_to_host; halide_device_sync; "
             "halide_device_release;"
-            " halide_cuda_wrap_device_ptr; halide_cuda_detach_device_ptr;";
+            " halide_cuda_wrap_device_ptr; halide_cuda_detach_device_ptr;"
+            " halide_reuse_device_allocations;";
         const std::string source = (staging / "cuda_symbol.cpp").string();
         write_file_atomically(source, kCudaSymbolSource);
         objects.push_back(source);  // compiled by the link command below

@@ -88,6 +88,8 @@ Tensor<T> &Tensor<T>::operator=(Tensor &&other) noexcept {
     other.view_.buffer = halide_buffer_t{};
     other.owns_device_ = other.is_view_ = false;
     other.lib_ = nullptr;
+    other.size_ = 0;  // a moved-from tensor holds nothing
+    other.extents_.clear();
     return *this;
 }
 

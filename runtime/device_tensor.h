@@ -45,6 +45,7 @@ class Tensor {
 
     // A view of `extents` elements starting at `offset` (in elements) of this tensor.
     Tensor view(size_t offset, std::vector<int> extents);
+    bool is_view() const { return is_view_; }
 
   private:
     void release();
@@ -61,6 +62,35 @@ class Tensor {
     std::vector<int> extents_;
     size_t size_ = 0;
     bool owns_device_ = false, is_view_ = false;
+};
+
+// Tensors kept for reuse by their extents: after the first training step a step allocates
+// nothing (device allocations are slow, and freeing device memory waits for the GPU).
+template <typename T>
+class TensorPool {
+  public:
+    // A tensor of these extents on lib's current device, contents undefined.
+    Tensor<T> take(const ModelLibrary &lib, const std::vector<int> &extents) {
+        for (size_t i = free_.size(); i-- > 0;) {
+            if (free_[i].extents() == extents) {
+                Tensor<T> t = std::move(free_[i]);
+                free_.erase(free_.begin() + std::ptrdiff_t(i));
+                return t;
+            }
+        }
+        return Tensor<T>(lib, extents);
+    }
+    // Keeps t for a later take(); views own nothing and are dropped.
+    void give(Tensor<T> &&t) {
+        if (!t.is_view() && t.size() > 0) free_.push_back(std::move(t));
+    }
+    void give(std::vector<Tensor<T>> &ts) {
+        for (auto &t : ts) give(std::move(t));
+        ts.clear();
+    }
+
+  private:
+    std::vector<Tensor<T>> free_;
 };
 
 }  // namespace fernn

@@ -126,6 +126,8 @@ std::shared_ptr<ModelLibrary> ModelLibrary::open(const std::string &dir) {
                 symbol<decltype(d.detach)>(lib->handle_, "halide_cuda_detach_device_ptr", so);
             d.interface =
                 symbol<decltype(d.interface)>(lib->handle_, "halide_cuda_device_interface", so);
+            d.reuse_allocations = symbol<decltype(d.reuse_allocations)>(
+                lib->handle_, "halide_reuse_device_allocations", so);
         }
     } catch (const json::exception &e) {
         throw InputError(manifest_path + ": malformed manifest: " + e.what());
@@ -189,6 +191,9 @@ void ModelLibrary::use_device(const std::string &device) {
                                   : message));
         }
         device_calls_.free(nullptr, &view.buffer);
+        // Pipelines' own temporaries are allocated and freed on every call: keep freed device
+        // memory for reuse (cuMemAlloc is slow and cuMemFree waits for the GPU).
+        device_calls_.reuse_allocations(nullptr, true);
     }
     device_ = device;
 }

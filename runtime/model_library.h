@@ -20,8 +20,9 @@ namespace fernn {
 // The pipelines a model library holds and how the runtime calls them. Bump when a pipeline is
 // added or removed or an argument changes: libraries compiled for another version are refused
 // with a message, and the compile cache is keyed by it.
-//   1: cell, readout and loss pipelines; 2: + grad_accumulate and optimizer_step.
-constexpr int kLibraryVersion = 2;
+//   1: cell, readout and loss pipelines; 2: + grad_accumulate and optimizer_step;
+//   3: CUDA libraries export halide_reuse_device_allocations.
+constexpr int kLibraryVersion = 3;
 
 // A dense host tensor as Halide sees it: extents innermost first, strides dense.
 struct BufferView {
@@ -89,6 +90,7 @@ class ModelLibrary {
         int (*wrap)(void *, halide_buffer_t *, uint64_t) = nullptr;
         int (*detach)(void *, halide_buffer_t *) = nullptr;
         const halide_device_interface_t *(*interface)() = nullptr;
+        int (*reuse_allocations)(void *, bool) = nullptr;
     };
     const DeviceCalls &device_calls() const { return device_calls_; }
     // Throws with Halide's last error message when rc is non-zero.

@@ -74,7 +74,7 @@ void SequenceModel<T>::check_sequence(const Array<T> &a, const char *what, int f
 }
 
 template <typename T>
-Tensor<T> SequenceModel<T>::frame_at(const Array<T> &seq, int t) const {
+Tensor<T> SequenceModel<T>::frame_at(const Array<T> &seq, int t, TensorPool<T> &pool) const {
     const Spec &s = spec();
     const int64_t B = seq.shape[0], Tn = seq.shape[1], C = s.in_channels, H = s.height, W = s.width;
     AlignedVector<T> host(B * C * H * W);
@@ -84,7 +84,7 @@ Tensor<T> SequenceModel<T>::frame_at(const Array<T> &seq, int t) const {
                 for (int64_t x = 0; x < W; ++x)
                     host[((b * H + y) * W + x) * C + c] =
                         seq.data[(((b * Tn + t) * C + c) * H + y) * W + x];
-    Tensor<T> frame(*lib_, extents(int(B)).frame);
+    Tensor<T> frame = pool.take(*lib_, extents(int(B)).frame);
     frame.upload(host.data());
     return frame;
 }
@@ -115,7 +115,7 @@ void SequenceModel<T>::forward(Parameters &params, const Array<T> &inputs, int t
         if (decoder_inputs->shape[0] != inputs.shape[0])
             throw InputError("decoder input batch differs from input");
     }
-    tr = Trace{};
+    tr.recycle();
     tr.batch = int(inputs.shape[0]);
     tr.t_in = int(inputs.shape[1]);
     tr.t_out = t_out;
@@ -131,7 +131,7 @@ void SequenceModel<T>::forward(Parameters &params, const Array<T> &inputs, int t
 
     // The first step starts from the zero state: its pipeline reads no h_prev.
     auto step = [&](Tensor<T> frame) {
-        Tensor<T> next(*lib_, ext.hidden);
+        Tensor<T> next = tr.pool.take(*lib_, ext.hidden);
         const bool first = tr.states.empty();
         auto call = lib_->call(first ? "cell_forward_first" : "cell_forward");
         call.bind("u", *frame.buffer()).bind("h_next", *next.buffer());
@@ -139,17 +139,17 @@ void SequenceModel<T>::forward(Parameters &params, const Array<T> &inputs, int t
         bind_weights(call, 0, 2);
         call.run();
         if (!keep_all) {
-            tr.frames.clear();
-            tr.states.clear();
+            tr.pool.give(tr.frames);
+            tr.pool.give(tr.states);
         }
         tr.frames.push_back(std::move(frame));
         tr.states.push_back(std::move(next));
     };
-    for (int t = 0; t < tr.t_in; ++t) step(frame_at(inputs, t));
+    for (int t = 0; t < tr.t_in; ++t) step(frame_at(inputs, t, tr.pool));
 
     for (int k = 0; k < t_out; ++k) {
         if (decoder_inputs) {
-            step(frame_at(*decoder_inputs, k));
+            step(frame_at(*decoder_inputs, k, tr.pool));
         } else if (k == 0) {
             // The last observed frame is fed a second time: the same memory, read again.
             step(keep_all ? tr.frames.back().view(0, ext.frame) : std::move(tr.frames.back()));
@@ -157,14 +157,14 @@ void SequenceModel<T>::forward(Parameters &params, const Array<T> &inputs, int t
             // Each prediction is fed back as it is (a view of it; nothing flows back into it).
             step(tr.preds.back().view(0, ext.frame));
         }
-        Tensor<T> pred(*lib_, ext.frame), feat(*lib_, ext.feat);
+        Tensor<T> pred = tr.pool.take(*lib_, ext.frame), feat = tr.pool.take(*lib_, ext.feat);
         std::vector<Tensor<T>> acts;
         auto call = lib_->call("readout_forward");
         call.bind("h", *tr.states.back().buffer())
             .bind("pred", *pred.buffer())
             .bind("feat", *feat.buffer());
         // All allocated before binding: a call keeps pointers to the buffers it was given.
-        for (int i = 0; i < s.dec_layers; ++i) acts.emplace_back(*lib_, ext.feat);
+        for (int i = 0; i < s.dec_layers; ++i) acts.push_back(tr.pool.take(*lib_, ext.feat));
         for (int i = 0; i < s.dec_layers; ++i)
             call.bind("act_" + std::to_string(i), *acts[i].buffer());
         bind_weights(call, 2, params.count());
@@ -187,9 +187,9 @@ double SequenceModel<T>::loss(Trace &tr, const Array<T> &targets) const {
     // Each frame's sum of squares goes into one device vector, read back once.
     tr.targets.clear();
     if (tr.t_out == 0) return NAN;
-    Tensor<T> sums(*lib_, {tr.t_out});
+    Tensor<T> sums = tr.pool.take(*lib_, {tr.t_out});
     for (int k = 0; k < tr.t_out; ++k) {
-        tr.targets.push_back(frame_at(targets, k));
+        tr.targets.push_back(frame_at(targets, k, tr.pool));
         Tensor<T> sse = sums.view(size_t(k), {});
         lib_->call("frame_loss")
             .bind("pred", *tr.preds[k].buffer())
@@ -199,6 +199,7 @@ double SequenceModel<T>::loss(Trace &tr, const Array<T> &targets) const {
     }
     std::vector<T> values(size_t(tr.t_out));
     sums.download(values.data());
+    tr.pool.give(std::move(sums));
     double total = 0;
     for (T v : values) total += double(v);
     return total / (double(tr.batch) * tr.t_out * frame_size(spec().out_channels));
@@ -238,7 +239,7 @@ double SequenceModel<T>::backward(Parameters &params, const Array<T> &targets, T
 
     // carry: dL/dh flowing back from later steps (zero before the last step); total: carry
     // plus the readout's share.
-    Tensor<T> carry(*lib_, ext.hidden), total(*lib_, ext.hidden);
+    Tensor<T> carry = tr.pool.take(*lib_, ext.hidden), total = tr.pool.take(*lib_, ext.hidden);
     carry.fill(T(0));
     auto cell_back = [&](int k, Tensor<T> &d_next, Tensor<T> &d_prev) {
         // Step 0 started from the zero state: its pipeline has no h_prev and no d_h_prev.
@@ -290,6 +291,8 @@ double SequenceModel<T>::backward(Parameters &params, const Array<T> &targets, T
             if (in_spare[i]) accumulate(i, step);
         }
     }
+    tr.pool.give(std::move(carry));
+    tr.pool.give(std::move(total));
     return loss_value;
 }
 

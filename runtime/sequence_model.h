@@ -55,6 +55,14 @@ class SequenceModel {
         std::vector<Tensor<T>> preds, feats;
         std::vector<std::vector<Tensor<T>>> acts;  // [decoder step][layer]
         std::vector<Tensor<T>> targets;            // set by loss(), read by backward()
+        TensorPool<T> pool;                        // memory of earlier passes, reused
+
+        // Moves every tensor into the pool, ready for another pass.
+        void recycle() {
+            for (auto *v : {&frames, &states, &preds, &feats, &targets}) pool.give(*v);
+            for (auto &layers : acts) pool.give(layers);
+            acts.clear();
+        }
     };
 
     // inputs: (B, T_in, C, H, W). keep_all keeps every hidden state (for BPTT and encode).
@@ -90,7 +98,7 @@ class SequenceModel {
     size_t frame_size(int channels) const;
     void check_sequence(const Array<T> &a, const char *what, int frames) const;
     // (B,T,C,H,W)[:, t] in the pipelines' frame layout, on the device.
-    Tensor<T> frame_at(const Array<T> &seq, int t) const;
+    Tensor<T> frame_at(const Array<T> &seq, int t, TensorPool<T> &pool) const;
     // Host copy of a frame tensor in the (B, 1, C, H, W) layout, written into out at frame t.
     void frame_to(Tensor<T> &frame, Array<T> &out, int t) const;
 

@@ -49,6 +49,17 @@ PipelineDef grad_accumulate_pipeline(Type type) {
     return def;
 }
 
+PipelineDef fill_zero_pipeline(Type type) {
+    const Dims &d = dims();
+    PipelineDef def;
+    def.name = "fill_zero";
+    Func zeros("zeros");
+    zeros(d.c) = Halide::cast(type, 0);
+    def.stages.roots.push_back({zeros, RootStage::Flat, 0});
+    add_output(def, zeros, "zeros", "flat");
+    return def;
+}
+
 PipelineDef optimizer_step_pipeline(Type type) {
     const Dims &d = dims();
     PipelineDef def;

@@ -1,6 +1,8 @@
 // The optimizer as pipelines over the contiguous parameter buffer (any length N), so that on
 // a GPU parameters, gradients and Adam's moments never leave the device:
 //   grad_accumulate  acc(N), step(N)                         -> sum(N)
+//   fill_zero                                                -> zeros(N) (device memory is
+//                                                               zeroed where it lives)
 //   optimizer_step   params, grads, m, v (N each), and
 //                    step_size, bias_correction2_sqrt,
 //                    beta1, beta2, eps, max_norm             -> params_next, m_next, v_next,
@@ -14,6 +16,7 @@
 namespace fernn::gen {
 
 PipelineDef grad_accumulate_pipeline(Type type);
+PipelineDef fill_zero_pipeline(Type type);
 PipelineDef optimizer_step_pipeline(Type type);
 
 }  // namespace fernn::gen

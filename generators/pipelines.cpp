@@ -172,9 +172,9 @@ PipelineDef frame_loss_pipeline(const Spec &spec, Type type) {
 
 const std::vector<std::string> &pipeline_names() {
     static const std::vector<std::string> names{
-        "cell_forward",        "cell_forward_first", "cell_backward",
-        "cell_backward_first", "readout_forward",    "readout_backward",
-        "frame_loss",          "grad_accumulate",    "optimizer_step"};
+        "cell_forward",    "cell_forward_first", "cell_backward", "cell_backward_first",
+        "readout_forward", "readout_backward",   "frame_loss",    "grad_accumulate",
+        "fill_zero",       "optimizer_step"};
     return names;
 }
 
@@ -187,6 +187,7 @@ PipelineDef build_pipeline(const Spec &spec, Type type, const std::string &name)
     if (name == "readout_backward") return readout_backward_pipeline(spec, type);
     if (name == "frame_loss") return frame_loss_pipeline(spec, type);
     if (name == "grad_accumulate") return grad_accumulate_pipeline(type);
+    if (name == "fill_zero") return fill_zero_pipeline(type);
     if (name == "optimizer_step") return optimizer_step_pipeline(type);
     throw std::invalid_argument("no pipeline named " + name);
 }

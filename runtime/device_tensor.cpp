@@ -136,6 +136,13 @@ void Tensor<T>::fill(T value) {
         std::fill(p, p + size_, value);
         return;
     }
+    if (value == T(0)) {
+        // Zeros are written on the device by the library's fill_zero pipeline: nothing
+        // crosses the bus (a hidden-state gradient can be a gigabyte).
+        Tensor<T> flat = view(0, {int(size_)});
+        lib_->call("fill_zero").bind("zeros", *flat.buffer()).run();
+        return;
+    }
     AlignedVector<T> values(size_, value);
     upload(values.data());
 }

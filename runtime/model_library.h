@@ -21,8 +21,8 @@ namespace fernn {
 // added or removed or an argument changes: libraries compiled for another version are refused
 // with a message, and the compile cache is keyed by it.
 //   1: cell, readout and loss pipelines; 2: + grad_accumulate and optimizer_step;
-//   3: CUDA libraries export halide_reuse_device_allocations.
-constexpr int kLibraryVersion = 3;
+//   3: CUDA libraries export halide_reuse_device_allocations; 4: + fill_zero.
+constexpr int kLibraryVersion = 4;
 
 // A dense host tensor as Halide sees it: extents innermost first, strides dense.
 struct BufferView {

@@ -93,7 +93,7 @@ TEST_F(Cli, CompileWritesLibraryAndManifest) {
     EXPECT_EQ(names, (std::vector<std::string>{"cell_forward", "cell_forward_first",
                                                "cell_backward", "cell_backward_first",
                                                "readout_forward", "readout_backward", "frame_loss",
-                                               "grad_accumulate", "optimizer_step"}));
+                                               "grad_accumulate", "fill_zero", "optimizer_step"}));
     EXPECT_TRUE(m["schedule"]["stages"].contains("cell_forward"));
     // Nothing but the library and the manifest is left in the output directory.
     int files = 0;

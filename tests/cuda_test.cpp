@@ -103,7 +103,7 @@ TEST_F(Cuda, EveryCudaPipelineCarriesPtxKernels) {
                                   << entries.size();
         }
     }
-    EXPECT_EQ(pipelines, 9u);
+    EXPECT_EQ(pipelines, 10u);
     EXPECT_EQ(modules, pipelines);
 }
 

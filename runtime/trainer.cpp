@@ -234,8 +234,11 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
         throw InputError(spec.file + ": input.channels is " + std::to_string(spec.in_channels) +
                          "; Flowing MNIST frames have 1 channel");
     }
+    // The BPTT trace lives in host memory on the CPU; on a GPU in device memory, where a
+    // trace that does not fit fails at its allocation with the driver's message instead.
+    const bool on_host = library->device() == "cpu";
     const double need = bptt_bytes(spec, t.batch), have = available_memory_bytes();
-    if (have > 0 && need > 0.9 * have) {
+    if (on_host && have > 0 && need > 0.9 * have) {
         const int fits = std::max(1, int(0.9 * have / bptt_bytes(spec, 1)));
         char msg[512];
         std::snprintf(

@@ -42,11 +42,11 @@ struct Run {
 Run run(const SequenceModel<float> &model, SequenceModel<float>::Parameters &params,
         const FlowingMnist &gen, int count, int batch, int t_in, int t_out) {
     Run r;
+    SequenceModel<float>::Trace trace;  // one for all batches: its memory is reused
     for (int first = 0; first < count; first += batch) {
         const int n = std::min(batch, count - first);
         const Array<float> seq = gen.batch(first, n);
         const Array<float> x = slice_frames(seq, 0, t_in), y = slice_frames(seq, t_in, t_out);
-        SequenceModel<float>::Trace trace;
         model.forward(params, x, t_out, false, trace);
         const Array<float> p = model.predictions(trace);
         for (auto &e : frame_errors(p, y)) r.errors.push_back(std::move(e));

@@ -173,6 +173,9 @@ void SequenceModel<T>::forward(Parameters &params, const Array<T> &inputs, int t
         if (keep_all) {
             tr.feats.push_back(std::move(feat));
             tr.acts.push_back(std::move(acts));
+        } else {
+            tr.pool.give(std::move(feat));
+            tr.pool.give(acts);
         }
     }
 }

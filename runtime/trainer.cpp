@@ -170,10 +170,10 @@ void read_resume_state(const std::string &dir, const Spec &spec, TrainState &s) 
 double validate(const SequenceModel<float> &model, SequenceModel<float>::Parameters &params,
                 const FlowingMnist &gen, int count, int batch, int t_in, int t_out) {
     double total = 0;
+    SequenceModel<float>::Trace trace;  // one for all batches: its memory is reused
     for (int first = 0; first < count; first += batch) {
         const int n = std::min(batch, count - first);
         const Array<float> seq = gen.batch(first, n);
-        SequenceModel<float>::Trace trace;
         model.forward(params, slice_frames(seq, 0, t_in), t_out, false, trace);
         total += model.loss(trace, slice_frames(seq, t_in, t_out)) * n;
     }
@@ -316,12 +316,12 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
     if (!from_checkpoint) validate_and_save_best(progress);  // where training starts from
     double data_seconds = 0, step_seconds = 0, loss_value = 0;
     SequenceModel<float>::Parameters grads(*library, spec);
+    SequenceModel<float>::Trace trace;  // one for all steps: its memory is reused
     const auto run_start = Clock::now();
     while (s.step < t.steps) {
         const auto t0 = Clock::now();
         const Array<float> seq = train_data.batch(uint64_t(s.step) * t.batch, t.batch);
         const auto t1 = Clock::now();
-        SequenceModel<float>::Trace trace;
         model.forward(s.opt.params(), slice_frames(seq, 0, t_in), t_out, true, trace);
         loss_value = model.backward(s.opt.params(), slice_frames(seq, t_in, t_out), trace, grads);
         // A non-finite loss stops before the update; non-finite gradients are seen in the

@@ -28,6 +28,7 @@ json default_conv(const gen::ConvStage &s, int width) {
     return {{"kind", "conv_cuda"},
             {"c_threads", divisor_at_most(s.out_channels, 32)},
             {"x_tile", divisor_at_most(width, 4)},
+            {"row_threads", 4},
             {"shared_input", 0}};
 }
 
@@ -96,8 +97,17 @@ void schedule_conv(gen::ConvStage &s, int width, const json &k) {
     } else {
         owner.fuse(d.y, d.b, rows);
     }
-    // blockIdx.x carries the largest extent (rows × velocities × batch can exceed 65535).
-    owner.reorder(ci, xi, co, xo, rows).unroll(xi).gpu_blocks(rows, xo, co).gpu_threads(ci);
+    // row_threads rows per block share the weights through L1 and fill the block.
+    const int row_threads = k.value("row_threads", 1);
+    if (row_threads < 1 || c_threads * row_threads > 1024) {
+        throw std::invalid_argument("schedule knobs for stage " + stage + " " + k.dump() +
+                                    ": c_threads x row_threads must be 1..1024");
+    }
+    Var ro("ro"), ri("ri");
+    owner.split(rows, ro, ri, row_threads, TailStrategy::GuardWithIf);
+    // A thread's x_tile outputs are its innermost (unrolled) loop, so the reduction below runs
+    // once for all of them. blockIdx.x carries the largest extent (rows can exceed 65535).
+    owner.reorder(xi, ci, ri, co, xo, ro).unroll(xi).gpu_blocks(ro, xo, co).gpu_threads(ci, ri);
     // Each thread accumulates its x_tile outputs in registers over the whole reduction.
     s.conv.compute_at(owner, ci).unroll(d.x);
     s.conv.update().reorder(d.x, s.r[0], s.r[1], s.r[2]).unroll(d.x);
@@ -174,14 +184,18 @@ std::vector<json> cuda_knob_neighbors(const gen::PipelineDef &def, const std::st
     if (!conv && !wg) {
         throw std::invalid_argument("pipeline " + def.name + " has no tunable stage " + stage);
     }
-    const std::map<std::string, std::vector<int>> values{
-        {"c_threads", {8, 16, 32, 64, 128, 256}}, {"x_tile", divisors(width)},
-        {"co_threads", {8, 16, 32, 64, 128}},     {"ci_threads", {1, 2, 4, 8, 16}},
-        {"batch_group", {1, 2, 4, 8, 16}},        {"shared_input", {0, 1}}};
+    const std::map<std::string, std::vector<int>> values{{"c_threads", {8, 16, 32, 64, 128, 256}},
+                                                         {"x_tile", divisors(width)},
+                                                         {"co_threads", {8, 16, 32, 64, 128}},
+                                                         {"ci_threads", {1, 2, 4, 8, 16}},
+                                                         {"batch_group", {1, 2, 4, 8, 16}},
+                                                         {"row_threads", {1, 2, 4, 8, 16}},
+                                                         {"shared_input", {0, 1}}};
     auto valid = [&](const json &k) {
         if (conv) {
             const int c = k["c_threads"], x = k["x_tile"];
-            return conv->out_channels % c == 0 && width % x == 0 && x <= 8;
+            return conv->out_channels % c == 0 && width % x == 0 && x <= 8 &&
+                   c * k["row_threads"].get<int>() <= 1024;
         }
         const int co = k["co_threads"], ci = k["ci_threads"];
         return wg->out_channels % co == 0 && wg->in_channels % ci == 0 && co * ci <= 1024;

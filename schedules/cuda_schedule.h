@@ -1,9 +1,10 @@
 // Hand-written CUDA schedules for the same stages as cpu_schedule.h (see generators/stages.h),
 // with their knobs as JSON by stage:
-//   conv         {"kind": "conv_cuda", "c_threads", "x_tile", "shared_input"}
+//   conv         {"kind": "conv_cuda", "c_threads", "x_tile", "row_threads", "shared_input"}
 //                threads over output channels (channels are innermost in memory: warps read
 //                weights coalesced and the input as a broadcast), x_tile pixels per thread
-//                accumulated in registers, blocks over rows × velocities × batch; the padded
+//                accumulated in registers, row_threads rows of (y, velocity, batch) per block
+//                sharing the weights through L1, blocks over the rest; the padded
 //                input is a separate pass through global memory (L2), or with shared_input 1
 //                staged per block in shared memory (which pays depends on the GPU: fernn tune)
 //   weight_grad  {"kind": "weight_grad_cuda", "co_threads", "ci_threads", "batch_group"}
@@ -18,7 +19,7 @@
 
 namespace fernn::sched {
 
-constexpr int kCudaScheduleVersion = 2;  // 2: shared_input
+constexpr int kCudaScheduleVersion = 3;  // 3: x tiles in registers, row_threads
 
 nlohmann::json default_cuda_knobs(const gen::PipelineDef &def, int width);
 

@@ -41,10 +41,6 @@ json to_json(const WeightGradKnobs &k) {
             {"batch_group", k.batch_group}};
 }
 
-[[noreturn]] void bad_knobs(const std::string &stage, const json &j, const std::string &why) {
-    throw std::invalid_argument("schedule knobs for stage " + stage + " " + j.dump() + ": " + why);
-}
-
 ConvKnobs conv_knobs(const gen::ConvStage &s, int width, const json &j) {
     const std::string stage = stage_name(s.conv);
     ConvKnobs k{};

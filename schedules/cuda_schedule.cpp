@@ -16,12 +16,52 @@ using nlohmann::json;
 
 namespace {
 
-int knob(const json &j, const char *name, const std::string &stage) {
-    if (!j.contains(name) || !j[name].is_number_integer() || j[name].get<int>() < 1) {
-        throw std::invalid_argument("schedule knobs for stage " + stage + " " + j.dump() + ": " +
-                                    name + " must be an integer >= 1");
+// An integer knob >= lowest; `fallback` when absent (-1: required).
+int knob(const json &j, const char *name, const std::string &stage, int lowest = 1,
+         int fallback = -1) {
+    if (!j.contains(name) && fallback >= 0) return fallback;
+    if (!j.contains(name) || !j[name].is_number_integer() || j[name].get<int>() < lowest) {
+        bad_knobs(stage, j, std::string(name) + " must be an integer >= " + std::to_string(lowest));
     }
     return j[name].get<int>();
+}
+
+struct CudaConvKnobs {
+    int c_threads, x_tile, row_threads;
+    bool shared_input;
+};
+
+struct CudaWeightGradKnobs {
+    int co_threads, ci_threads, batch_group;
+};
+
+// The knobs of a stage, checked against its shape: what schedule_cuda applies and what the
+// tuner's neighbors must pass. A block has at most 1024 threads.
+CudaConvKnobs cuda_conv_knobs(const gen::ConvStage &s, int width, const json &k) {
+    const std::string stage = stage_name(s.conv);
+    const CudaConvKnobs c{knob(k, "c_threads", stage), knob(k, "x_tile", stage),
+                          knob(k, "row_threads", stage, 1, 1),
+                          knob(k, "shared_input", stage, 0, 0) != 0};
+    if (s.out_channels % c.c_threads != 0 || width % c.x_tile != 0) {
+        bad_knobs(stage, k, "c_threads must divide the channels and x_tile the width");
+    }
+    if (c.c_threads * c.row_threads > 1024) {
+        bad_knobs(stage, k, "c_threads x row_threads must be 1..1024");
+    }
+    return c;
+}
+
+CudaWeightGradKnobs cuda_weight_grad_knobs(const gen::WeightGradStage &s, const json &k) {
+    const std::string stage = stage_name(s.out);
+    const CudaWeightGradKnobs w{knob(k, "co_threads", stage), knob(k, "ci_threads", stage),
+                                knob(k, "batch_group", stage)};
+    if (s.out_channels % w.co_threads != 0 || s.in_channels % w.ci_threads != 0) {
+        bad_knobs(stage, k, "co_threads and ci_threads must divide the channels");
+    }
+    if (w.co_threads * w.ci_threads > 1024) {
+        bad_knobs(stage, k, "co_threads x ci_threads must be 1..1024");
+    }
+    return w;
 }
 
 json default_conv(const gen::ConvStage &s, int width) {
@@ -81,12 +121,8 @@ void schedule_pointwise(Func f, int channels) {
 }
 
 void schedule_conv(gen::ConvStage &s, int width, const json &k) {
-    const std::string stage = stage_name(s.conv);
-    const int c_threads = knob(k, "c_threads", stage), x_tile = knob(k, "x_tile", stage);
-    if (s.out_channels % c_threads != 0 || width % x_tile != 0) {
-        throw std::invalid_argument("schedule knobs for stage " + stage + " " + k.dump() +
-                                    ": c_threads must divide the channels and x_tile the width");
-    }
+    const CudaConvKnobs kn = cuda_conv_knobs(s, width, k);
+    const int c_threads = kn.c_threads, x_tile = kn.x_tile, row_threads = kn.row_threads;
     const auto &d = dims();
     Var co("co"), ci("ci"), xo("xo"), xi("xi"), rows("rows");
     Func &owner = s.owner;
@@ -98,11 +134,6 @@ void schedule_conv(gen::ConvStage &s, int width, const json &k) {
         owner.fuse(d.y, d.b, rows);
     }
     // row_threads rows per block share the weights through L1 and fill the block.
-    const int row_threads = k.value("row_threads", 1);
-    if (row_threads < 1 || c_threads * row_threads > 1024) {
-        throw std::invalid_argument("schedule knobs for stage " + stage + " " + k.dump() +
-                                    ": c_threads x row_threads must be 1..1024");
-    }
     Var ro("ro"), ri("ri");
     owner.split(rows, ro, ri, row_threads, TailStrategy::GuardWithIf);
     // A thread's x_tile outputs are its innermost (unrolled) loop, so the reduction below runs
@@ -112,7 +143,7 @@ void schedule_conv(gen::ConvStage &s, int width, const json &k) {
     s.conv.compute_at(owner, ci).unroll(d.x);
     s.conv.update().reorder(d.x, s.r[0], s.r[1], s.r[2]).unroll(d.x);
     if (!s.pad.defined()) return;
-    if (k.value("shared_input", 0) != 0) {
+    if (kn.shared_input) {
         // The block's input tile (x_tile + halo columns, the kernel's rows, every input channel)
         // is staged in shared memory by the block's own threads, then read by all of them.
         Var pc("pc"), pci("pci");
@@ -126,13 +157,8 @@ void schedule_conv(gen::ConvStage &s, int width, const json &k) {
 }
 
 void schedule_weight_grad(gen::WeightGradStage &s, const json &k) {
-    const std::string stage = stage_name(s.out);
-    const int co_threads = knob(k, "co_threads", stage), ci_threads = knob(k, "ci_threads", stage);
-    const int group = knob(k, "batch_group", stage);
-    if (s.out_channels % co_threads != 0 || s.in_channels % ci_threads != 0) {
-        throw std::invalid_argument("schedule knobs for stage " + stage + " " + k.dump() +
-                                    ": co_threads and ci_threads must divide the channels");
-    }
+    const CudaWeightGradKnobs kn = cuda_weight_grad_knobs(s, k);
+    const int co_threads = kn.co_threads, ci_threads = kn.ci_threads, group = kn.batch_group;
     const auto &d = dims();
     const int nr = s.has_v ? 4 : 3;
     const RVar rb(s.r[nr - 1]);
@@ -191,14 +217,15 @@ std::vector<json> cuda_knob_neighbors(const gen::PipelineDef &def, const std::st
                                                          {"batch_group", {1, 2, 4, 8, 16}},
                                                          {"row_threads", {1, 2, 4, 8, 16}},
                                                          {"shared_input", {0, 1}}};
+    // What schedule_cuda accepts, and (a search bound) no more than 8 outputs per thread.
     auto valid = [&](const json &k) {
-        if (conv) {
-            const int c = k["c_threads"], x = k["x_tile"];
-            return conv->out_channels % c == 0 && width % x == 0 && x <= 8 &&
-                   c * k["row_threads"].get<int>() <= 1024;
+        try {
+            if (conv) return cuda_conv_knobs(*conv, width, k).x_tile <= 8;
+            cuda_weight_grad_knobs(*wg, k);
+            return true;
+        } catch (const std::invalid_argument &) {
+            return false;
         }
-        const int co = k["co_threads"], ci = k["ci_threads"];
-        return wg->out_channels % co == 0 && wg->in_channels % ci == 0 && co * ci <= 1024;
     };
     std::vector<json> out;
     for (const auto &[name, options] : values) {

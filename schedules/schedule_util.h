@@ -2,6 +2,8 @@
 #pragma once
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,12 @@ inline std::vector<int> divisors(int n) {
         if (n % d == 0) out.push_back(d);
     }
     return out;
+}
+
+// Invalid knobs are bad input (std::invalid_argument), named by stage and quoted.
+[[noreturn]] inline void bad_knobs(const std::string &stage, const nlohmann::json &j,
+                                   const std::string &why) {
+    throw std::invalid_argument("schedule knobs for stage " + stage + " " + j.dump() + ": " + why);
 }
 
 // A stage's name without the "$n" suffix Halide adds when a process defines a Func name more

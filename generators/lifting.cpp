@@ -21,8 +21,8 @@ Func lift(const Spec &spec, const Func &u, const Func &w_u_oihw, Type type, Stag
 Func lift_weight_grad(const Spec &spec, const Func &g, const Func &u, const Expr &batch, Type type,
                       Stages &stages) {
     Func padded = circular_pad("u_padded", u, {spec.width, spec.height}, false);
-    WeightGradStage stage = weight_grad("grad_" + arg_name("cell.conv_u.weight"), g, padded, padded,
-                                        spec.hidden, spec.in_channels, spec.lift_kernel,
+    WeightGradStage stage = weight_grad("grad_" + argument_name("cell.conv_u.weight"), g, padded,
+                                        padded, spec.hidden, spec.in_channels, spec.lift_kernel,
                                         {spec.width, spec.height}, false, 0, batch, type);
     stages.weight_grads.push_back(stage);
     return stage.out;

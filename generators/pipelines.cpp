@@ -40,7 +40,7 @@ class Builder {
     }
     Func weight(const ParamInfo &param) {
         Halide::ImageParam p = weight_input(param, type_);
-        add_input(p, {arg_name(param.name), "weight", 0, param.name});
+        add_input(p, {argument_name(param.name), "weight", 0, param.name});
         return p;
     }
     Expr scalar(const std::string &name) {

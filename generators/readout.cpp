@@ -8,7 +8,7 @@ namespace fernn::gen {
 namespace {
 
 std::string weight_arg(const Spec &spec, int layer) {
-    return arg_name(spec.parameters()[2 + layer].name);
+    return argument_name(spec.parameters()[2 + layer].name);
 }
 
 Func pool(const Spec &spec, const Func &h, Type type, Stages &stages) {

@@ -66,13 +66,13 @@ CellGradients cell_backward(const Spec &spec, const FlowModule &flow, const Func
 
         Func h_prev_padded = circular_pad("h_prev_padded", h_prev, frame, true);
         WeightGradStage wh =
-            weight_grad("grad_" + arg_name("cell.conv_h.weight"), d_pre, flow.move(h_prev_padded),
-                        h_prev_padded, spec.hidden, spec.hidden, spec.rec_kernel, frame, true,
-                        spec.num_velocities(), batch, type);
+            weight_grad("grad_" + argument_name("cell.conv_h.weight"), d_pre,
+                        flow.move(h_prev_padded), h_prev_padded, spec.hidden, spec.hidden,
+                        spec.rec_kernel, frame, true, spec.num_velocities(), batch, type);
         stages.weight_grads.push_back(wh);
         grads.d_w_h = wh.out;
     } else {
-        Func zero("grad_" + arg_name("cell.conv_h.weight"));
+        Func zero("grad_" + argument_name("cell.conv_h.weight"));
         zero(d.kx, d.ky, d.ci, d.co) = Halide::cast(type, 0);
         grads.d_w_h = zero;
     }

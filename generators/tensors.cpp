@@ -1,14 +1,6 @@
 #include "tensors.h"
 
-#include <algorithm>
-
 namespace fernn::gen {
-
-std::string arg_name(const std::string &param_name) {
-    std::string out = param_name;
-    std::replace(out.begin(), out.end(), '.', '_');
-    return out;
-}
 
 Shape shape_of(const Spec &spec) {
     return Shape{spec.in_channels, spec.hidden, spec.out_channels,
@@ -47,7 +39,7 @@ Halide::ImageParam hidden_input(const std::string &name, Type type, const Shape 
 }
 
 Halide::ImageParam weight_input(const ParamInfo &param, Type type) {
-    Halide::ImageParam p(type, 4, arg_name(param.name));
+    Halide::ImageParam p(type, 4, argument_name(param.name));
     // OIHW: (kx, ky, ci, co) innermost first.
     dense([&](int i) { return p.dim(i); },
           {int(param.shape[3]), int(param.shape[2]), int(param.shape[1]), int(param.shape[0])});

@@ -8,9 +8,6 @@
 
 namespace fernn::gen {
 
-// "cell.conv_u.weight" -> "cell_conv_u_weight": pipeline arguments must be C identifiers.
-std::string arg_name(const std::string &param_name);
-
 Halide::ImageParam frame_input(const std::string &name, Type type, int channels, const Shape &s);
 Halide::ImageParam hidden_input(const std::string &name, Type type, const Shape &s);
 Halide::ImageParam weight_input(const ParamInfo &param, Type type);

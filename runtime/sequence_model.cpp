@@ -27,6 +27,7 @@ SequenceModel<T>::Parameters::Parameters(const ModelLibrary &lib, const Spec &sp
         tensors_.push_back(flat_.view(at, {int(s[3]), int(s[2]), int(s[1]), int(s[0])}));
         flats_.push_back(flat_.view(at, {int(p.numel())}));
         at += size_t(p.numel());
+        arguments_.push_back(argument_name(p.name));
     }
 }
 
@@ -122,11 +123,8 @@ void SequenceModel<T>::forward(Parameters &params, const Array<T> &inputs, int t
     tr.all_states = keep_all;
     const Extents ext = extents(tr.batch);
     auto bind_weights = [&](ModelLibrary::Call &call, size_t first, size_t last) {
-        for (size_t i = first; i < last; ++i) {
-            std::string name = params.infos()[i].name;
-            for (char &c : name) c = c == '.' ? '_' : c;
-            call.bind(name, *params.tensor(i).buffer());
-        }
+        for (size_t i = first; i < last; ++i)
+            call.bind(params.argument(i), *params.tensor(i).buffer());
     };
 
     // The first step starts from the zero state: its pipeline reads no h_prev.
@@ -223,12 +221,6 @@ double SequenceModel<T>::backward(Parameters &params, const Array<T> &targets, T
     // pipeline never writes the buffer it reads).
     Parameters step(*lib_, s), spare(*lib_, s);
     grads.fill(T(0));
-    std::vector<std::string> names;
-    for (const auto &p : params.infos()) {
-        std::string name = p.name;
-        for (char &c : name) c = c == '.' ? '_' : c;
-        names.push_back(name);
-    }
     std::vector<int> in_spare(params.count(), 0);  // where each tensor's running sum is
     auto accumulate = [&](size_t i, Parameters &addend) {
         Parameters &from = in_spare[i] ? spare : grads, &to = in_spare[i] ? grads : spare;
@@ -253,8 +245,8 @@ double SequenceModel<T>::backward(Parameters &params, const Array<T> &targets, T
         if (k > 0)
             call.bind("h_prev", *tr.states[k - 1].buffer()).bind("d_h_prev", *d_prev.buffer());
         for (size_t i = 0; i < 2; ++i) {
-            call.bind(names[i], *params.tensor(i).buffer())
-                .bind("grad_" + names[i], *step.tensor(i).buffer());
+            call.bind(params.argument(i), *params.tensor(i).buffer())
+                .bind("grad_" + params.argument(i), *step.tensor(i).buffer());
         }
         call.run();
         accumulate(0, step);
@@ -273,12 +265,12 @@ double SequenceModel<T>::backward(Parameters &params, const Array<T> &targets, T
             .scalar("grad_scale", scale);
         for (int i = 0; i < s.dec_layers; ++i)
             call.bind("act_" + std::to_string(i), *tr.acts[k][i].buffer());
-        for (size_t i = 2; i < names.size(); ++i) {
-            call.bind(names[i], *params.tensor(i).buffer())
-                .bind("grad_" + names[i], *step.tensor(i).buffer());
+        for (size_t i = 2; i < params.count(); ++i) {
+            call.bind(params.argument(i), *params.tensor(i).buffer())
+                .bind("grad_" + params.argument(i), *step.tensor(i).buffer());
         }
         call.run();
-        for (size_t i = 2; i < names.size(); ++i) accumulate(i, step);
+        for (size_t i = 2; i < params.count(); ++i) accumulate(i, step);
         cell_back(cell_step, total, carry);
     }
     for (int k = tr.t_in - 1; k >= 0; --k) {

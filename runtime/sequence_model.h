@@ -39,9 +39,12 @@ class SequenceModel {
         Tensor<T> &flat_tensor(size_t i) { return flats_.at(i); }  // the same memory, 1-D
         size_t count() const { return tensors_.size(); }
         const std::vector<ParamInfo> &infos() const { return infos_; }
+        // The pipelines' argument name of tensor i ("cell.conv_h.weight" -> "cell_conv_h_weight").
+        const std::string &argument(size_t i) const { return arguments_.at(i); }
 
       private:
         std::vector<ParamInfo> infos_;
+        std::vector<std::string> arguments_;
         Tensor<T> flat_;
         std::vector<Tensor<T>> tensors_, flats_;
     };

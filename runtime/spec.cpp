@@ -221,4 +221,10 @@ double Spec::flops_decoder_step() const {
     return flops_encoder_step() + 2.0 * dec;
 }
 
+std::string argument_name(const std::string &parameter_name) {
+    std::string out = parameter_name;
+    std::replace(out.begin(), out.end(), '.', '_');
+    return out;
+}
+
 }  // namespace fernn

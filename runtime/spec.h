@@ -22,6 +22,10 @@ struct TrainingSpec {
 };
 
 // One learnable tensor, named and shaped as in the reference PyTorch state_dict (OIHW).
+// "cell.conv_u.weight" -> "cell_conv_u_weight": a parameter's argument name in the pipelines
+// (arguments must be C identifiers). The generators name arguments and the runtime binds them.
+std::string argument_name(const std::string &parameter_name);
+
 struct ParamInfo {
     std::string name;
     std::vector<int64_t> shape;

@@ -62,10 +62,6 @@ def gpu_name(python):
     return out or "an unknown GPU"
 
 
-def torch_version(runs):
-    return runs[0].get("framework", "pytorch ?").split(" ", 1)[-1]
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=2)
@@ -112,6 +108,7 @@ def main():
                       ("peak_fraction", "cell_forward_peak_fraction", "cell_backward_peak_fraction",
                        "peak_gflops_per_s")})
         t = {k: median([r[k] for r in t_runs]) for k in ("train_step_ms", "forward_ms", "backward_ms")}
+        t["framework"] = t_runs[0].get("framework", "pytorch ?")
         f["cell_forward_ms"] = median([r["cell_forward_ms"] for r in f_runs])
         f["cell_backward_ms"] = median([r["cell_backward_ms"] for r in f_runs])
         rows.append((label, spec, hidden, f, t, f_runs[0]["velocities"]))
@@ -149,7 +146,8 @@ def main():
     commit = os.environ.get("FERNN_COMMIT") or subprocess.run(
         ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     marker = "gpu-side-by-side" if cuda else "side-by-side"
-    where = (f"{gpu_name(args.python)}, fernn vs PyTorch {torch_version(t_runs)}, float32 (TF32 off)"
+    torch_version = rows[0][4]["framework"].split(" ", 1)[-1]
+    where = (f"{gpu_name(args.python)}, fernn vs PyTorch {torch_version}, float32 (TF32 off)"
              if cuda else f"{cpu_name()} ({os.cpu_count()} cores), {args.threads} threads each")
     peak_value = None if cuda else rows[0][3]["peak_gflops_per_s"]
     peak = f"; peak {peak_value:.1f} GFLOP/s (measured FMA kernel)" if peak_value else ""

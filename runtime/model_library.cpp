@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <type_traits>
 
 namespace fernn {
 
@@ -114,20 +115,18 @@ std::shared_ptr<ModelLibrary> ModelLibrary::open(const std::string &dir) {
                            : devices.at(0);
         if (std::find(devices.begin(), devices.end(), "cuda") != devices.end()) {
             auto &d = lib->device_calls_;
-            d.malloc = symbol<decltype(d.malloc)>(lib->handle_, "halide_device_malloc", so);
-            d.free = symbol<decltype(d.free)>(lib->handle_, "halide_device_free", so);
-            d.copy_to_device =
-                symbol<decltype(d.copy_to_device)>(lib->handle_, "halide_copy_to_device", so);
-            d.copy_to_host =
-                symbol<decltype(d.copy_to_host)>(lib->handle_, "halide_copy_to_host", so);
-            d.sync = symbol<decltype(d.sync)>(lib->handle_, "halide_device_sync", so);
-            d.wrap = symbol<decltype(d.wrap)>(lib->handle_, "halide_cuda_wrap_device_ptr", so);
-            d.detach =
-                symbol<decltype(d.detach)>(lib->handle_, "halide_cuda_detach_device_ptr", so);
-            d.interface =
-                symbol<decltype(d.interface)>(lib->handle_, "halide_cuda_device_interface", so);
-            d.reuse_allocations = symbol<decltype(d.reuse_allocations)>(
-                lib->handle_, "halide_reuse_device_allocations", so);
+            auto load = [&](auto &call, const char *name) {
+                call = symbol<std::remove_reference_t<decltype(call)>>(lib->handle_, name, so);
+            };
+            load(d.malloc, "halide_device_malloc");
+            load(d.free, "halide_device_free");
+            load(d.copy_to_device, "halide_copy_to_device");
+            load(d.copy_to_host, "halide_copy_to_host");
+            load(d.sync, "halide_device_sync");
+            load(d.wrap, "halide_cuda_wrap_device_ptr");
+            load(d.detach, "halide_cuda_detach_device_ptr");
+            load(d.interface, "halide_cuda_device_interface");
+            load(d.reuse_allocations, "halide_reuse_device_allocations");
         }
     } catch (const json::exception &e) {
         throw InputError(manifest_path + ": malformed manifest: " + e.what());

@@ -1,4 +1,4 @@
-#include "activation.h"
+#include "generators/activation.h"
 
 #include <stdexcept>
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "layout.h"
+#include "generators/layout.h"
 
 namespace fernn::gen {
 

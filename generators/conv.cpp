@@ -1,4 +1,4 @@
-#include "conv.h"
+#include "generators/conv.h"
 
 namespace fernn::gen {
 

@@ -14,7 +14,7 @@
 // constant offset per kernel tap and velocity), with no modulo arithmetic left to do there.
 #pragma once
 
-#include "stages.h"
+#include "generators/stages.h"
 
 namespace fernn::gen {
 

@@ -5,8 +5,8 @@
 
 #include <memory>
 
-#include "../runtime/flow_spec.h"
-#include "layout.h"
+#include "runtime/spec/flow_spec.h"
+#include "generators/layout.h"
 
 namespace fernn::gen {
 

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
-#include "flow.h"
+#include "generators/flow.h"
 
 namespace fernn::gen {
 

@@ -1,6 +1,6 @@
-#include "lifting.h"
+#include "generators/lifting.h"
 
-#include "tensors.h"
+#include "generators/tensors.h"
 
 namespace fernn::gen {
 

@@ -2,8 +2,8 @@
 // once per frame and broadcast over the velocity copies (never |V| times).
 #pragma once
 
-#include "../runtime/spec.h"
-#include "conv.h"
+#include "runtime/spec/spec.h"
+#include "generators/conv.h"
 
 namespace fernn::gen {
 

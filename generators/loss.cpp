@@ -1,4 +1,4 @@
-#include "loss.h"
+#include "generators/loss.h"
 
 namespace fernn::gen {
 

@@ -3,7 +3,7 @@
 // frame's gradient is (2/N)·(pred − target), with 2/N passed in as `scale`.
 #pragma once
 
-#include "stages.h"
+#include "generators/stages.h"
 
 namespace fernn::gen {
 

@@ -1,11 +1,11 @@
-#include "pipelines.h"
+#include "generators/pipelines.h"
 
-#include "flow.h"
-#include "loss.h"
-#include "optimizer.h"
-#include "readout.h"
-#include "recurrence.h"
-#include "tensors.h"
+#include "generators/flow.h"
+#include "generators/loss.h"
+#include "generators/optimizer_pipelines.h"
+#include "generators/readout.h"
+#include "generators/recurrence.h"
+#include "generators/tensors.h"
 
 namespace fernn::gen {
 

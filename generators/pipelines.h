@@ -15,8 +15,16 @@
 #include <string>
 #include <vector>
 
-#include "../runtime/spec.h"
-#include "stages.h"
+#include "runtime/spec/spec.h"
+#include "generators/stages.h"
+
+namespace fernn {
+
+// Bump when the algorithm of any pipeline changes meaning or signature: it keys the compile
+// cache and tells stale schedule records apart.
+constexpr int kAlgorithmVersion = 3;  // 3: first-step pipelines
+
+}  // namespace fernn
 
 namespace fernn::gen {
 

@@ -1,7 +1,7 @@
-#include "readout.h"
+#include "generators/readout.h"
 
-#include "activation.h"
-#include "tensors.h"
+#include "generators/activation.h"
+#include "generators/tensors.h"
 
 namespace fernn::gen {
 

@@ -3,8 +3,8 @@
 // adjoint of all of it.
 #pragma once
 
-#include "../runtime/spec.h"
-#include "conv.h"
+#include "runtime/spec/spec.h"
+#include "generators/conv.h"
 
 namespace fernn::gen {
 

@@ -1,9 +1,9 @@
-#include "recurrence.h"
+#include "generators/recurrence.h"
 
 #include <stdexcept>
 
-#include "activation.h"
-#include "tensors.h"
+#include "generators/activation.h"
+#include "generators/tensors.h"
 
 namespace fernn::gen {
 

@@ -2,8 +2,8 @@
 // copy ν, with conv_h shared over ν; and its hand-derived adjoint.
 #pragma once
 
-#include "flow.h"
-#include "lifting.h"
+#include "generators/flow.h"
+#include "generators/lifting.h"
 
 namespace fernn::gen {
 

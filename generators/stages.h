@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "layout.h"
+#include "generators/layout.h"
 
 namespace fernn::gen {
 

@@ -1,4 +1,4 @@
-#include "tensors.h"
+#include "generators/tensors.h"
 
 namespace fernn::gen {
 

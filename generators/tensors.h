@@ -3,8 +3,8 @@
 // arithmetic into constants; the runtime always passes dense buffers in these layouts.
 #pragma once
 
-#include "../runtime/spec.h"
-#include "layout.h"
+#include "runtime/spec/spec.h"
+#include "generators/layout.h"
 
 namespace fernn::gen {
 

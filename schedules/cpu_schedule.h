@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../generators/pipelines.h"
+#include "generators/pipelines.h"
 
 namespace fernn::sched {
 

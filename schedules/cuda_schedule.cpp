@@ -1,9 +1,9 @@
-#include "cuda_schedule.h"
+#include "schedules/cuda_schedule.h"
 
 #include <map>
 #include <stdexcept>
 
-#include "schedule_util.h"
+#include "schedules/schedule_util.h"
 
 namespace fernn::sched {
 

@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../generators/pipelines.h"
+#include "generators/pipelines.h"
 
 namespace fernn::sched {
 

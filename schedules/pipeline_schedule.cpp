@@ -1,4 +1,4 @@
-#include "pipeline_schedule.h"
+#include "schedules/pipeline_schedule.h"
 
 #include <algorithm>
 #include <chrono>
@@ -6,8 +6,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "cpu_schedule.h"
-#include "cuda_schedule.h"
+#include "schedules/cpu_schedule.h"
+#include "schedules/cuda_schedule.h"
 
 namespace fernn::sched {
 

@@ -1,12 +1,12 @@
-#include "schedule_record.h"
+#include "schedules/schedule_record.h"
 
 #include <cstdlib>
 #include <filesystem>
 
-#include "../generators/compile_model.h"
-#include "../runtime/atomic_file.h"
-#include "cpu_schedule.h"
-#include "pipeline_schedule.h"
+#include "generators/pipelines.h"
+#include "runtime/formats/atomic_file.h"
+#include "schedules/cpu_schedule.h"
+#include "schedules/pipeline_schedule.h"
 
 #ifndef FERNN_SOURCE_DIR
 #define FERNN_SOURCE_DIR "."

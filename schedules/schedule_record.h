@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "../runtime/spec.h"
+#include "runtime/spec/spec.h"
 
 namespace fernn::sched {
 

@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "runtime/atomic_file.h"
-#include "runtime/npy.h"
-#include "test_support.h"
+#include "runtime/formats/atomic_file.h"
+#include "runtime/formats/npy.h"
+#include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 using namespace fernn;

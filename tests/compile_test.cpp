@@ -5,9 +5,9 @@
 
 #include <filesystem>
 
-#include "runtime/checkpoint.h"
-#include "runtime/sequence_model.h"
-#include "test_support.h"
+#include "runtime/model/checkpoint.h"
+#include "runtime/model/sequence_model.h"
+#include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 using namespace fernn;

@@ -12,12 +12,12 @@
 #include <set>
 
 #include "generators/pipelines.h"
-#include "runtime/atomic_file.h"
-#include "runtime/checkpoint.h"
-#include "runtime/npy.h"
-#include "runtime/sequence_model.h"
+#include "runtime/formats/atomic_file.h"
+#include "runtime/model/checkpoint.h"
+#include "runtime/formats/npy.h"
+#include "runtime/model/sequence_model.h"
 #include "schedules/cuda_schedule.h"
-#include "test_support.h"
+#include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 using namespace fernn;

@@ -8,11 +8,11 @@
 #include <fstream>
 #include <set>
 
-#include "runtime/atomic_file.h"
-#include "runtime/digits.h"
-#include "runtime/flowing_mnist.h"
-#include "runtime/idx.h"
-#include "runtime/json_reader.h"
+#include "runtime/formats/atomic_file.h"
+#include "runtime/data/digits.h"
+#include "runtime/data/flowing_mnist.h"
+#include "runtime/formats/idx.h"
+#include "runtime/spec/json_reader.h"
 
 namespace fs = std::filesystem;
 using namespace fernn;

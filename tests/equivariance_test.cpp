@@ -6,9 +6,9 @@
 
 #include <cmath>
 
-#include "runtime/checkpoint.h"
-#include "runtime/sequence_model.h"
-#include "test_support.h"
+#include "runtime/model/checkpoint.h"
+#include "runtime/model/sequence_model.h"
+#include "tests/test_support.h"
 
 using namespace fernn;
 

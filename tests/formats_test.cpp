@@ -4,10 +4,10 @@
 
 #include <cstring>
 
-#include "runtime/atomic_file.h"
-#include "runtime/json_reader.h"
-#include "runtime/npy.h"
-#include "runtime/safetensors.h"
+#include "runtime/formats/atomic_file.h"
+#include "runtime/spec/json_reader.h"
+#include "runtime/formats/npy.h"
+#include "runtime/formats/safetensors.h"
 
 using namespace fernn;
 

@@ -7,9 +7,9 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "runtime/device_tensor.h"
-#include "runtime/npy.h"
-#include "runtime/optimizer.h"
+#include "runtime/model/device_tensor.h"
+#include "runtime/formats/npy.h"
+#include "runtime/training/optimizer.h"
 
 using namespace fernn;
 

@@ -8,11 +8,11 @@
 #include <fstream>
 
 #include "generators/pipelines.h"
-#include "runtime/checkpoint.h"
-#include "runtime/sequence_model.h"
+#include "runtime/model/checkpoint.h"
+#include "runtime/model/sequence_model.h"
 #include "schedules/cpu_schedule.h"
 #include "schedules/schedule_record.h"
-#include "test_support.h"
+#include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 using namespace fernn;

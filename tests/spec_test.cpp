@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "test_support.h"
+#include "tests/test_support.h"
 
 using namespace fernn;
 using fernn::test::spec_from;

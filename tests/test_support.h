@@ -9,10 +9,10 @@
 #include <random>
 #include <string>
 
-#include "generators/model_cache.h"
-#include "runtime/array.h"
-#include "runtime/model_library.h"
-#include "runtime/spec.h"
+#include "tools/compiler/model_cache.h"
+#include "runtime/formats/array.h"
+#include "runtime/model/model_library.h"
+#include "runtime/spec/spec.h"
 
 namespace fernn::test {
 

@@ -12,10 +12,10 @@
 #include <fstream>
 #include <thread>
 
-#include "runtime/atomic_file.h"
-#include "runtime/idx.h"
-#include "runtime/safetensors.h"
-#include "test_support.h"
+#include "runtime/formats/atomic_file.h"
+#include "runtime/formats/idx.h"
+#include "runtime/formats/safetensors.h"
+#include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 using namespace fernn;

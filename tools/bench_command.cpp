@@ -9,10 +9,10 @@
 #include <map>
 #include <thread>
 
-#include "../runtime/optimizer.h"
-#include "../runtime/rng.h"
-#include "../runtime/sequence_model.h"
-#include "commands.h"
+#include "runtime/training/optimizer.h"
+#include "runtime/data/rng.h"
+#include "runtime/model/sequence_model.h"
+#include "tools/commands.h"
 
 namespace fernn::cli {
 

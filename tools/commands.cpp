@@ -1,12 +1,12 @@
-#include "commands.h"
+#include "tools/commands.h"
 
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 
-#include "../runtime/checkpoint.h"
-#include "../runtime/npy.h"
-#include "../runtime/sequence_model.h"
+#include "runtime/model/checkpoint.h"
+#include "runtime/formats/npy.h"
+#include "runtime/model/sequence_model.h"
 
 namespace fernn::cli {
 

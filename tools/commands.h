@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "../runtime/model_library.h"
+#include "runtime/model/model_library.h"
 
 namespace fernn::cli {
 

@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <iostream>
 
-#include "../generators/model_cache.h"
-#include "commands.h"
-#include "peak_flops.h"
+#include "tools/compiler/model_cache.h"
+#include "tools/commands.h"
+#include "tools/peak_flops.h"
 
 namespace fernn::cli {
 

@@ -4,8 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#include "../runtime/json_reader.h"
-#include "commands.h"
+#include "runtime/spec/json_reader.h"
+#include "tools/commands.h"
 
 using namespace fernn;
 

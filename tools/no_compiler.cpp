@@ -1,7 +1,7 @@
 // fernn-run: the fernn command line without the compiler, for machines that only run models
 // compiled elsewhere (GPU nodes, deployment images): it needs neither Halide nor LLVM. The
 // commands that would compile say so and name what to do instead.
-#include "commands.h"
+#include "tools/commands.h"
 
 namespace fernn::cli {
 

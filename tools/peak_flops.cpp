@@ -1,4 +1,4 @@
-#include "peak_flops.h"
+#include "tools/peak_flops.h"
 
 #include <Halide.h>
 
@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "../runtime/atomic_file.h"
-#include "../runtime/json_reader.h"
-#include "../runtime/spec.h"
+#include "runtime/formats/atomic_file.h"
+#include "runtime/spec/json_reader.h"
+#include "runtime/spec/spec.h"
 
 namespace fernn {
 

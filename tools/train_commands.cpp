@@ -7,14 +7,14 @@
 #include <filesystem>
 #include <iostream>
 
-#include "../runtime/atomic_file.h"
-#include "../runtime/digits.h"
-#include "../runtime/evaluate.h"
-#include "../runtime/flowing_mnist.h"
-#include "../runtime/npy.h"
-#include "../runtime/progress.h"
-#include "../runtime/trainer.h"
-#include "commands.h"
+#include "runtime/formats/atomic_file.h"
+#include "runtime/data/digits.h"
+#include "runtime/training/evaluate.h"
+#include "runtime/data/flowing_mnist.h"
+#include "runtime/formats/npy.h"
+#include "runtime/training/progress.h"
+#include "runtime/training/trainer.h"
+#include "tools/commands.h"
 
 #ifndef FERNN_TOOLS_DIR
 #define FERNN_TOOLS_DIR "tools"

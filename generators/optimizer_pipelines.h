@@ -1,0 +1,22 @@
+// The optimizer as pipelines over the contiguous parameter buffer (any length N), so that on
+// a GPU parameters, gradients and Adam's moments never leave the device:
+//   grad_accumulate  acc(N), step(N)                         -> sum(N)
+//   fill_zero                                                -> zeros(N) (device memory is
+//                                                               zeroed where it lives)
+//   optimizer_step   params, grads, m, v (N each), and
+//                    step_size, bias_correction2_sqrt,
+//                    beta1, beta2, eps, max_norm             -> params_next, m_next, v_next,
+//                                                               grad_norm (float64 scalar)
+// optimizer_step is torch.nn.utils.clip_grad_norm_ (max_norm > 0) followed by torch.optim.Adam,
+// operation for operation (tests/optimizer_torch.py checks it against PyTorch).
+#pragma once
+
+#include "generators/pipelines.h"
+
+namespace fernn::gen {
+
+PipelineDef grad_accumulate_pipeline(Type type);
+PipelineDef fill_zero_pipeline(Type type);
+PipelineDef optimizer_step_pipeline(Type type);
+
+}  // namespace fernn::gen

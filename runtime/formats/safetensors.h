@@ -1,0 +1,34 @@
+// The safetensors format (https://huggingface.co/docs/safetensors): an 8-byte little-endian
+// header length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__": {...}},
+// then the tensor bytes. Checkpoints are float32 with the reference PyTorch state_dict names,
+// so `model.load_state_dict(safetensors.torch.load_file(path))` works on them.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/formats/array.h"
+
+namespace fernn {
+
+template <typename T>
+struct TensorFile {
+    std::vector<std::pair<std::string, Array<T>>> tensors;  // in file order of offsets
+    std::map<std::string, std::string> metadata;
+
+    const Array<T> *find(const std::string &name) const;
+};
+
+// Reads F32 or F64 tensors converting to T. Validates the header completely: offsets inside
+// the file, no overlaps or holes, byte sizes matching shapes.
+template <typename T>
+TensorFile<T> read_safetensors(const std::string &path);
+
+// Writes tensors as `dtype` ("F32" or "F64"), in the given order, atomically.
+template <typename T>
+void write_safetensors(const std::string &path, const TensorFile<T> &file,
+                       const std::string &dtype = sizeof(T) == 4 ? "F32" : "F64");
+
+}  // namespace fernn

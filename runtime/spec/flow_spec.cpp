@@ -1,0 +1,102 @@
+#include "runtime/spec/flow_spec.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+
+namespace fernn {
+
+namespace {
+
+using FlowParser = std::function<FlowSpec(ObjectReader &, const FrameShape &)>;
+
+// 2-D translation flows: velocity (vx, vy) moves the hidden state by vx pixels right and vy
+// pixels down per step, wrapping around the frame (torch.roll(h, shifts=(vy, vx))).
+FlowSpec parse_translation(ObjectReader &flow, const FrameShape &frame) {
+    FlowSpec spec;
+    spec.group = "translation";
+    spec.boundary = flow.choice("boundary", {"circular"});
+    const std::string vpath = flow.path_of("velocities");
+    const json &v = flow.raw("velocities");
+    const JsonSource &source = flow.source();
+    if (v.is_object()) {
+        // {"range": R}: the grid {-R..R}², ordered as the reference (vx outer, vy inner).
+        ObjectReader grid(v, vpath, source);
+        const int limit = (std::min(frame.height, frame.width) - 1) / 2;
+        const int r = grid.integer("range", 0, limit);
+        grid.finish();
+        for (int vx = -r; vx <= r; ++vx) {
+            for (int vy = -r; vy <= r; ++vy) spec.velocities.push_back({vx, vy});
+        }
+    } else if (v.is_array()) {
+        if (v.empty()) source.fail(vpath, "the velocity list is empty; give at least one [vx, vy]");
+        std::map<std::pair<int, int>, size_t> seen;  // velocity modulo the torus -> index
+        for (size_t i = 0; i < v.size(); ++i) {
+            const std::string ipath = vpath + "[" + std::to_string(i) + "]";
+            if (!v[i].is_array() || v[i].size() != 2) {
+                source.fail(ipath,
+                            "got " + describe(v[i]) + "; allowed: a pair [vx, vy] of integers");
+            }
+            const int vx = require_integer(v[i][0], -(frame.width - 1), frame.width - 1,
+                                           ipath + "[0]", source);
+            const int vy = require_integer(v[i][1], -(frame.height - 1), frame.height - 1,
+                                           ipath + "[1]", source);
+            // Two velocities equal modulo the frame size move the state identically: their
+            // copies would be duplicates, which is never what a user means.
+            const std::pair<int, int> key{((vx % frame.width) + frame.width) % frame.width,
+                                          ((vy % frame.height) + frame.height) % frame.height};
+            auto [it, inserted] = seen.emplace(key, i);
+            if (!inserted) {
+                source.fail(ipath, "velocity " + v[i].dump() + " moves the " +
+                                       std::to_string(frame.width) + "x" +
+                                       std::to_string(frame.height) + " frame exactly like " +
+                                       vpath + "[" + std::to_string(it->second) +
+                                       "]; allowed: velocities distinct modulo the frame size");
+            }
+            spec.velocities.push_back({vx, vy});
+        }
+    } else {
+        source.fail(vpath,
+                    "got " + describe(v) + "; allowed: {\"range\": R} or a list of [vx, vy] pairs");
+    }
+    return spec;
+}
+
+const std::map<std::string, FlowParser> &registry() {
+    static const std::map<std::string, FlowParser> parsers = {
+        {"translation", parse_translation},
+    };
+    return parsers;
+}
+
+}  // namespace
+
+std::vector<std::string> flow_groups() {
+    std::vector<std::string> names;
+    for (const auto &entry : registry()) names.push_back(entry.first);
+    return names;
+}
+
+FlowSpec parse_flow(ObjectReader &flow, const FrameShape &frame) {
+    const std::string group = flow.choice("group", flow_groups());
+    FlowSpec spec = registry().at(group)(flow, frame);
+    flow.finish();
+    return spec;
+}
+
+std::vector<std::string> FlowSpec::labels() const {
+    std::vector<std::string> out;
+    for (const auto &v : velocities) {
+        std::string label = "(";
+        for (size_t i = 0; i < v.size(); ++i) label += (i ? "," : "") + std::to_string(v[i]);
+        out.push_back(label + ")");
+    }
+    return out;
+}
+
+json FlowSpec::normalized() const {
+    return json{{"group", group}, {"boundary", boundary}, {"velocities", velocities}};
+}
+
+}  // namespace fernn

@@ -1,0 +1,200 @@
+#include "runtime/training/evaluate.h"
+
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include "runtime/formats/atomic_file.h"
+#include "runtime/data/flowing_mnist.h"
+#include "runtime/formats/png.h"
+#include "runtime/training/progress.h"
+
+namespace fernn {
+
+namespace {
+
+constexpr uint64_t kTestStream = 3, kLengthStream = 4, kVelocityStream = 1000;
+
+// Per-sequence, per-frame MSE of predictions against the target frames: [b][t].
+std::vector<std::vector<double>> frame_errors(const Array<float> &pred,
+                                              const Array<float> &target) {
+    const int64_t B = pred.shape[0], T = pred.shape[1];
+    const int64_t frame = pred.numel() / (B * T);
+    std::vector<std::vector<double>> err(B, std::vector<double>(T, 0.0));
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t t = 0; t < T; ++t) {
+            double s = 0;
+            const float *p = &pred.data[(b * T + t) * frame],
+                        *y = &target.data[(b * T + t) * frame];
+            for (int64_t i = 0; i < frame; ++i) s += double(p[i] - y[i]) * double(p[i] - y[i]);
+            err[b][t] = s / frame;
+        }
+    return err;
+}
+
+// Runs `count` sequences of gen in batches; returns per-sequence per-frame errors and keeps
+// the first batch's inputs, targets and predictions.
+struct Run {
+    std::vector<std::vector<double>> errors;
+    Array<float> inputs, targets, predictions;
+};
+
+Run run(const SequenceModel<float> &model, SequenceModel<float>::Parameters &params,
+        const FlowingMnist &gen, int count, int batch, int t_in, int t_out) {
+    Run r;
+    SequenceModel<float>::Trace trace;  // one for all batches: its memory is reused
+    for (int first = 0; first < count; first += batch) {
+        const int n = std::min(batch, count - first);
+        const Array<float> seq = gen.batch(first, n);
+        const Array<float> x = slice_frames(seq, 0, t_in), y = slice_frames(seq, t_in, t_out);
+        model.forward(params, x, t_out, false, trace);
+        const Array<float> p = model.predictions(trace);
+        for (auto &e : frame_errors(p, y)) r.errors.push_back(std::move(e));
+        if (first == 0) {
+            r.inputs = x;
+            r.targets = y;
+            r.predictions = p;
+        }
+    }
+    return r;
+}
+
+// Rows of frames for each of the first k sequences: inputs, then truth, then predictions,
+// separated by 2-pixel gaps.
+void write_strip(const std::string &path, const Run &r, int k) {
+    const int64_t H = r.inputs.shape[3], W = r.inputs.shape[4];
+    const int64_t t_in = r.inputs.shape[1], t_out = r.targets.shape[1];
+    k = int(std::min<int64_t>(k, r.inputs.shape[0]));
+    const int64_t cols = std::max(t_in, t_out), gap = 2;
+    const int64_t width = cols * (W + gap), height = k * 3 * (H + gap);
+    std::vector<float> img(width * height, 0.25f);  // gray background marks the gaps
+    auto paste = [&](const Array<float> &a, int64_t b, int64_t t, int64_t row, int64_t col) {
+        const int64_t T = a.shape[1];
+        for (int64_t y = 0; y < H; ++y)
+            for (int64_t x = 0; x < W; ++x)
+                img[(row * (H + gap) + y) * width + col * (W + gap) + x] =
+                    a.data[((b * T + t) * H + y) * W + x];
+    };
+    for (int b = 0; b < k; ++b) {
+        for (int64_t t = 0; t < t_in; ++t) paste(r.inputs, b, t, 3 * b, t);
+        for (int64_t t = 0; t < t_out; ++t) {
+            paste(r.targets, b, t, 3 * b + 1, t);
+            paste(r.predictions, b, t, 3 * b + 2, t);
+        }
+    }
+    write_gray_png(path, int(width), int(height), img);
+}
+
+}  // namespace
+
+json EvalSettings::to_json() const {
+    return json{{"data", data},
+                {"sequences", sequences},
+                {"length_frames", length_frames},
+                {"data_velocity_range", velocity_range},
+                {"velocity_max", velocity_max},
+                {"velocity_sequences", velocity_sequences},
+                {"batch", batch}};
+}
+
+json evaluate(const SequenceModel<float> &model, const ParameterSet<float> &host_params,
+              const EvalSettings &s, const std::string &out_dir) {
+    const Spec &spec = model.spec();
+    SequenceModel<float>::Parameters params(model.library(), spec);  // on the model's device, once
+    params.upload(host_params);
+    if (spec.in_channels != 1)
+        throw InputError("Flowing MNIST frames have 1 channel; the model has " +
+                         std::to_string(spec.in_channels));
+    const Dataset data = load_dataset(s.data);
+    const int t_in = spec.input_frames, t_out = spec.output_frames;
+    std::filesystem::create_directories(out_dir);
+    json results{{"model", spec.name},
+                 {"model_hash", spec.model_hash()},
+                 {"spec", spec.normalized()},
+                 {"settings", s.to_json()},
+                 {"dataset", data.dir}};
+    FlowingMnistConfig cfg;
+    cfg.height = spec.height;
+    cfg.width = spec.width;
+    cfg.velocity_range = s.velocity_range;
+
+    // Test MSE at the training horizon.
+    cfg.frames = t_in + t_out;
+    const Run test = run(model, params, FlowingMnist(data.test, cfg, kSplitSeed, kTestStream),
+                         s.sequences, s.batch, t_in, t_out);
+    double total = 0;
+    for (const auto &e : test.errors)
+        for (double v : e) total += v;
+    results["test_mse"] = total / (double(test.errors.size()) * t_out);
+    results["test_sequences"] = test.errors.size();
+    write_strip(out_dir + "/strip.png", test, s.strip_sequences);
+    std::fprintf(stderr, "test MSE %.6f over %zu sequences\n", results["test_mse"].get<double>(),
+                 test.errors.size());
+
+    // Length generalization.
+    cfg.frames = t_in + s.length_frames;
+    const Run length = run(model, params, FlowingMnist(data.test, cfg, kSplitSeed, kLengthStream),
+                           s.sequences, s.batch, t_in, s.length_frames);
+    json mean = json::array(), stdev = json::array();
+    std::ostringstream csv;
+    csv << "t,mean_mse,std_mse\n";
+    for (int t = 0; t < s.length_frames; ++t) {
+        double m = 0, m2 = 0;
+        for (const auto &e : length.errors) {
+            m += e[t];
+            m2 += e[t] * e[t];
+        }
+        m /= length.errors.size();
+        const double sd = std::sqrt(std::max(0.0, m2 / length.errors.size() - m * m));
+        mean.push_back(m);
+        stdev.push_back(sd);
+        csv << t + 1 << "," << m << "," << sd << "\n";
+    }
+    results["length_generalization"] = {{"mean", mean},
+                                        {"std", stdev},
+                                        {"train_frames", t_out},
+                                        {"sequences", length.errors.size()}};
+    write_file_atomically(out_dir + "/length_generalization.csv", csv.str());
+    std::fprintf(stderr, "length generalization: MSE at frame 1 %.5f, %d %.5f, %d %.5f\n",
+                 mean[0].get<double>(), t_out, mean[t_out - 1].get<double>(), s.length_frames,
+                 mean.back().get<double>());
+
+    // Velocity generalization.
+    const int vmax = s.velocity_max >= 0 ? s.velocity_max : s.velocity_range + 2;
+    cfg.frames = t_in + t_out;
+    json grid = json::array(), axis = json::array();
+    std::ostringstream vcsv;
+    vcsv << "vy,vx,mse\n";
+    Progress progress((2 * vmax + 1) * (2 * vmax + 1), 0, "velocity");
+    int cell = 0;
+    for (int v = -vmax; v <= vmax; ++v) axis.push_back(v);
+    for (int vy = -vmax; vy <= vmax; ++vy) {
+        json row = json::array();
+        for (int vx = -vmax; vx <= vmax; ++vx) {
+            FlowingMnistConfig fixed = cfg;
+            fixed.fixed_velocity = std::make_pair(vx, vy);
+            const Run r = run(model, params,
+                              FlowingMnist(data.test, fixed, kSplitSeed, kVelocityStream + cell),
+                              s.velocity_sequences, s.batch, t_in, t_out);
+            double m = 0;
+            for (const auto &e : r.errors)
+                for (double x : e) m += x;
+            m /= double(r.errors.size()) * t_out;
+            row.push_back(m);
+            vcsv << vy << "," << vx << "," << m << "\n";
+            progress.update(++cell, "(" + std::to_string(vx) + "," + std::to_string(vy) + ")");
+        }
+        grid.push_back(row);
+    }
+    progress.finish();
+    results["velocity_generalization"] = {{"vx", axis},
+                                          {"vy", axis},
+                                          {"mse", grid},
+                                          {"train_range", s.velocity_range},
+                                          {"sequences_per_velocity", s.velocity_sequences}};
+    write_file_atomically(out_dir + "/velocity_generalization.csv", vcsv.str());
+    write_file_atomically(out_dir + "/results.json", results.dump(2) + "\n");
+    return results;
+}
+
+}  // namespace fernn

@@ -1,0 +1,377 @@
+#include "runtime/training/trainer.h"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "runtime/formats/atomic_file.h"
+#include "runtime/data/flowing_mnist.h"
+#include "runtime/training/optimizer.h"
+#include "runtime/training/progress.h"
+
+namespace fernn {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Data streams: training data depends on the run's seed; validation data never does, so runs
+// with different seeds are compared on the same sequences.
+constexpr uint64_t kTrainStream = 1, kValStream = 2;
+
+using Clock = std::chrono::steady_clock;
+
+double seconds(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+}
+
+std::string exact(double v) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
+
+double available_memory_bytes() {
+    double available = 0;
+    std::ifstream meminfo("/proc/meminfo");
+    std::string key;
+    double kb;
+    std::string unit;
+    while (meminfo >> key >> kb >> unit) {
+        if (key == "MemAvailable:") available = kb * 1024;
+    }
+    // A cgroup limit (containers, CI) can be tighter than the machine.
+    std::ifstream max("/sys/fs/cgroup/memory.max"), current("/sys/fs/cgroup/memory.current");
+    std::string limit;
+    double used = 0;
+    if (max >> limit && limit != "max" && current >> used) {
+        available = std::min(available, std::stod(limit) - used);
+    }
+    return available;
+}
+
+double peak_memory_gib() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss / (1024.0 * 1024.0);  // ru_maxrss is in KiB on Linux
+}
+
+void append_line(const std::string &path, const json &line) {
+    std::ofstream out(path, std::ios::app);
+    out << line.dump() << "\n";
+}
+
+// Keeps the metrics of steps <= step (a resumed run rewrites what came after its checkpoint).
+void truncate_metrics(const std::string &path, int64_t step) {
+    std::ifstream in(path);
+    std::string kept, line;
+    while (std::getline(in, line)) {
+        const json j = json::parse(line, nullptr, false);
+        if (!j.is_discarded() && j.value("step", int64_t(0)) <= step) kept += line + "\n";
+    }
+    write_file_atomically(path, kept);
+}
+
+// Parameters and Adam's moments live on the model's device (in the optimizer); the host copies
+// are written and read only at checkpoints.
+struct TrainState {
+    TrainState(const ModelLibrary &lib, const Spec &spec, const TrainSettings &t)
+        : opt(lib, spec, AdamConfig{t.lr, 0.9, 0.999, 1e-8}),
+          params(ParameterSet<float>::zeros(spec)),
+          m(ParameterSet<float>::zeros(spec)),
+          v(ParameterSet<float>::zeros(spec)) {}
+    void to_device() {
+        opt.params().upload(params);
+        opt.exp_avg().upload(m.data.data());
+        opt.exp_avg_sq().upload(v.data.data());
+    }
+    void to_host() {
+        opt.params().download(params);
+        opt.exp_avg().download(m.data.data());
+        opt.exp_avg_sq().download(v.data.data());
+    }
+    Optimizer<float> opt;
+    ParameterSet<float> params, m, v;
+    int64_t step = 0;
+    double best_val = INFINITY;
+    int64_t best_step = 0;
+};
+
+void write_checkpoints(const std::string &dir, TrainState &s, const Spec &spec,
+                       const TrainSettings &t) {
+    s.to_host();
+    TensorFile<float> state;
+    for (size_t i = 0; i < s.params.infos.size(); ++i) {
+        const auto &info = s.params.infos[i];
+        for (const auto &[prefix, source] :
+             {std::pair<std::string, const float *>{"", s.params.tensor(i)},
+              {"adam.exp_avg.", s.m.tensor(i)},
+              {"adam.exp_avg_sq.", s.v.tensor(i)}}) {
+            Array<float> a(info.shape);
+            std::copy(source, source + a.numel(), a.data.begin());
+            state.tensors.emplace_back(prefix + info.name, std::move(a));
+        }
+    }
+    state.metadata = {{"fernn.model_hash", spec.model_hash()},
+                      {"fernn.step", std::to_string(s.step)},
+                      {"fernn.adam_steps", std::to_string(s.opt.steps())},
+                      {"fernn.best_val_mse", exact(s.best_val)},
+                      {"fernn.best_step", std::to_string(s.best_step)}};
+    // The resume state first: a kill before the second write leaves last.safetensors one
+    // checkpoint behind, never the resume state inconsistent.
+    write_safetensors(dir + "/resume.safetensors", state);
+    save_parameters(dir + "/last.safetensors", s.params,
+                    {{"fernn.model_hash", spec.model_hash()},
+                     {"fernn.step", std::to_string(s.step)},
+                     {"fernn.seed", std::to_string(t.seed)}},
+                    "F32");
+}
+
+// Restores parameters, Adam moments and counters saved by write_checkpoints into s.
+void read_resume_state(const std::string &dir, const Spec &spec, TrainState &s) {
+    const std::string path = dir + "/resume.safetensors";
+    const TensorFile<float> file = read_safetensors<float>(path);
+    auto meta = [&](const std::string &key) {
+        auto it = file.metadata.find(key);
+        if (it == file.metadata.end()) throw InputError(path + ": metadata " + key + " is missing");
+        return it->second;
+    };
+    if (meta("fernn.model_hash") != spec.model_hash()) {
+        throw InputError(path + ": saved for model " + meta("fernn.model_hash") + ", not " +
+                         spec.model_hash());
+    }
+    for (size_t i = 0; i < s.params.infos.size(); ++i) {
+        const auto &info = s.params.infos[i];
+        for (const auto &[prefix, target] :
+             {std::pair<std::string, float *>{"", s.params.tensor(i)},
+              {"adam.exp_avg.", s.m.tensor(i)},
+              {"adam.exp_avg_sq.", s.v.tensor(i)}}) {
+            const Array<float> *a = file.find(prefix + info.name);
+            if (!a || a->shape != info.shape) {
+                throw InputError(path + ": tensor " + prefix + info.name + " " +
+                                 shape_text(info.shape) + " is missing or misshapen");
+            }
+            std::copy(a->data.begin(), a->data.end(), target);
+        }
+    }
+    s.step = std::stoll(meta("fernn.step"));
+    s.opt.set_steps(std::stoll(meta("fernn.adam_steps")));
+    s.best_val = std::stod(meta("fernn.best_val_mse"));
+    s.best_step = std::stoll(meta("fernn.best_step"));
+    s.to_device();
+}
+
+// Mean squared error over `count` fixed validation sequences.
+double validate(const SequenceModel<float> &model, SequenceModel<float>::Parameters &params,
+                const FlowingMnist &gen, int count, int batch, int t_in, int t_out) {
+    double total = 0;
+    SequenceModel<float>::Trace trace;  // one for all batches: its memory is reused
+    for (int first = 0; first < count; first += batch) {
+        const int n = std::min(batch, count - first);
+        const Array<float> seq = gen.batch(first, n);
+        model.forward(params, slice_frames(seq, 0, t_in), t_out, false, trace);
+        total += model.loss(trace, slice_frames(seq, t_in, t_out)) * n;
+    }
+    return total / count;
+}
+
+}  // namespace
+
+json TrainSettings::to_json() const {
+    return json{{"data", data},
+                {"steps", steps},
+                {"batch", batch},
+                {"lr", lr},
+                {"clip_grad_norm", clip_grad_norm},
+                {"seed", seed},
+                {"data_velocity_range", velocity_range},
+                {"val_every", val_every},
+                {"val_sequences", val_sequences}};
+}
+
+TrainSettings TrainSettings::from_json(const json &j, const std::string &file) {
+    try {
+        TrainSettings t;
+        t.data = j.at("data").get<std::string>();
+        t.steps = j.at("steps").get<int64_t>();
+        t.batch = j.at("batch").get<int>();
+        t.lr = j.at("lr").get<double>();
+        t.clip_grad_norm = j.at("clip_grad_norm").get<double>();
+        t.seed = j.at("seed").get<uint64_t>();
+        t.velocity_range = j.at("data_velocity_range").get<int>();
+        t.val_every = j.at("val_every").get<int64_t>();
+        t.val_sequences = j.at("val_sequences").get<int>();
+        return t;
+    } catch (const json::exception &e) {
+        throw InputError(file + ": malformed run settings: " + e.what());
+    }
+}
+
+double bptt_bytes(const Spec &s, int batch) {
+    const double pixels = double(s.height) * s.width;
+    const double steps = s.input_frames + s.output_frames;
+    const double state = pixels * s.hidden * s.num_velocities();
+    const double per_sample = (steps + 1) * state  // hidden states
+                              + s.output_frames * (s.dec_layers + 1) * pixels * s.hidden  // decoder
+                              + (steps + 2 * s.output_frames) * pixels * s.in_channels    // frames
+                              + 4 * state;  // backward buffers
+    return 4.0 * batch * per_sample;
+}
+
+int64_t steps_per_epoch(const Dataset &data, int batch) {
+    return (data.train.count + batch - 1) / batch;
+}
+
+TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
+                  const std::string &dir, bool resume, int threads,
+                  std::shared_ptr<const ModelLibrary> library) {
+    if (spec.in_channels != 1) {
+        throw InputError(spec.file + ": input.channels is " + std::to_string(spec.in_channels) +
+                         "; Flowing MNIST frames have 1 channel");
+    }
+    // The BPTT trace lives in host memory on the CPU; on a GPU in device memory, where a
+    // trace that does not fit fails at its allocation with the driver's message instead.
+    const bool on_host = library->device() == "cpu";
+    const double need = bptt_bytes(spec, t.batch), have = available_memory_bytes();
+    if (on_host && have > 0 && need > 0.9 * have) {
+        const int fits = std::max(1, int(0.9 * have / bptt_bytes(spec, 1)));
+        char msg[512];
+        std::snprintf(
+            msg, sizeof msg,
+            "BPTT for batch %d needs about %.1f GiB (%d+%d steps x |V|=%d x %d channels x "
+            "%dx%d) but %.1f GiB are available; use --batch %d or less, fewer hidden "
+            "channels, or fewer velocities",
+            t.batch, need / (1 << 30), spec.input_frames, spec.output_frames, spec.num_velocities(),
+            spec.hidden, spec.height, spec.width, have / (1 << 30), fits);
+        throw InputError(msg);
+    }
+    if (threads > 0) library->set_threads(threads);
+    const int t_in = spec.input_frames, t_out = spec.output_frames;
+    FlowingMnistConfig cfg;
+    cfg.frames = t_in + t_out;
+    cfg.height = spec.height;
+    cfg.width = spec.width;
+    cfg.velocity_range = t.velocity_range;
+    const FlowingMnist train_data(data.train, cfg, t.seed, kTrainStream);
+    const FlowingMnist val_data(data.val, cfg, kSplitSeed, kValStream);
+    const int val_count = std::min(t.val_sequences, std::max(1, data.val.count));
+    const int64_t epoch_steps = steps_per_epoch(data, t.batch);
+    const int64_t val_every = t.val_every > 0 ? t.val_every : epoch_steps;
+
+    SequenceModel<float> model(library);
+    TrainState s(*library, spec, t);
+    const std::string metrics = dir + "/metrics.jsonl";
+    // A kill during an atomic write leaves its temporary file behind: clear them.
+    for (const auto &entry : fs::directory_iterator(dir)) {
+        if (entry.path().filename().string().find(".tmp.") != std::string::npos)
+            fs::remove(entry.path());
+    }
+    // A run killed before its first checkpoint resumes from the start.
+    const bool from_checkpoint = resume && fs::exists(dir + "/resume.safetensors");
+    if (from_checkpoint) {
+        read_resume_state(dir, spec, s);
+        if (s.step > t.steps) {
+            throw InputError(dir + " is at step " + std::to_string(s.step) + ", beyond --steps " +
+                             std::to_string(t.steps) + "; --steps counts the run's total steps");
+        }
+        truncate_metrics(metrics, s.step);
+    } else {
+        s.params = init_parameters<float>(spec, t.seed);
+        s.to_device();
+        write_file_atomically(metrics, "");
+    }
+    auto validate_and_save_best = [&](Progress &progress) {
+        const double val =
+            validate(model, s.opt.params(), val_data, val_count, t.batch, t_in, t_out);
+        const bool best = val < s.best_val;
+        if (best) {
+            s.best_val = val;
+            s.best_step = s.step;
+            s.opt.params().download(s.params);
+            save_parameters(dir + "/best.safetensors", s.params,
+                            {{"fernn.model_hash", spec.model_hash()},
+                             {"fernn.step", std::to_string(s.step)},
+                             {"fernn.val_mse", exact(val)}},
+                            "F32");
+        }
+        append_line(metrics, {{"step", s.step}, {"val_mse", val}, {"best", best}});
+        char line[160];
+        std::snprintf(line, sizeof line, "step %lld: validation MSE %.6f%s", (long long)s.step, val,
+                      best ? " (best so far, saved best.safetensors)" : "");
+        progress.message(line);
+    };
+
+    TrainReport report;
+    const int64_t first = s.step;
+    Progress progress(t.steps, first);
+    progress.message(
+        "training " + spec.name + ": " + std::to_string(t.steps - first) + " steps from step " +
+        std::to_string(first) + " (" + std::to_string(epoch_steps) + " steps/epoch, batch " +
+        std::to_string(t.batch) + ", " + std::to_string(data.train.count) + " training digits)");
+    if (!from_checkpoint) validate_and_save_best(progress);  // where training starts from
+    double data_seconds = 0, step_seconds = 0, loss_value = 0;
+    SequenceModel<float>::Parameters grads(*library, spec);
+    SequenceModel<float>::Trace trace;  // one for all steps: its memory is reused
+    const auto run_start = Clock::now();
+    while (s.step < t.steps) {
+        const auto t0 = Clock::now();
+        const Array<float> seq = train_data.batch(uint64_t(s.step) * t.batch, t.batch);
+        const auto t1 = Clock::now();
+        model.forward(s.opt.params(), slice_frames(seq, 0, t_in), t_out, true, trace);
+        loss_value = model.backward(s.opt.params(), slice_frames(seq, t_in, t_out), trace, grads);
+        // A non-finite loss stops before the update; non-finite gradients are seen in the
+        // update's norm. Either way no checkpoint is written from this step on.
+        const double norm = std::isfinite(loss_value) ? s.opt.step(grads, t.clip_grad_norm) : NAN;
+        if (!std::isfinite(loss_value) || !std::isfinite(norm)) {
+            progress.finish();
+            throw std::runtime_error(
+                "the loss became " +
+                std::string(std::isfinite(loss_value) ? "finite but the gradient " : "") +
+                (std::isnan(loss_value) || std::isnan(norm) ? "NaN" : "infinite") + " at step " +
+                std::to_string(s.step + 1) +
+                "; nothing was saved for it, the last good checkpoint is " + dir +
+                "/last.safetensors (try a lower --lr or a --clip value)");
+        }
+        ++s.step;
+        const auto t2 = Clock::now();
+        data_seconds += seconds(t0, t1);
+        step_seconds += seconds(t0, t2);
+        const double rate = t.batch / std::max(seconds(t0, t2), 1e-9);
+        append_line(metrics, {{"step", s.step},
+                              {"epoch", double(s.step) / epoch_steps},
+                              {"loss", loss_value},
+                              {"grad_norm", norm},
+                              {"sequences_per_second", rate},
+                              {"data_ms", 1e3 * seconds(t0, t1)},
+                              {"step_ms", 1e3 * seconds(t0, t2)}});
+        char status[160];
+        std::snprintf(status, sizeof status, "epoch %.2f | loss %.5f | %.1f seq/s",
+                      double(s.step) / epoch_steps, loss_value,
+                      (s.step - first) * double(t.batch) / std::max(seconds(run_start, t2), 1e-9));
+        progress.update(s.step, status);
+
+        if (s.step % val_every == 0 || s.step == t.steps) {
+            validate_and_save_best(progress);
+            write_checkpoints(dir, s, spec, t);
+        }
+    }
+    progress.finish();
+    report.first_step = first;
+    report.steps = s.step;
+    report.last_loss = loss_value;
+    report.best_val = s.best_val;
+    report.best_step = s.best_step;
+    report.seconds = seconds(run_start, Clock::now());
+    report.data_share = step_seconds > 0 ? data_seconds / step_seconds : 0;
+    report.sequences_per_second =
+        step_seconds > 0 ? (s.step - first) * double(t.batch) / step_seconds : 0;
+    report.peak_memory_gib = peak_memory_gib();
+    return report;
+}
+
+}  // namespace fernn

@@ -1,0 +1,58 @@
+// `fernn train`: BPTT training on Flowing MNIST with Adam, gradient clipping, validation,
+// checkpoints and exact resumption.
+//
+// A run directory holds:
+//   run.json             the spec and settings of the run (resume reads them from here)
+//   resume.safetensors   everything needed to continue: parameters, Adam moments, step, best
+//                        validation so far; written atomically, first
+//   last.safetensors     the latest parameters (reference state_dict names), written second
+//   best.safetensors     the parameters with the lowest validation MSE so far
+//   metrics.jsonl        one JSON object per step and per validation
+// Training sequence i is a pure function of (seed, i), so a resumed run sees the same data
+// and ends with a byte-identical last.safetensors.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "runtime/data/digits.h"
+#include "runtime/model/sequence_model.h"
+
+namespace fernn {
+
+struct TrainSettings {
+    std::string data = "mnist";
+    int64_t steps = 0;  // the run's total steps
+    int batch = 128;
+    double lr = 1e-3;
+    double clip_grad_norm = 1.0;
+    uint64_t seed = 0;
+    int velocity_range = 2;
+    int64_t val_every = 0;  // steps between validations and checkpoints; 0: once per epoch
+    int val_sequences = 256;
+
+    json to_json() const;
+    static TrainSettings from_json(const json &j, const std::string &file);
+};
+
+struct TrainReport {
+    int64_t first_step = 0, steps = 0;  // the run went from first_step to steps
+    double last_loss = 0, best_val = 0, seconds = 0, data_share = 0, sequences_per_second = 0;
+    int64_t best_step = 0;
+    double peak_memory_gib = 0;
+};
+
+// Bytes BPTT keeps for one training step (states, decoder activations, frames, temporaries).
+double bptt_bytes(const Spec &spec, int batch);
+
+// Starts a new run in run_dir (which must not hold one) or, with resume, continues it.
+// threads: Halide worker threads (0: all cores).
+TrainReport train(const Spec &spec, const TrainSettings &settings, const Dataset &data,
+                  const std::string &run_dir, bool resume, int threads,
+                  std::shared_ptr<const ModelLibrary> library);
+
+// Epochs → steps: one epoch is ceil(training digits / batch) steps.
+int64_t steps_per_epoch(const Dataset &data, int batch);
+
+}  // namespace fernn

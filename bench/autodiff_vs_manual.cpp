@@ -1,8 +1,9 @@
-// Why fernn's backward is hand-derived: builds the gradient of one FERNN cell step twice, with
-// Halide 14's propagate_adjoints on the forward Funcs and with fernn's own adjoint generator
-// (generators/recurrence.cpp, scheduled by schedules/cpu_schedule.cpp), then JIT-compiles
-// both and times them on the same random data, checking that they agree. The autodiff graph
-// is timed unscheduled and as scheduled by the Mullapudi2016 autoscheduler.
+// Why fernn's backward is hand-derived: builds the gradient of one FERNN cell step,
+// h_next = relu(x + conv_h(move_v(h_prev))), twice: with Halide 14's propagate_adjoints on the
+// forward Funcs and with fernn's own adjoint generator (generators/flows/, scheduled by
+// schedules/cpu_schedule.cpp), then JIT-compiles both and times them on the same random data,
+// checking that they agree. The autodiff graph is timed unscheduled and as scheduled by the
+// Mullapudi2016 autoscheduler.
 //
 //   build/bench_autodiff_vs_manual [channels] [velocity range] [batch]
 #include <Halide.h>
@@ -12,9 +13,8 @@
 #include <cstdio>
 #include <random>
 
-#include "generators/flow.h"
-#include "generators/recurrence.h"
-#include "generators/tensors.h"
+#include "generators/activation.h"
+#include "generators/flows/flow.h"
 #include "schedules/cpu_schedule.h"
 
 using namespace fernn;
@@ -64,44 +64,60 @@ int main(int argc, char **argv) {
     doc["recurrence"]["channels"] = channels;
     doc["flow"]["velocities"]["range"] = range;
     const Spec spec = parse_spec(doc, JsonSource{"<bench>", {}});
-    const gen::Shape s = gen::shape_of(spec);
-    const auto params = spec.parameters();
+    const int copies = spec.copies();
     const Target target = get_host_target();
     std::printf("cell backward, hidden %d, |V| %d, batch %d, 28x28, target %s\n", channels,
-                spec.num_velocities(), batch, target.to_string().c_str());
+                copies, batch, target.to_string().c_str());
 
-    Buffer<float> u = random_buffer({1, 28, 28, batch}, 1);
-    Buffer<float> h_prev = random_buffer({channels, 28, 28, s.velocities, batch}, 2);
-    Buffer<float> d_h_next = random_buffer({channels, 28, 28, s.velocities, batch}, 3);
-    Buffer<float> w_u = random_buffer({3, 3, 1, channels}, 4);
+    Buffer<float> x = random_buffer({channels, 28, 28, batch}, 1);
+    Buffer<float> h_prev = random_buffer({channels, 28, 28, copies, batch}, 2);
+    Buffer<float> d_h_next = random_buffer({channels, 28, 28, copies, batch}, 3);
     Buffer<float> w_h = random_buffer({3, 3, channels, channels}, 5);
-    auto flow = gen::make_flow(spec.flow);
+    auto flow = gen::make_flow(spec.flow, {});
+    const gen::Dims &d = gen::dims();
+    const gen::RecurrentShape shape{channels, 3, copies, gen::Frame{28, 28}, Expr(batch),
+                                    Float(32)};
+    // h_next = relu(x + conv_h(move(h))) from Funcs, as the cell generator builds it.
+    auto cell = [&](const Func &h, const Func &w, gen::Stages &st) {
+        Func packed = gen::pack_weights(w, "conv_h_packed");
+        gen::ConvStage rec = flow->recurrent(h, packed, shape, st);
+        Func hn("h_next");
+        hn(d.c, d.x, d.y, d.v, d.b) =
+            gen::activate("relu", Func(x)(d.c, d.x, d.y, d.b) + rec.conv(d.c, d.x, d.y, d.v, d.b));
+        rec.owner = hn;
+        st.convs.push_back(rec);
+        st.roots.push_back({packed, gen::RootStage::Weights, channels});
+        return hn;
+    };
 
     // fernn: forward pipeline for h_next, then the hand-derived backward pipeline.
-    Buffer<float> h_next(channels, 28, 28, s.velocities, batch);
+    Buffer<float> h_next(channels, 28, 28, copies, batch);
     {
         gen::Stages st;
-        Func hn = gen::cell_forward(spec, *flow, Func(u), Func(h_prev), {Func(w_u), Func(w_h)},
-                                    Float(32), st);
-        hn.realize(h_next, target);  // unscheduled is fine here: only its values matter
+        cell(Func(h_prev), Func(w_h), st).realize(h_next, target);  // unscheduled: values only
     }
-    Buffer<float> m_dh(channels, 28, 28, s.velocities, batch), m_dwu(3, 3, 1, channels),
-        m_dwh(3, 3, channels, channels);
+    Buffer<float> m_dh(channels, 28, 28, copies, batch), m_dwh(3, 3, channels, channels);
     double manual_compile, manual_run;
     {
         gen::Stages st;
-        gen::CellGradients g =
-            gen::cell_backward(spec, *flow, Func(u), Func(h_prev), Func(h_next), Func(d_h_next),
-                               {Func(w_u), Func(w_h)}, Expr(batch), Float(32), st);
+        Func d_pre("d_pre");
+        d_pre(d.c, d.x, d.y, d.v, d.b) =
+            Func(d_h_next)(d.c, d.x, d.y, d.v, d.b) *
+            gen::activation_slope("relu", Func(h_next)(d.c, d.x, d.y, d.v, d.b));
+        st.roots.push_back({d_pre, gen::RootStage::Hidden, channels});
+        Func packed = gen::pack_weights(Func(w_h), "conv_h_packed");
+        gen::FlowModule::Gradients g = flow->recurrent_backward(
+            d_pre, Func(h_prev), packed, shape, "grad_conv_h", {}, st);
         gen::PipelineDef def;
+        def.geometry = Geometry{28, 28, copies};
         def.stages = st;
-        def.funcs = {g.d_h_prev, g.d_w_u, g.d_w_h};
+        def.funcs = {g.d_h_prev, g.d_w_h};
         sched::schedule_cpu(def, 28, target);
         Pipeline p(def.funcs);
         const double t0 = now_s();
         p.compile_jit(target);
         manual_compile = now_s() - t0;
-        manual_run = median_ms([&] { p.realize({m_dh, m_dwu, m_dwh}, target); });
+        manual_run = median_ms([&] { p.realize({m_dh, m_dwh}, target); });
     }
     std::printf("hand-derived adjoints (fernn):   compile %7.2f s   run %9.2f ms\n", manual_compile,
                 manual_run);
@@ -109,20 +125,17 @@ int main(int argc, char **argv) {
     // Halide autodiff of the same forward Funcs: loss = Σ h_next · d_h_next, so that the
     // adjoints are exactly the vector-Jacobian products fernn computes.
     gen::Stages st;
-    Func hp("hp"), wu("wu"), wh("wh");
-    const gen::Dims &d = gen::dims();
+    Func hp("hp"), wh("wh");
     hp(d.c, d.x, d.y, d.v, d.b) = h_prev(d.c, d.x, d.y, d.v, d.b);
-    wu(d.kx, d.ky, d.ci, d.co) = w_u(d.kx, d.ky, d.ci, d.co);
     wh(d.kx, d.ky, d.ci, d.co) = w_h(d.kx, d.ky, d.ci, d.co);
-    Func hn = gen::cell_forward(spec, *flow, Func(u), hp, {wu, wh}, Float(32), st);
-    RDom r(0, channels, 0, 28, 0, 28, 0, s.velocities, 0, batch);
+    Func hn = cell(hp, wh, st);
+    RDom r(0, channels, 0, 28, 0, 28, 0, copies, 0, batch);
     Func loss("loss");
     loss() = 0.f;
     loss() += hn(r[0], r[1], r[2], r[3], r[4]) * d_h_next(r[0], r[1], r[2], r[3], r[4]);
     Derivative adj = propagate_adjoints(loss);
-    Func a_dh = adj(hp), a_dwu = adj(wu), a_dwh = adj(wh);
-    Buffer<float> a_dhb(channels, 28, 28, s.velocities, batch), a_dwub(3, 3, 1, channels),
-        a_dwhb(3, 3, channels, channels);
+    Func a_dh = adj(hp), a_dwh = adj(wh);
+    Buffer<float> a_dhb(channels, 28, 28, copies, batch), a_dwhb(3, 3, channels, channels);
     // "mullapudi": the gradient graph scheduled by Halide's Mullapudi2016 autoscheduler (the
     // fastest to run of the three in ../shared/HALIDE14_NOTES.md); "none": Halide's default.
     // Unscheduled goes first (auto_schedule rewrites the Funcs' schedules) and only at tiny
@@ -130,12 +143,11 @@ int main(int argc, char **argv) {
     std::vector<std::string> modes{"mullapudi"};
     if (channels * batch <= 8) modes.insert(modes.begin(), "none");
     for (const std::string &mode : modes) {
-        Pipeline ap({a_dh, a_dwu, a_dwh});
+        Pipeline ap({a_dh, a_dwh});
         const double a0 = now_s();
         if (mode == "mullapudi") {
             load_plugin("/usr/lib/x86_64-linux-gnu/halide14/libautoschedule_mullapudi2016.so");
-            a_dh.set_estimates({{0, channels}, {0, 28}, {0, 28}, {0, s.velocities}, {0, batch}});
-            a_dwu.set_estimates({{0, 3}, {0, 3}, {0, 1}, {0, channels}});
+            a_dh.set_estimates({{0, channels}, {0, 28}, {0, 28}, {0, copies}, {0, batch}});
             a_dwh.set_estimates({{0, 3}, {0, 3}, {0, channels}, {0, channels}});
             ap.auto_schedule("Mullapudi2016", target, MachineParams(2, 32 << 20, 40));
         }
@@ -143,7 +155,7 @@ int main(int argc, char **argv) {
         const double auto_compile = now_s() - a0;
         std::printf("propagate_adjoints, schedule %-9s: compile %7.2f s\n", mode.c_str(),
                     auto_compile);
-        const double auto_run = median_ms([&] { ap.realize({a_dhb, a_dwub, a_dwhb}, target); });
+        const double auto_run = median_ms([&] { ap.realize({a_dhb, a_dwhb}, target); });
         std::printf("propagate_adjoints, schedule %-9s: run %9.2f ms\n", mode.c_str(), auto_run);
     }
 
@@ -155,7 +167,7 @@ int main(int argc, char **argv) {
         }
         return std::sqrt(d2 / n2);
     };
-    std::printf("agreement (relative error): d_h_prev %.2e, d_conv_u %.2e, d_conv_h %.2e\n",
-                rel(a_dhb, m_dh), rel(a_dwub, m_dwu), rel(a_dwhb, m_dwh));
+    std::printf("agreement (relative error): d_h_prev %.2e, d_conv_h %.2e\n", rel(a_dhb, m_dh),
+                rel(a_dwhb, m_dwh));
     return 0;
 }

@@ -41,6 +41,21 @@ Func circular_pad(const std::string &name, const Func &in, const Frame &frame, b
     return padded;
 }
 
+Padding padding_from(const std::string &spec_value) {
+    return spec_value == "zeros" ? Padding::Zeros : Padding::Circular;
+}
+
+Func pad(const std::string &name, const Func &in, const Frame &frame, bool has_v, Padding padding) {
+    if (padding == Padding::Circular) return circular_pad(name, in, frame, has_v);
+    const Dims &d = dims();
+    Func padded(name);
+    const Expr inside = d.x >= 0 && d.x < frame.width && d.y >= 0 && d.y < frame.height;
+    const Expr x = Halide::clamp(d.x, 0, frame.width - 1), y = Halide::clamp(d.y, 0, frame.height - 1);
+    const Expr value = in(point(d.c, x, y, has_v));
+    padded(point(d.c, d.x, d.y, has_v)) = Halide::select(inside, value, Halide::cast(value.type(), 0));
+    return padded;
+}
+
 ConvStage correlate(const std::string &name, const Func &in, const Func &pad, const Func &packed,
                     int in_channels, int out_channels, int kernel, bool has_v, Type type) {
     const Dims &d = dims();

@@ -31,6 +31,15 @@ struct Frame {
 // which records it as its `pad`) decides where it is computed.
 Func circular_pad(const std::string &name, const Func &in, const Frame &frame, bool has_v);
 
+// How a convolution reads beyond the frame: wrapping around (circular) or zeros
+// (PyTorch's Conv2d padding_mode 'circular' / 'zeros').
+enum class Padding { Circular, Zeros };
+Padding padding_from(const std::string &spec_value);
+
+// in extended beyond the frame as `padding` says; like circular_pad otherwise. A zero-padded
+// correlation's adjoints are the same gathers over the zero-padded gradient.
+Func pad(const std::string &name, const Func &in, const Frame &frame, bool has_v, Padding padding);
+
 // `in` has dims (c, x, y, v, b) when has_v, else (c, x, y, b), and is defined around the frame:
 // `pad`, a circular_pad, possibly moved by a flow. Returns the reduction Func; the caller wraps it
 // in its owner and records the ConvStage.

@@ -11,12 +11,12 @@
 // operation for operation (tests/optimizer_torch.py checks it against PyTorch).
 #pragma once
 
-#include "generators/pipelines.h"
+#include "generators/pipeline_builder.h"
 
 namespace fernn::gen {
 
-PipelineDef grad_accumulate_pipeline(Type type);
-PipelineDef fill_zero_pipeline(Type type);
-PipelineDef optimizer_step_pipeline(Type type);
+void build_grad_accumulate(const Spec &spec, const Block &block, PipelineBuilder &b);
+void build_fill_zero(const Spec &spec, const Block &block, PipelineBuilder &b);
+void build_optimizer_step(const Spec &spec, const Block &block, PipelineBuilder &b);
 
 }  // namespace fernn::gen

@@ -31,13 +31,15 @@ struct WeightGradStage {
 };
 
 // A pointwise or small-reduction Func worth materializing once (repacked weights, the
-// activation derivative, pooled features, ...). dims: how many of (c, x, y, v, b) it has, or 4
-// for weight-shaped (co, ci, kx, ky) Funcs.
+// activation derivative, pooled features, ...).
 struct RootStage {
     Func f;
-    // Flat: 1-D over the parameter buffer (index var c). Scalar: 0-D, or small (y, b) reductions.
-    enum Kind { Weights, Frame, Hidden, Scalar, Flat } kind;
-    int channels;
+    // Weights: (co, ci, kx, ky). Frame: (c, x, y, b). Hidden: (c, x, y, v, b).
+    // Flat: 1-D over a parameter buffer (index var c). Scalar: 0-D, or small (y, b) reductions.
+    // Small: any other shape with channels (or another vectorizable index) innermost: channel
+    // statistics, row sums, pooled features, logits.
+    enum Kind { Weights, Frame, Hidden, Scalar, Flat, Small } kind;
+    int channels;  // extent of the innermost dimension (Weights: output channels)
 };
 
 struct Stages {

@@ -226,6 +226,23 @@ void schedule_root(gen::RootStage &s, const Halide::Target &t) {
                 if (f.dimensions() == 2)
                     st.parallel(d.b);  // (y, b) row sums; 0-D: nothing to split
                 break;
+            case gen::RootStage::Small: {
+                // Innermost dimension vectorized; the others fused into one parallel loop.
+                const std::vector<Halide::Var> vars = f.args();
+                if (vars.empty()) break;
+                const int lanes = divisor_at_most(std::max(s.channels, 1), natural);
+                if (lanes > 1) st.vectorize(vars[0], lanes);
+                if (vars.size() > 1) {
+                    Var task = vars[1];
+                    for (size_t k = 2; k < vars.size(); ++k) {
+                        Var fused("small_f" + std::to_string(k));
+                        st.fuse(task, vars[k], fused);
+                        task = fused;
+                    }
+                    st.parallel(task);
+                }
+                break;
+            }
             case gen::RootStage::Flat: {
                 if (i > 0) {
                     // A reduction over a chunk per element (e.g. the gradient norm's partial
@@ -297,7 +314,7 @@ std::vector<json> knob_neighbors(const gen::PipelineDef &def, const std::string 
         });
         return out;
     }
-    throw std::invalid_argument("pipeline " + def.name + " has no tunable stage " + stage);
+    throw std::invalid_argument("pipeline " + def.name() + " has no tunable stage " + stage);
 }
 
 json schedule_cpu(gen::PipelineDef &def, int width, const Halide::Target &t, const json &knobs) {
@@ -307,7 +324,7 @@ json schedule_cpu(gen::PipelineDef &def, int width, const Halide::Target &t, con
         for (const auto &c : def.stages.convs) known |= stage_name(c.conv) == item.key();
         for (const auto &w : def.stages.weight_grads) known |= stage_name(w.out) == item.key();
         if (!known)
-            throw std::invalid_argument("pipeline " + def.name + " has no tunable stage " +
+            throw std::invalid_argument("pipeline " + def.name() + " has no tunable stage " +
                                         item.key());
     }
     for (auto &root : def.stages.roots) schedule_root(root, t);

@@ -208,7 +208,7 @@ std::vector<json> cuda_knob_neighbors(const gen::PipelineDef &def, const std::st
     for (const auto &w : def.stages.weight_grads)
         if (stage_name(w.out) == stage) wg = &w;
     if (!conv && !wg) {
-        throw std::invalid_argument("pipeline " + def.name + " has no tunable stage " + stage);
+        throw std::invalid_argument("pipeline " + def.name() + " has no tunable stage " + stage);
     }
     const std::map<std::string, std::vector<int>> values{{"c_threads", {8, 16, 32, 64, 128, 256}},
                                                          {"x_tile", divisors(width)},
@@ -244,7 +244,7 @@ json schedule_cuda(gen::PipelineDef &def, int width, const json &knobs) {
     json used = default_cuda_knobs(def, width);
     for (const auto &item : knobs.items()) {
         if (!used.contains(item.key())) {
-            throw std::invalid_argument("pipeline " + def.name + " has no tunable stage " +
+            throw std::invalid_argument("pipeline " + def.name() + " has no tunable stage " +
                                         item.key());
         }
         used[item.key()] = item.value();

@@ -15,25 +15,12 @@ const std::vector<std::string> kAutoschedulers{"Mullapudi2016", "Li2018", "Adams
 
 namespace {
 
-// Region estimates of one tensor description, batch b.
-Halide::Region region_of(const gen::TensorDesc &t, const Spec &spec, int batch) {
-    using Halide::Range;
-    if (t.kind == "frame")
-        return {Range(0, t.channels), Range(0, spec.width), Range(0, spec.height), Range(0, batch)};
-    if (t.kind == "hidden") {
-        return {Range(0, spec.hidden), Range(0, spec.width), Range(0, spec.height),
-                Range(0, spec.num_velocities()), Range(0, batch)};
-    }
-    if (t.kind == "flat") return {Range(0, int(spec.parameter_count()))};  // all parameters
-    if (t.kind == "weight") {
-        for (const auto &p : spec.parameters()) {
-            if (p.name == t.param) {
-                return {Range(0, int(p.shape[3])), Range(0, int(p.shape[2])),
-                        Range(0, int(p.shape[1])), Range(0, int(p.shape[0]))};
-            }
-        }
-    }
-    return {};
+// Region estimates of one argument: its extents at batch `batch`; flat buffers as long as
+// `flat_length` (the parameter count).
+Halide::Region region_of(const Argument &a, const Geometry &g, int batch, int64_t flat_length) {
+    Halide::Region r;
+    for (int e : halide_extents(a.type, g, batch, flat_length)) r.push_back(Halide::Range(0, e));
+    return r;
 }
 
 void load_plugin_once(const std::string &name) {
@@ -75,12 +62,13 @@ std::vector<nlohmann::json> knob_neighbors_for(const gen::PipelineDef &def,
                            : knob_neighbors(def, stage, current, width);
 }
 
-Halide::Pipeline schedule_pipeline(gen::PipelineDef &def, const Spec &spec,
+Halide::Pipeline schedule_pipeline(gen::PipelineDef &def, const ModelPlan &plan,
                                    const Halide::Target &target, const nlohmann::json &knobs,
                                    nlohmann::json &used) {
+    const int width = def.geometry.width;
     if (!knobs.contains("autoscheduler")) {
-        used = is_cuda(target) ? schedule_cuda(def, spec.width, knobs)
-                               : schedule_cpu(def, spec.width, target, knobs);
+        used = is_cuda(target) ? schedule_cuda(def, width, knobs)
+                               : schedule_cpu(def, width, target, knobs);
         return Halide::Pipeline(def.funcs);
     }
     const std::string name = knobs["autoscheduler"].get<std::string>();
@@ -89,16 +77,17 @@ Halide::Pipeline schedule_pipeline(gen::PipelineDef &def, const Spec &spec,
     }
     const int batch = knobs.value("batch", 16);
     size_t image = 0, scalar = 0;
-    for (const auto &t : def.inputs) {
-        if (t.kind == "scalar") {
+    const int64_t flat = plan.params_size();
+    for (const auto &a : def.signature.inputs) {
+        if (a.type.kind == TensorKind::Scalar) {
             auto &param = def.scalars.at(scalar++);
             param.parameter().set_estimate(Halide::cast(param.type(), 0.5f));
         } else {
-            def.images.at(image++).set_estimates(region_of(t, spec, batch));
+            def.images.at(image++).set_estimates(region_of(a, def.geometry, batch, flat));
         }
     }
     for (size_t i = 0; i < def.funcs.size(); ++i)
-        def.funcs[i].set_estimates(region_of(def.outputs[i], spec, batch));
+        def.funcs[i].set_estimates(region_of(def.signature.outputs[i], def.geometry, batch, flat));
     load_plugin_once(name);
     Halide::Pipeline pipeline(def.funcs);
     const auto t0 = std::chrono::steady_clock::now();

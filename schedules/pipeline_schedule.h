@@ -26,7 +26,7 @@ std::vector<nlohmann::json> knob_neighbors_for(const gen::PipelineDef &def,
                                                const Halide::Target &target);
 
 // Schedules def and returns the Pipeline to compile; `used` receives the knobs applied.
-Halide::Pipeline schedule_pipeline(gen::PipelineDef &def, const Spec &spec,
+Halide::Pipeline schedule_pipeline(gen::PipelineDef &def, const ModelPlan &plan,
                                    const Halide::Target &target, const nlohmann::json &knobs,
                                    nlohmann::json &used);
 

@@ -90,11 +90,16 @@ TEST_F(Cli, CompileWritesLibraryAndManifest) {
     EXPECT_EQ(m["parameters"][1]["name"], "cell.conv_h.weight");
     std::vector<std::string> names;
     for (const auto &p : m["pipelines"]) names.push_back(p["name"]);
-    EXPECT_EQ(names, (std::vector<std::string>{"cell_forward", "cell_forward_first",
-                                               "cell_backward", "cell_backward_first",
-                                               "readout_forward", "readout_backward", "frame_loss",
-                                               "grad_accumulate", "fill_zero", "optimizer_step"}));
-    EXPECT_TRUE(m["schedule"]["stages"].contains("cell_forward"));
+    EXPECT_EQ(names, (std::vector<std::string>{
+                         "lifting_forward", "lifting_backward", "layer0_cell_forward",
+                         "layer0_cell_forward_first", "layer0_cell_backward",
+                         "layer0_cell_backward_first", "readout_forward", "readout_backward",
+                         "frame_loss", "grad_accumulate", "fill_zero", "optimizer_step"}));
+    EXPECT_TRUE(m["schedule"]["stages"].contains("layer0_cell_forward"));
+    // The manifest records the plan: parameters at their offsets, every pipeline's signature.
+    EXPECT_EQ(m["plan"]["parameters"][1]["name"], "cell.conv_h.weight");
+    EXPECT_EQ(m["plan"]["pipelines"][2]["name"], "layer0_cell_forward");
+    EXPECT_EQ(m["plan"]["pipelines"][2]["inputs"][1]["name"], "h_prev");
     // Nothing but the library and the manifest is left in the output directory.
     int files = 0;
     for (const auto &e : fs::directory_iterator(path("model"))) files += e.is_regular_file();
@@ -164,6 +169,57 @@ TEST_F(Cli, PredictEncodeGradientsRunAndCheckTheirInputs) {
     EXPECT_EQ(r.code, 2);
     EXPECT_NE(r.output.find("compiled from another model"), std::string::npos) << r.output;
     EXPECT_FALSE(fs::exists(path("q.npy")));
+}
+
+TEST_F(Cli, ClassifiersPredictLogitsAndTakeLabels) {
+    const std::string spec = path("classifier.json");
+    std::ofstream(spec) << test::tiny_classifier_json().dump(2);
+    ASSERT_EQ(fernn_cli("init " + spec + " --seed 3 --out " + path("cc.safetensors")).code, 0);
+    write_npy(path("cx.npy"), test::random_array<float>({3, 4, 1, 7, 6}, 1));
+    write_npy_integers(path("labels.npy"), {1, 2, 0});
+    write_npy_integers(path("labels7.npy"), {1, 2, 7});
+    const std::string common =
+        spec + " --checkpoint " + path("cc.safetensors") + " --input " + path("cx.npy");
+    Result r = fernn_cli("predict " + common + " --output " + path("logits.npy"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(read_npy<float>(path("logits.npy")).shape, (std::vector<int64_t>{3, 3}));
+
+    // Every layer's states, one file each; or one layer.
+    r = fernn_cli("encode " + common + " --output " + path("h.npy"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(read_npy<float>(path("h.layer0.npy")).shape, (std::vector<int64_t>{3, 4, 9, 4, 7, 6}));
+    EXPECT_EQ(read_npy<float>(path("h.layer1.npy")).shape, (std::vector<int64_t>{3, 4, 9, 5, 7, 6}));
+    r = fernn_cli("encode " + common + " --layer 1 --output " + path("h1.npy"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(read_npy<float>(path("h1.npy")).shape[3], 5);
+    r = fernn_cli("encode " + common + " --layer 2 --output " + path("h2.npy"));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.output.find("--layer 2: the model has 2 recurrent layer(s); allowed: 0..1"),
+              std::string::npos)
+        << r.output;
+
+    r = fernn_cli("gradients " + common + " --labels " + path("labels.npy") + " --out " +
+                  path("cg.safetensors"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    // Frames where labels belong, labels out of range: exit 2, nothing written.
+    r = fernn_cli("gradients " + common + " --target " + path("cx.npy") + " --out " +
+                  path("bad.safetensors"));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.output.find("readout.kind is \"classes\": gradients needs --labels"),
+              std::string::npos)
+        << r.output;
+    r = fernn_cli("gradients " + common + " --labels " + path("labels7.npy") + " --out " +
+                  path("bad.safetensors"));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.output.find("label 2 is 7; allowed: 0..2"), std::string::npos) << r.output;
+    write_npy(path("flabels.npy"), test::random_array<float>({3}, 1));
+    r = fernn_cli("gradients " + common + " --labels " + path("flabels.npy") + " --out " +
+                  path("bad.safetensors"));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.output.find("dtype '<f4' is not supported; allowed: '<i8' (int64) or '<i4'"),
+              std::string::npos)
+        << r.output;
+    EXPECT_FALSE(fs::exists(path("bad.safetensors")));
 }
 
 TEST_F(Cli, EverySubcommandHasHelp) {

@@ -46,11 +46,13 @@ TEST(Compile, SeveralModelsInOneProcessKeepTheirSignatures) {
     for (const std::string &dir : {da, db, da2}) {
         SCOPED_TRACE(dir);
         auto lib = ModelLibrary::open(dir);
-        EXPECT_EQ(lib->manifest()["pipelines"][0]["outputs"][0]["name"], "h_next");
+        EXPECT_EQ(lib->manifest()["pipelines"][0]["outputs"][0], "out");
         SequenceModel<float> model(lib);
-        const auto params = init_parameters<float>(model.spec(), 1);
+        const auto weights = init_weights<float>(model.plan(), 1);
         SequenceModel<float>::Trace trace;
-        model.forward(params, test::random_array<float>({2, 3, 1, 6, 7}, 1), 2, false, trace);
+        SequenceModel<float>::Options o;
+        o.t_out = 2;
+        model.forward(weights, test::random_array<float>({2, 3, 1, 6, 7}, 1), o, trace);
         EXPECT_EQ(model.predictions(trace).shape, (std::vector<int64_t>{2, 2, 1, 6, 7}));
     }
     // The same spec compiled twice has the same pipeline signatures.

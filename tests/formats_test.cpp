@@ -149,7 +149,7 @@ TEST(Safetensors, MalformedFilesAreRejected) {
     EXPECT_EQ(error_reading_st(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", eight),
               "");
     EXPECT_NE(error_reading_st(R"({"a":{"dtype":"I32","shape":[2],"data_offsets":[0,8]}})", eight)
-                  .find("dtype \"I32\"; allowed: \"F32\" or \"F64\""),
+                  .find("dtype \"I32\"; allowed: \"F32\", \"F64\" or \"I64\""),
               std::string::npos);
     EXPECT_NE(error_reading_st(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", eight)
                   .find("needs 12"),

@@ -51,21 +51,27 @@ struct Outputs {
     ParameterSet<float> grads;
 };
 
+// Predictions (or logits) and gradients at batch 16: the batch autoscheduled pipelines are
+// scheduled for (fernn tune rejects autoscheduler results that fail at other batch sizes).
 Outputs run(const std::string &dir) {
     SequenceModel<float> model(ModelLibrary::open(dir));
     const Spec &spec = model.spec();
-    const auto params = init_parameters<float>(spec, 4);
-    // Batch 16: the batch autoscheduled pipelines are scheduled for (fernn tune rejects
-    // autoscheduler results that fail at other batch sizes).
-    const auto x =
-        test::random_array<float>({16, spec.input_frames, 1, spec.height, spec.width}, 1);
-    const auto y =
-        test::random_array<float>({16, spec.output_frames, 1, spec.height, spec.width}, 2);
+    const auto weights = init_weights<float>(model.plan(), 4);
+    const InputSpec &in = spec.input;
+    const int t_in = spec.sequence.input_frames, t_out = spec.sequence.output_frames;
+    const auto x = test::random_array<float>({16, t_in, 1, in.height, in.width}, 1);
+    const auto y = test::random_array<float>({16, t_out, 1, in.height, in.width}, 2);
+    std::vector<int64_t> labels;
+    for (int b = 0; b < 16; ++b) labels.push_back(b % 3);
     SequenceModel<float>::Trace trace;
-    model.forward(params, x, spec.output_frames, true, trace);
+    SequenceModel<float>::Options o;
+    o.mode = Mode::Train;
+    o.keep_all = true;
+    o.t_out = t_out;
+    model.forward(weights, x, o, trace);
     Outputs out;
-    model.backward(params, y, trace, out.grads);
-    out.predictions = model.predictions(trace);
+    model.backward(weights, {model.classifies() ? nullptr : &y, &labels}, trace, out.grads);
+    out.predictions = model.classifies() ? model.logits(trace) : model.predictions(trace);
     return out;
 }
 
@@ -92,36 +98,42 @@ CompileResult compile_with(const Spec &spec, const std::string &dir, const json 
 }  // namespace
 
 TEST_F(Schedules, OtherKnobsAndAutoschedulersGiveTheSameResults) {
-    const Spec spec = test_spec();
     const Halide::Target host = Halide::get_host_target();
-    compile_with(spec, temp("default"), json::object());
-    const Outputs base = run(temp("default"));
-    // Two variants that change every tunable stage of every pipeline: each stage's first and
-    // last neighbor among the knobs the tuner would try.
-    json first = json::object(), last = json::object();
-    for (const std::string &p : gen::pipeline_names()) {
-        gen::PipelineDef def = gen::build_pipeline(spec, Halide::Float(32), p);
-        const json defaults = sched::default_knobs(def, spec.width, host);
-        for (const auto &stage : defaults.items()) {
-            const auto n = sched::knob_neighbors(def, stage.key(), stage.value(), spec.width);
-            if (n.empty())
-                continue;  // a stage with a single valid choice (e.g. 1 channel, width 7)
-            first[p][stage.key()] = n.front();
-            last[p][stage.key()] = n.back();
+    json classifier = test::tiny_classifier_json();
+    classifier["name"] = "sched_classifier";
+    for (const Spec &spec : {test_spec(), test::spec_from(classifier)}) {
+        SCOPED_TRACE(spec.name);
+        const ModelPlan plan = build_plan(spec);
+        const int width = spec.input.width;
+        compile_with(spec, temp(spec.name + "_default"), json::object());
+        const Outputs base = run(temp(spec.name + "_default"));
+        // Two variants that change every tunable stage of every pipeline: each stage's first
+        // and last neighbor among the knobs the tuner would try.
+        json first = json::object(), last = json::object(), autoscheduled = json::object();
+        for (size_t i = 0; i < plan.pipelines.size(); ++i) {
+            const std::string &p = plan.pipelines[i].name;
+            gen::PipelineDef def = gen::build_pipeline(spec, plan, Halide::Float(32), int(i));
+            const json defaults = sched::default_knobs(def, width, host);
+            for (const auto &stage : defaults.items()) {
+                const auto n = sched::knob_neighbors(def, stage.key(), stage.value(), width);
+                if (n.empty())
+                    continue;  // a stage with a single valid choice (e.g. 1 channel, width 7)
+                first[p][stage.key()] = n.front();
+                last[p][stage.key()] = n.back();
+            }
+            // As fernn tune: autoschedulers only where there is something to tune.
+            if (!defaults.empty()) autoscheduled[p] = {{"autoscheduler", "Mullapudi2016"}};
         }
-    }
-    json autoscheduled = json::object();
-    for (const std::string &p : gen::pipeline_names())
-        autoscheduled[p] = {{"autoscheduler", "Mullapudi2016"}};
-    int variant = 0;
-    for (const json &knobs : {first, last, autoscheduled}) {
-        SCOPED_TRACE(knobs.dump());
-        const std::string dir = temp("variant" + std::to_string(variant++));
-        compile_with(spec, dir, knobs);
-        const Outputs o = run(dir);
-        EXPECT_LT(rel(o.predictions.data, base.predictions.data), 1e-5);
-        EXPECT_LT(rel(o.grads.data, base.grads.data), 1e-5);
-        EXPECT_EQ(ModelLibrary::open(dir)->manifest()["schedule"]["source"], "test knobs");
+        int variant = 0;
+        for (const json &knobs : {first, last, autoscheduled}) {
+            SCOPED_TRACE(knobs.dump());
+            const std::string dir = temp(spec.name + "_variant" + std::to_string(variant++));
+            compile_with(spec, dir, knobs);
+            const Outputs o = run(dir);
+            EXPECT_LT(rel(o.predictions.data, base.predictions.data), 1e-5);
+            EXPECT_LT(rel(o.grads.data, base.grads.data), 1e-5);
+            EXPECT_EQ(ModelLibrary::open(dir)->manifest()["schedule"]["source"], "test knobs");
+        }
     }
 }
 
@@ -133,7 +145,7 @@ TEST_F(Schedules, RecordsAreUsedWhenCurrentAndIgnoredWhenStale) {
     json record{{"algorithm_version", kAlgorithmVersion},
                 {"schedule_version", sched::kCpuScheduleVersion},
                 {"pipelines",
-                 {{"cell_forward",
+                 {{"layer0_cell_forward",
                    {{"conv_h",
                      {{"kind", "conv"},
                       {"lanes", 8},
@@ -145,7 +157,7 @@ TEST_F(Schedules, RecordsAreUsedWhenCurrentAndIgnoredWhenStale) {
     EXPECT_TRUE(r.warnings.empty());
     const json m = ModelLibrary::open(temp("tuned"))->manifest();
     EXPECT_EQ(m["schedule"]["source"], path);
-    EXPECT_EQ(m["schedule"]["stages"]["cell_forward"]["conv_h"]["x_tile"], 7);
+    EXPECT_EQ(m["schedule"]["stages"]["layer0_cell_forward"]["conv_h"]["x_tile"], 7);
 
     record["algorithm_version"] = kAlgorithmVersion - 1;
     sched::write_record(path, record);
@@ -158,7 +170,7 @@ TEST_F(Schedules, RecordsAreUsedWhenCurrentAndIgnoredWhenStale) {
 
 TEST_F(Schedules, InvalidKnobsAreBadInputNamingTheStage) {
     const Spec spec = test_spec();
-    const json knobs{{"cell_forward",
+    const json knobs{{"layer0_cell_forward",
                       {{"conv_h",
                         {{"kind", "conv"},
                          {"lanes", 8},
@@ -171,13 +183,13 @@ TEST_F(Schedules, InvalidKnobsAreBadInputNamingTheStage) {
         FAIL() << "no error";
     } catch (const InputError &e) {
         const std::string m = e.what();
-        EXPECT_NE(m.find("test knobs: pipelines.cell_forward: schedule knobs for stage conv_h"),
+        EXPECT_NE(m.find("test knobs: pipelines.layer0_cell_forward: schedule knobs for stage conv_h"),
                   std::string::npos)
             << m;
         EXPECT_NE(m.find("x_tile must divide the width 7"), std::string::npos) << m;
     }
     EXPECT_THROW(compile_with(spec, temp("bad2"),
-                              json{{"cell_forward", {{"no_such_stage", json::object()}}}}),
+                              json{{"layer0_cell_forward", {{"no_such_stage", json::object()}}}}),
                  InputError);
     EXPECT_FALSE(fs::exists(temp("bad")));
 }
@@ -193,7 +205,8 @@ TEST_F(Schedules, TuneWritesARecordThatCompileUses) {
     for (const auto &e : fs::directory_iterator(records)) files.push_back(e.path());
     ASSERT_EQ(files.size(), 1u);
     const json record = read_json_file(files[0].string());
-    for (const char *p : {"cell_forward", "cell_backward", "readout_forward", "readout_backward"}) {
+    for (const char *p : {"layer0_cell_forward", "layer0_cell_backward", "lifting_backward",
+                          "readout_forward", "readout_backward"}) {
         EXPECT_TRUE(record["pipelines"].contains(p)) << p;
         EXPECT_GT(record["measured_ms"][p]["default"].get<double>(), 0) << p;
         EXPECT_LE(record["measured_ms"][p]["tuned"].get<double>(),

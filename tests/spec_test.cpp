@@ -42,9 +42,37 @@ void expect_contains(const std::string &message, std::initializer_list<const cha
 
 TEST(Spec, ValidTinySpecParses) {
     const Spec s = spec_from(tiny_spec_json());
-    EXPECT_EQ(s.num_velocities(), 9);
-    EXPECT_EQ(s.hidden, 4);
+    EXPECT_EQ(s.copies(), 9);
+    EXPECT_EQ(s.top_channels(), 4);
     EXPECT_EQ(s.training.batch, 128);  // training is optional, with the paper's defaults
+}
+
+TEST(Spec, Version1NormalizesToItsVersion2Form) {
+    // v1's one-conv lifting and one-layer recurrence, written out in v2's long forms.
+    json v2 = tiny_spec_json();
+    v2["fernn"] = 2;
+    v2["lifting"] = json::parse(R"({"layers": [{"channels": 4, "kernel": 3, "padding": "circular",
+                                    "batchnorm": false, "activation": "none"}]})");
+    v2["recurrence"] = json::parse(R"({"layers": [{"channels": 4, "kernel": 3, "activation": "relu"}]})");
+    v2["readout"]["kind"] = "frames";
+    const Spec a = spec_from(tiny_spec_json()), b = spec_from(v2);
+    EXPECT_EQ(a.normalized(), b.normalized());
+    EXPECT_EQ(a.model_hash(), b.model_hash());
+    EXPECT_EQ(a.normalized()["fernn"], 2);
+    EXPECT_TRUE(a.lifting.single_conv());
+    // The normal form is itself a valid spec with the same meaning.
+    EXPECT_EQ(spec_from(a.normalized()).normalized(), a.normalized());
+}
+
+TEST(Spec, ClassifierSpecParsesAndNormalizes) {
+    const Spec s = spec_from(test::tiny_classifier_json());
+    EXPECT_EQ(s.readout.kind, "classes");
+    EXPECT_EQ(s.layers(), 2);
+    EXPECT_EQ(s.recurrence.layers[1].input->in_channels, 4);
+    EXPECT_EQ(s.lifting.layers[1].in_channels, 3);
+    EXPECT_EQ(s.sequence.output_frames, 0);
+    EXPECT_FALSE(s.normalized()["sequence"].contains("output_frames"));
+    EXPECT_EQ(spec_from(s.normalized()).model_hash(), s.model_hash());
 }
 
 TEST(Spec, RangeVelocitiesFollowTheReferenceOrder) {
@@ -73,7 +101,7 @@ TEST(Spec, RangeAndEquivalentListNormalizeAndHashAlike) {
 TEST(Spec, ParameterNamesAndShapesMatchTheReferenceStateDict) {
     json doc = tiny_spec_json();
     doc["readout"]["decoder"]["layers"] = 2;
-    const auto params = spec_from(doc).parameters();
+    const auto params = build_plan(spec_from(doc)).params;
     ASSERT_EQ(params.size(), 5u);
     EXPECT_EQ(params[0].name, "cell.conv_u.weight");
     EXPECT_EQ(params[0].shape, (std::vector<int64_t>{4, 1, 3, 3}));
@@ -155,8 +183,8 @@ TEST(SpecErrors, ChoicesListTheAllowedValues) {
     group["flow"]["group"] = "rotation";
     expect_contains(error_of(group), {"flow.group", "\"translation\""});
     json version = tiny_spec_json();
-    version["fernn"] = 2;
-    expect_contains(error_of(version), {"fernn: spec version 2 is not supported", "allowed: 1"});
+    version["fernn"] = 3;
+    expect_contains(error_of(version), {"fernn: spec version 3 is not supported", "allowed: 1..2"});
     json name = tiny_spec_json();
     name["name"] = "my model";
     expect_contains(error_of(name), {"name", "letters, digits and '_'"});
@@ -184,6 +212,75 @@ TEST(SpecErrors, PredictionsMustMatchTheInputChannels) {
     expect_contains(error_of(doc), {"readout.channels", "allowed: 1", "fed back"});
 }
 
+TEST(SpecErrors, Version2FormsNeedVersion2) {
+    json lifting = tiny_spec_json();
+    lifting["lifting"] = spec_from(test::tiny_classifier_json()).lifting.normalized();
+    expect_contains(error_of(lifting), {"lifting.layers", "needs \"fernn\": 2", "version 1"});
+    json layers = tiny_spec_json();
+    layers["recurrence"] = json::parse(R"({"layers": [{"channels": 4, "kernel": 3, "activation": "relu"}]})");
+    expect_contains(error_of(layers), {"recurrence.layers", "needs \"fernn\": 2"});
+    json kind = tiny_spec_json();
+    kind["readout"]["kind"] = "frames";
+    expect_contains(error_of(kind), {"readout.kind", "needs \"fernn\": 2"});
+    json learned = tiny_spec_json();
+    learned["flow"] = json::parse(R"({"group": "learned", "copies": 4, "kernel": 3, "boundary": "circular"})");
+    expect_contains(error_of(learned), {"flow.group", "\"learned\" needs \"fernn\": 2"});
+}
+
+TEST(SpecErrors, LayerStacks) {
+    json doc = test::tiny_classifier_json();
+    doc["lifting"]["layers"][1]["channels"] = 6;
+    expect_contains(error_of(doc), {"lifting.layers[1].channels", "value 6", "allowed: 4"});
+    json pad = test::tiny_classifier_json();
+    pad["lifting"]["layers"][0]["padding"] = "reflect";
+    expect_contains(error_of(pad), {"lifting.layers[0].padding", "\"zeros\", \"circular\""});
+    json bn = test::tiny_classifier_json();
+    bn["lifting"]["layers"][0]["batchnorm"] = 1;
+    expect_contains(error_of(bn), {"lifting.layers[0].batchnorm", "true or false"});
+    json act = test::tiny_classifier_json();
+    act["lifting"]["layers"][0]["activation"] = "gelu";
+    expect_contains(error_of(act), {"lifting.layers[0].activation", "\"none\""});
+    json empty = test::tiny_classifier_json();
+    empty["lifting"]["layers"] = json::array();
+    expect_contains(error_of(empty), {"lifting.layers", "a list of 1..16 objects"});
+    json no_input = test::tiny_classifier_json();
+    no_input["recurrence"]["layers"][1].erase("input");
+    expect_contains(error_of(no_input), {"recurrence.layers[1].input: required field is missing"});
+    json first_input = test::tiny_classifier_json();
+    first_input["recurrence"]["layers"][0]["input"] = no_input["recurrence"]["layers"][0];
+    expect_contains(error_of(first_input), {"recurrence.layers[0].input: unknown key"});
+}
+
+TEST(SpecErrors, ClassifierReadoutAndSequence) {
+    json frames = test::tiny_classifier_json();
+    frames["sequence"]["output_frames"] = 3;
+    expect_contains(error_of(frames), {"sequence.output_frames: unknown key", "\"input_frames\""});
+    json classes = test::tiny_classifier_json();
+    classes["readout"]["classes"] = 1;
+    expect_contains(error_of(classes), {"readout.classes", "2..100000"});
+    json time = test::tiny_classifier_json();
+    time["readout"]["time"] = "first";
+    expect_contains(error_of(time), {"readout.time", "\"last\", \"mean\""});
+    json kind = test::tiny_classifier_json();
+    kind["readout"]["kind"] = "boxes";
+    expect_contains(error_of(kind), {"readout.kind", "\"classes\", \"frames\""});
+    json decoder = test::tiny_classifier_json();
+    decoder["readout"]["decoder"] = {{"layers", 1}, {"kernel", 3}};
+    expect_contains(error_of(decoder), {"readout.decoder: unknown key"});
+}
+
+TEST(SpecErrors, LearnedFlows) {
+    json doc = test::tiny_classifier_json();
+    doc["flow"] = json::parse(R"({"group": "learned", "copies": 0, "kernel": 3, "boundary": "circular"})");
+    expect_contains(error_of(doc), {"flow.copies", "1..4096"});
+    doc["flow"]["copies"] = 4;
+    doc["flow"]["kernel"] = 2;
+    expect_contains(error_of(doc), {"flow.kernel", "even"});
+    doc["flow"]["kernel"] = 3;
+    doc["flow"]["velocities"] = {{"range", 1}};
+    expect_contains(error_of(doc), {"flow.velocities: unknown key"});
+}
+
 TEST(SpecErrors, JsonSyntaxAndDuplicateKeys) {
     expect_contains(error_of_text("{\n  \"a\": 1,\n  \"b\": }"),
                     {"x.json: not valid JSON at line 3"});
@@ -195,9 +292,9 @@ TEST(SpecOverrides, SetReplacesValuesBeforeValidation) {
     std::ofstream(path) << tiny_spec_json().dump();
     const Spec s = load_spec(path, {"recurrence.channels=8", "flow.velocities.range=2",
                                     "readout.pool=mean", "flow.velocities=[[0,0],[1,1]]"});
-    EXPECT_EQ(s.hidden, 8);
-    EXPECT_EQ(s.pool, "mean");
-    EXPECT_EQ(s.num_velocities(), 2);  // the later --set wins
+    EXPECT_EQ(s.top_channels(), 8);
+    EXPECT_EQ(s.readout.frames.pool, "mean");
+    EXPECT_EQ(s.copies(), 2);  // the later --set wins
 }
 
 TEST(SpecOverrides, ErrorsNameTheOverride) {

@@ -12,6 +12,7 @@
 #include "tools/compiler/model_cache.h"
 #include "runtime/formats/array.h"
 #include "runtime/model/model_library.h"
+#include "runtime/plan/plan.h"
 #include "runtime/spec/spec.h"
 
 namespace fernn::test {
@@ -30,6 +31,24 @@ inline json tiny_spec_json() {
       "recurrence": {"channels": 4, "kernel": 3, "activation": "relu"},
       "readout": {"pool": "max", "decoder": {"layers": 1, "kernel": 3}, "channels": 1},
       "sequence": {"input_frames": 3, "output_frames": 2}
+    })");
+}
+
+// A small valid classifier (spec version 2): BatchNorm lifting, two layers, classes head.
+inline json tiny_classifier_json() {
+    return json::parse(R"({
+      "fernn": 2, "name": "c",
+      "input": {"channels": 1, "height": 7, "width": 6},
+      "flow": {"group": "translation", "velocities": {"range": 1}, "boundary": "circular"},
+      "lifting": {"layers": [
+        {"channels": 3, "kernel": 5, "padding": "zeros", "batchnorm": true, "activation": "relu"},
+        {"channels": 4, "kernel": 3, "padding": "zeros", "batchnorm": true, "activation": "relu"}]},
+      "recurrence": {"layers": [
+        {"channels": 4, "kernel": 3, "activation": "tanh"},
+        {"channels": 5, "kernel": 3, "activation": "tanh",
+         "input": {"kernel": 3, "padding": "zeros", "batchnorm": true, "activation": "relu"}}]},
+      "readout": {"kind": "classes", "classes": 3, "pool": "max", "time": "last", "space": "mean"},
+      "sequence": {"input_frames": 4}
     })");
 }
 

@@ -43,25 +43,41 @@ int bench(const BenchArgs &a) {
     m.device = a.device;
     auto lib = resolve_model(m, spec);
     SequenceModel<float> model(lib);
-    const int B = a.batch, t_in = spec.input_frames, t_out = spec.output_frames;
-    const auto params = init_parameters<float>(spec, 0);
-    Array<float> x({B, t_in, spec.in_channels, spec.height, spec.width});
-    Array<float> y({B, t_out, spec.in_channels, spec.height, spec.width});
+    const int B = a.batch, t_in = spec.sequence.input_frames;
+    const int t_out = spec.readout.predicts_frames() ? spec.sequence.output_frames : 0;
+    const ModelPlan &plan = model.plan();
+    const auto weights = init_weights<float>(plan, 0);
+    const InputSpec &in = spec.input;
+    Array<float> x({B, t_in, in.channels, in.height, in.width});
+    Array<float> y({B, t_out, in.channels, in.height, in.width});
+    std::vector<int64_t> labels(size_t(B), 0);
     SplitMix64 rng(1);
     for (auto &v : x.data) v = float(rng.uniform());
     for (auto &v : y.data) v = float(rng.uniform());
+    if (model.classifies())
+        for (auto &l : labels) l = rng.integer(0, spec.readout.classes.classes - 1);
+    const Targets<float> targets{model.classifies() ? nullptr : &y,
+                                 model.classifies() ? &labels : nullptr};
     // As fernn train: parameters, gradients and Adam's moments stay on the device.
-    Optimizer<float> opt(*lib, spec, AdamConfig{});
-    opt.params().upload(params);
-    SequenceModel<float>::Parameters grads(*lib, spec);
+    Optimizer<float> opt(*lib, AdamConfig{});
+    opt.params().upload(weights.params);
+    Statistics<float> stats(*lib);
+    stats.upload(weights.stats);
+    Parameters<float> grads(*lib);
 
     SequenceModel<float>::Trace trace;
+    SequenceModel<float>::Options infer_mode, train_mode;
+    infer_mode.t_out = train_mode.t_out = t_out;
+    train_mode.mode = Mode::Train;
+    train_mode.keep_all = true;
     std::vector<double> infer, fwd, bwd, opt_ms, step;
     std::map<std::string, std::vector<double>> stage;
     // The forward's last output, waited for: on CUDA the launches return before the work ends.
     auto done = [&] {
         if (trace.t_out > 0) trace.preds.back().synchronize();
-        if (!trace.states.empty()) trace.states.back().synchronize();
+        if (trace.logits.size() > 0) trace.logits.synchronize();
+        if (!trace.states.empty() && !trace.states.back().empty())
+            trace.states.back().back().synchronize();
     };
     const bool cuda = a.device == "cuda";
     // On CUDA, one more repetition at the end waits after each pipeline for its own time.
@@ -70,16 +86,16 @@ int bench(const BenchArgs &a) {
         const bool per_pipeline = cuda ? rep == reps - 1 : rep >= a.warmup;
         lib->set_sync_each_call(cuda && per_pipeline);
         const double ti = time_ms([&] {
-            model.forward(opt.params(), x, t_out, false, trace);
+            model.forward(opt.params(), &stats, x, infer_mode, trace);
             done();
         });
         lib->reset_times();
         const double tf = time_ms([&] {
-            model.forward(opt.params(), x, t_out, true, trace);
+            model.forward(opt.params(), &stats, x, train_mode, trace);
             done();
         });
         // backward ends with the loss read back and step with the gradient norm: both wait.
-        const double tb = time_ms([&] { model.backward(opt.params(), y, trace, grads); });
+        const double tb = time_ms([&] { model.backward(opt.params(), targets, trace, grads); });
         const double to = time_ms([&] { opt.step(grads, spec.training.clip_grad_norm); });
         if (per_pipeline) {
             for (const auto &t : lib->times()) stage[t.name].push_back(1e3 * t.seconds);
@@ -94,15 +110,26 @@ int bench(const BenchArgs &a) {
     lib->set_sync_each_call(false);
 
     // Model FLOPs: the forward as counted by `fernn check`; the backward does twice the
-    // forward's convolution work except for the lifting conv's input gradient (never needed).
+    // forward's convolution work except for the first lifting conv's input gradient (never
+    // needed).
     const double steps = t_in + t_out;
-    const double lift = 2.0 * spec.height * spec.width * spec.hidden * spec.in_channels *
-                        spec.lift_kernel * spec.lift_kernel;
+    const double pixels = double(in.height) * in.width;
+    const double lift = pixels * spec.lifting.layers[0].flops_per_pixel();
+    const double head_steps = model.classifies() ? 1 : t_out;
     const double forward_flops =
-        B * (t_in * spec.flops_encoder_step() + t_out * spec.flops_decoder_step());
+        B * (steps * spec.flops_encoder_step() + head_steps * spec.flops_head_step());
     const double train_flops = 3 * forward_flops - B * steps * lift;
-    const double cell_fwd_flops = B * steps * spec.flops_encoder_step();
-    const double cell_bwd_flops = 2 * cell_fwd_flops - B * steps * lift;
+    // The recurrent cells: conv_h (and a learned flow's filters) of every layer.
+    double cell_flops = 0;
+    for (const auto &l : spec.recurrence.layers) {
+        cell_flops += pixels * spec.copies() * 2.0 * l.channels * l.channels * l.kernel * l.kernel;
+        if (spec.flow.group == "learned") {
+            cell_flops += pixels * spec.copies() * 2.0 * l.channels * spec.flow.learned_kernel *
+                          spec.flow.learned_kernel;
+        }
+    }
+    const double cell_fwd_flops = B * steps * cell_flops;
+    const double cell_bwd_flops = 2 * cell_fwd_flops;
     // The CPU's measured peak; none for CUDA (or where it cannot be measured: fernn-run).
     const double peak = cuda ? 0 : machine_peak_gflops(threads);
     auto share = [&](double gflops) { return peak > 0 ? json(gflops / peak) : json(nullptr); };
@@ -110,15 +137,20 @@ int bench(const BenchArgs &a) {
     const double gflops = train_flops / step_ms / 1e6;
     json stages = json::object();
     for (const auto &[name, v] : stage) stages[name + "_ms"] = median(v);
-    // The recurrent cell: its pipelines for the first step and for the others together.
-    const double cf = median(stage["cell_forward"]) + median(stage["cell_forward_first"]);
-    const double cb = median(stage["cell_backward"]) + median(stage["cell_backward_first"]);
+    // The recurrent cells: their pipelines for the first step and for the others together.
+    double cf = 0, cb = 0;
+    for (const PipelineSignature &p : plan.pipelines) {
+        if (!stage.count(p.name)) continue;
+        if (p.op == Op::CellForward || p.op == Op::CellForwardFirst) cf += median(stage[p.name]);
+        if (p.op == Op::CellBackward || p.op == Op::CellBackwardFirst) cb += median(stage[p.name]);
+    }
     json out{{"spec", spec.name},
              {"device", a.device},
              {"batch", B},
              {"threads", threads},
-             {"velocities", spec.num_velocities()},
-             {"hidden", spec.hidden},
+             {"velocities", spec.copies()},
+             {"hidden", spec.top_channels()},
+             {"readout", spec.readout.kind},
              {"forward_ms", median(infer)},
              {"train_forward_ms", median(fwd)},
              {"backward_ms", median(bwd)},
@@ -141,8 +173,8 @@ int bench(const BenchArgs &a) {
         return 0;
     }
     std::printf("%s on %s: batch %d, %d+%d frames, |V| %d, hidden %d, %d threads (median of %d)\n",
-                spec.name.c_str(), a.device.c_str(), B, t_in, t_out, spec.num_velocities(),
-                spec.hidden, threads, a.repeats);
+                spec.name.c_str(), a.device.c_str(), B, t_in, t_out, spec.copies(),
+                spec.top_channels(), threads, a.repeats);
     std::printf("  forward (inference)   %9.2f ms\n", median(infer));
     std::printf(
         "  training step         %9.2f ms  = forward %.2f + backward %.2f + clip/Adam %.2f\n",

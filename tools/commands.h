@@ -44,10 +44,14 @@ int compile(const SpecArgs &a, const std::string &out_dir, const std::string &ta
 int init(const SpecArgs &a, unsigned long long seed, const std::string &out);
 int predict(const ModelArgs &a, const std::string &checkpoint, const std::string &input,
             const std::string &output, int frames);
+// Hidden states of every layer, or only `layer` (>= 0).
 int encode(const ModelArgs &a, const std::string &checkpoint, const std::string &input,
-           const std::string &output);
+           const std::string &output, int layer);
+// target: frames for frame predictors; labels: class labels for classifiers. state_out (if
+// not empty): the checkpoint after the training-mode forward (BatchNorm statistics moved).
 int gradients(const ModelArgs &a, const std::string &checkpoint, const std::string &input,
-              const std::string &target, const std::string &out);
+              const std::string &target, const std::string &labels, const std::string &out,
+              const std::string &state_out);
 
 // Flags of train/eval that take defaults from the spec or the run: `given` lists the ones the
 // user typed, so defaults apply only to the others.

@@ -106,12 +106,19 @@ int main(int argc, char **argv) {
     encode->add_option("--input", input, "input frames, .npy (B, T, C, H, W)")
         ->required()
         ->check(CLI::ExistingFile);
-    encode->add_option("--output", output, "hidden states, .npy (B, T, |V|, C, H, W)")->required();
+    encode->add_option("--output", output,
+                       "hidden states, .npy (B, T, |V|, C, H, W); with several layers and no "
+                       "--layer, OUTPUT with .layer<l> before its extension for each")
+        ->required();
+    int encode_layer = -1;
+    encode->add_option("--layer", encode_layer, "only this recurrent layer (default: every layer)")
+        ->check(CLI::NonNegativeNumber);
 
     cli::ModelArgs grad_args;
     std::string grad_out;
-    auto *gradients =
-        app.add_subcommand("gradients", "MSE loss of the predictions and parameter gradients");
+    auto *gradients = app.add_subcommand(
+        "gradients", "the loss (MSE of predicted frames, or cross-entropy of logits) and the "
+                     "gradient of every parameter (BatchNorm in training mode)");
     add_model(gradients, grad_args);
     gradients->add_option("--checkpoint", checkpoint, "parameters (.safetensors)")
         ->required()
@@ -119,11 +126,19 @@ int main(int argc, char **argv) {
     gradients->add_option("--input", input, "input frames, .npy (B, T_in, C, H, W)")
         ->required()
         ->check(CLI::ExistingFile);
-    gradients->add_option("--target", target_file, "target frames, .npy (B, T_out, C, H, W)")
-        ->required()
+    gradients
+        ->add_option("--target", target_file,
+                     "frame predictors: target frames, .npy (B, T_out, C, H, W)")
+        ->check(CLI::ExistingFile);
+    std::string labels_file;
+    gradients->add_option("--labels", labels_file, "classifiers: labels, .npy int64 (B,)")
         ->check(CLI::ExistingFile);
     gradients->add_option("--out", grad_out, "gradients to write (.safetensors, parameter names)")
         ->required();
+    std::string state_out;
+    gradients->add_option("--state-out", state_out,
+                          "also write the checkpoint after the training-mode forward (BatchNorm "
+                          "running statistics moved, as PyTorch's)");
 
     cli::TrainArgs train_args;
     auto *train =
@@ -304,8 +319,10 @@ int main(int argc, char **argv) {
         if (*compile) return cli::compile(compile_args, out_dir, target, precision, records);
         if (*init) return cli::init(init_args, seed, init_out);
         if (*predict) return cli::predict(predict_args, checkpoint, input, output, frames);
-        if (*encode) return cli::encode(encode_args, checkpoint, input, output);
-        if (*gradients) return cli::gradients(grad_args, checkpoint, input, target_file, grad_out);
+        if (*encode) return cli::encode(encode_args, checkpoint, input, output, encode_layer);
+        if (*gradients)
+            return cli::gradients(grad_args, checkpoint, input, target_file, labels_file, grad_out,
+                                  state_out);
         auto given = [](CLI::App *cmd) {
             std::set<std::string> names;
             for (const CLI::Option *o : cmd->get_options()) {

@@ -191,8 +191,8 @@ int eval(const EvalArgs &a) {
     s.batch = a.batch;
     auto lib = float32_model(a, spec, a.model_dir, a.threads, a.device);
     SequenceModel<float> model(lib);
-    const auto params = load_checkpoint<float>(checkpoint, spec);
-    const json results = evaluate(model, params, s, a.out);
+    const auto weights = load_checkpoint<float>(checkpoint, model.plan(), spec.name);
+    const json results = evaluate(model, weights, s, a.out);
     std::printf(
         "test MSE %.6f; results in %s/results.json, length_generalization.csv, "
         "velocity_generalization.csv, strip.png\n",

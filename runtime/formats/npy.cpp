@@ -38,6 +38,7 @@ Header parse_header(const std::string &text, const std::string &path) {
     for (auto it = std::sregex_iterator(dims.begin(), dims.end(), dim);
          it != std::sregex_iterator(); ++it) {
         if (static_cast<size_t>(it->position()) != consumed) throw bad("bad shape");
+        if ((*it)[1].length() > 15) throw bad("a dimension has more than 15 digits");
         h.shape.push_back(std::stoll((*it)[1]));
         consumed = it->position() + it->length();
     }
@@ -51,11 +52,70 @@ constexpr const char *descr_of() {
     return sizeof(T) == 4 ? "<f4" : "<f8";
 }
 
+// The header and where the payload starts; checks that the payload has exactly the bytes the
+// shape needs (before anything is allocated for it).
+struct Layout {
+    Header header;
+    size_t data_at = 0;
+};
+
+Layout read_layout(const std::string &bytes, const std::string &path, size_t item);
+
 }  // namespace
 
 template <typename T>
 Array<T> read_npy(const std::string &path) {
     const std::string bytes = read_file_bytes(path);
+    const std::string allowed = "'<f4' (float32) or '<f8' (float64)";
+    std::string descr;
+    descr = read_layout(bytes, path, 0).header.descr;  // the dtype gives the element size
+    size_t item = 0;
+    if (descr == "<f4" || descr == "=f4") {
+        item = 4;
+    } else if (descr == "<f8" || descr == "=f8") {
+        item = 8;
+    } else {
+        throw InputError(path + ": dtype '" + descr + "' is not supported; allowed: " + allowed);
+    }
+    const Layout l = read_layout(bytes, path, item);
+    Array<T> out(l.header.shape);
+    decode_floats(bytes.data() + l.data_at, item, out.data);
+    return out;
+}
+
+std::vector<int64_t> read_npy_integers(const std::string &path) {
+    const std::string bytes = read_file_bytes(path);
+    const std::string allowed = "'<i8' (int64) or '<i4' (int32)";
+    std::string descr = read_layout(bytes, path, 0).header.descr;
+    size_t item = 0;
+    if (descr == "<i8" || descr == "=i8") {
+        item = 8;
+    } else if (descr == "<i4" || descr == "=i4") {
+        item = 4;
+    } else {
+        throw InputError(path + ": dtype '" + descr + "' is not supported; allowed: " + allowed);
+    }
+    const Layout l = read_layout(bytes, path, item);
+    if (l.header.shape.size() != 1) {
+        throw InputError(path + ": has shape " + shape_text(l.header.shape) +
+                         "; allowed: a vector (N,)");
+    }
+    std::vector<int64_t> out(size_t(l.header.shape[0]));
+    for (size_t i = 0; i < out.size(); ++i) {
+        if (item == 8) {
+            std::memcpy(&out[i], bytes.data() + l.data_at + 8 * i, 8);
+        } else {
+            int32_t v;
+            std::memcpy(&v, bytes.data() + l.data_at + 4 * i, 4);
+            out[i] = v;
+        }
+    }
+    return out;
+}
+
+namespace {
+
+Layout read_layout(const std::string &bytes, const std::string &path, size_t item) {
     if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0) {
         throw InputError(path + ": not a .npy file (the magic string \\x93NUMPY is missing)");
     }
@@ -76,37 +136,38 @@ Array<T> read_npy(const std::string &path) {
                          " is not supported; allowed: 1, 2, 3");
     }
     if (offset + header_len > bytes.size()) throw InputError(path + ": truncated .npy header");
-    const Header h = parse_header(bytes.substr(offset, header_len), path);
-    if (h.fortran) {
+    Layout l;
+    l.header = parse_header(bytes.substr(offset, header_len), path);
+    if (l.header.fortran) {
         throw InputError(path +
                          ": array is in Fortran order; allowed: C order "
                          "(save np.ascontiguousarray(x))");
     }
-    size_t item = 0;
-    if (h.descr == "<f4" || h.descr == "=f4") {
-        item = 4;
-    } else if (h.descr == "<f8" || h.descr == "=f8") {
-        item = 8;
-    } else {
-        throw InputError(path + ": dtype '" + h.descr +
-                         "' is not supported; allowed: '<f4' (float32) or '<f8' (float64)");
+    l.data_at = offset + header_len;
+    if (item == 0) return l;  // the dtype is checked by the caller first
+    const size_t have = bytes.size() - l.data_at;
+    size_t need = item;
+    bool overflow = false;
+    for (int64_t d : l.header.shape) overflow |= __builtin_mul_overflow(need, size_t(d), &need);
+    if (overflow || have != need) {
+        throw InputError(path + ": payload has " + std::to_string(have) + " bytes but shape " +
+                         shape_text(l.header.shape) + " needs " +
+                         (overflow ? std::string("more") : std::to_string(need)));
     }
-    Array<T> out(h.shape);
-    const size_t data_at = offset + header_len;
-    const size_t need = static_cast<size_t>(out.numel()) * item;
-    if (bytes.size() - data_at != need) {
-        throw InputError(path + ": payload has " + std::to_string(bytes.size() - data_at) +
-                         " bytes but shape " + shape_text(h.shape) + " needs " +
-                         std::to_string(need));
-    }
-    decode_floats(bytes.data() + data_at, item, out.data);
-    return out;
+    return l;
 }
 
-template <typename T>
-std::string encode_npy(const Array<T> &array) {
-    std::string dict = std::string("{'descr': '") + descr_of<T>() +
-                       "', 'fortran_order': False, 'shape': " + shape_text(array.shape) + ", }";
+}  // namespace
+
+namespace {
+
+// The bytes of a .npy file: header for descr and shape, then the payload.
+std::string encode_npy_bytes(const std::string &descr, const std::vector<int64_t> &shape,
+                             const char *payload, size_t bytes_count) {
+    std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " +
+                       (shape.size() == 1 ? "(" + std::to_string(shape[0]) + ",)"
+                                          : shape_text(shape)) +
+                       ", }";
     // Total header (magic + version + length + dict + '\n') is padded to a multiple of 64.
     const size_t unpadded = 10 + dict.size() + 1;
     dict.append((64 - unpadded % 64) % 64, ' ');
@@ -115,8 +176,23 @@ std::string encode_npy(const Array<T> &array) {
     bytes.push_back(static_cast<char>(dict.size() & 0xff));
     bytes.push_back(static_cast<char>(dict.size() >> 8));
     bytes += dict;
-    bytes.append(reinterpret_cast<const char *>(array.data.data()), array.data.size() * sizeof(T));
+    bytes.append(payload, bytes_count);
     return bytes;
+}
+
+}  // namespace
+
+template <typename T>
+std::string encode_npy(const Array<T> &array) {
+    return encode_npy_bytes(descr_of<T>(), array.shape,
+                            reinterpret_cast<const char *>(array.data.data()),
+                            array.data.size() * sizeof(T));
+}
+
+void write_npy_integers(const std::string &path, const std::vector<int64_t> &values) {
+    write_file_atomically(path, encode_npy_bytes("<i8", {int64_t(values.size())},
+                                                 reinterpret_cast<const char *>(values.data()),
+                                                 values.size() * 8));
 }
 
 template <typename T>

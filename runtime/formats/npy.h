@@ -3,7 +3,9 @@
 // unsupported dtype, Fortran order or truncated payload is an InputError naming the file.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "runtime/formats/array.h"
 
@@ -11,6 +13,12 @@ namespace fernn {
 
 template <typename T>
 Array<T> read_npy(const std::string &path);
+
+// A vector of integers ('<i8' or '<i4'), e.g. class labels (N,).
+std::vector<int64_t> read_npy_integers(const std::string &path);
+
+// Writes a vector of int64 ('<i8', shape (N,)), atomically.
+void write_npy_integers(const std::string &path, const std::vector<int64_t> &values);
 
 // Writes '<f4' for float and '<f8' for double, atomically (see atomic_file.h).
 template <typename T>

@@ -17,6 +17,14 @@ const Array<T> *TensorFile<T>::find(const std::string &name) const {
 }
 
 template <typename T>
+const Array<int64_t> *TensorFile<T>::find_integer(const std::string &name) const {
+    for (const auto &entry : integers) {
+        if (entry.first == name) return &entry.second;
+    }
+    return nullptr;
+}
+
+template <typename T>
 TensorFile<T> read_safetensors(const std::string &path) {
     const std::string bytes = read_file_bytes(path);
     auto bad = [&](const std::string &what) {
@@ -60,13 +68,14 @@ TensorFile<T> read_safetensors(const std::string &path) {
         }
         const json &dtype = info["dtype"];
         size_t item_size = 0;
+        const bool integer = dtype == "I64";
         if (dtype == "F32")
             item_size = 4;
-        else if (dtype == "F64")
+        else if (dtype == "F64" || integer)
             item_size = 8;
         else
             throw InputError(path + ": tensor \"" + name + "\" has dtype " + dtype.dump() +
-                             "; allowed: \"F32\" or \"F64\"");
+                             "; allowed: \"F32\", \"F64\" or \"I64\"");
         std::vector<int64_t> shape;
         if (!info["shape"].is_array()) throw bad("shape of \"" + name + "\" is not a list");
         for (const auto &d : info["shape"]) {
@@ -79,16 +88,28 @@ TensorFile<T> read_safetensors(const std::string &path) {
             throw bad("data_offsets of \"" + name + "\" is not [begin, end]");
         }
         const size_t begin = off[0].get<size_t>(), end = off[1].get<size_t>();
-        Array<T> array(shape);
         if (end < begin || end > data_size)
             throw bad("data_offsets of \"" + name + "\" lie outside the data");
-        if (end - begin != static_cast<size_t>(array.numel()) * item_size) {
+        // The shape's byte count, checked against the span before anything is allocated.
+        size_t bytes_needed = item_size;
+        bool overflow = false;
+        for (int64_t d : shape)
+            overflow |= __builtin_mul_overflow(bytes_needed, size_t(d), &bytes_needed);
+        if (overflow || bytes_needed != end - begin) {
             throw bad("\"" + name + "\" has " + std::to_string(end - begin) + " bytes but shape " +
-                      shape_text(shape) + " needs " + std::to_string(array.numel() * item_size));
+                      shape_text(shape) + " needs " +
+                      (overflow ? std::string("more") : std::to_string(bytes_needed)));
         }
-        decode_floats(bytes.data() + data_at + begin, item_size, array.data);
         spans.push_back({begin, end, name});
-        out.tensors.emplace_back(name, std::move(array));
+        if (integer) {
+            Array<int64_t> array(shape);
+            std::memcpy(array.data.data(), bytes.data() + data_at + begin, end - begin);
+            out.integers.emplace_back(name, std::move(array));
+        } else {
+            Array<T> array(shape);
+            decode_floats(bytes.data() + data_at + begin, item_size, array.data);
+            out.tensors.emplace_back(name, std::move(array));
+        }
     }
     // The format requires the tensors to tile the data section exactly.
     std::vector<size_t> order(spans.size());
@@ -103,13 +124,22 @@ TensorFile<T> read_safetensors(const std::string &path) {
     }
     if (at != data_size)
         throw bad("data section has " + std::to_string(data_size - at) + " unclaimed bytes");
-    std::vector<std::pair<std::string, Array<T>>> sorted;
-    for (size_t i : order) {
-        auto it = std::find_if(out.tensors.begin(), out.tensors.end(),
-                               [&](const auto &e) { return e.first == spans[i].name; });
-        sorted.push_back(std::move(*it));
-    }
-    out.tensors = std::move(sorted);
+    // Each list in file order.
+    auto by_offset = [&](auto &list) {
+        std::vector<size_t> at_of;
+        for (const auto &e : list) {
+            for (const Span &s : spans)
+                if (s.name == e.first) at_of.push_back(s.begin);
+        }
+        std::vector<size_t> idx(list.size());
+        for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+        std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return at_of[a] < at_of[b]; });
+        std::remove_reference_t<decltype(list)> sorted;
+        for (size_t i : idx) sorted.push_back(std::move(list[i]));
+        list = std::move(sorted);
+    };
+    by_offset(out.tensors);
+    by_offset(out.integers);
     return out;
 }
 
@@ -134,6 +164,12 @@ void write_safetensors(const std::string &path, const TensorFile<T> &file,
         }
         header[name] = {
             {"dtype", dtype}, {"shape", array.shape}, {"data_offsets", {begin, data.size()}}};
+    }
+    for (const auto &[name, array] : file.integers) {
+        const size_t begin = data.size();
+        for (const int64_t v : array.data) data.append(reinterpret_cast<const char *>(&v), 8);
+        header[name] = {
+            {"dtype", "I64"}, {"shape", array.shape}, {"data_offsets", {begin, data.size()}}};
     }
     if (!file.metadata.empty()) header["__metadata__"] = file.metadata;
     std::string text = header.dump();

@@ -16,17 +16,22 @@ namespace fernn {
 template <typename T>
 struct TensorFile {
     std::vector<std::pair<std::string, Array<T>>> tensors;  // in file order of offsets
+    // I64 tensors (PyTorch's BatchNorm num_batches_tracked), in file order of offsets.
+    std::vector<std::pair<std::string, Array<int64_t>>> integers;
     std::map<std::string, std::string> metadata;
 
     const Array<T> *find(const std::string &name) const;
+    const Array<int64_t> *find_integer(const std::string &name) const;
 };
 
-// Reads F32 or F64 tensors converting to T. Validates the header completely: offsets inside
-// the file, no overlaps or holes, byte sizes matching shapes.
+// Reads F32 or F64 tensors converting to T, and I64 tensors. Validates the header
+// completely: offsets inside the file, no overlaps or holes, byte sizes matching shapes
+// (checked before anything is allocated).
 template <typename T>
 TensorFile<T> read_safetensors(const std::string &path);
 
-// Writes tensors as `dtype` ("F32" or "F64"), in the given order, atomically.
+// Writes tensors as `dtype` ("F32" or "F64"), then the integers as I64, in the given order,
+// atomically.
 template <typename T>
 void write_safetensors(const std::string &path, const TensorFile<T> &file,
                        const std::string &dtype = sizeof(T) == 4 ? "F32" : "F64");

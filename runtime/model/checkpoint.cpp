@@ -2,21 +2,16 @@
 
 #include <cmath>
 
-#include "runtime/spec/json_reader.h"
 #include "runtime/data/rng.h"
+#include "runtime/spec/json_reader.h"
 
 namespace fernn {
 
 template <typename T>
-ParameterSet<T> ParameterSet<T>::zeros(const Spec &spec) {
+ParameterSet<T> ParameterSet<T>::zeros(const ModelPlan &plan) {
     ParameterSet<T> p;
-    p.infos = spec.parameters();
-    int64_t at = 0;
-    for (const auto &info : p.infos) {
-        p.offsets.push_back(at);
-        at += info.numel();
-    }
-    p.data.assign(at, T(0));
+    p.infos = plan.params;
+    p.data.assign(size_t(plan.params_size()), T(0));
     return p;
 }
 
@@ -29,46 +24,143 @@ int ParameterSet<T>::index_of(const std::string &name) const {
 }
 
 template <typename T>
-ParameterSet<T> init_parameters(const Spec &spec, uint64_t seed) {
-    ParameterSet<T> p = ParameterSet<T>::zeros(spec);
-    SplitMix64 rng{seed};
-    for (size_t i = 0; i < p.infos.size(); ++i) {
-        // kaiming_uniform_(a=sqrt(5)) gives bound gain·sqrt(3/fan_in) = 1/sqrt(fan_in).
-        const double bound = 1.0 / std::sqrt(double(p.infos[i].fan_in()));
-        T *w = p.tensor(i);
-        for (int64_t k = 0; k < p.infos[i].numel(); ++k)
-            w[k] = T((2.0 * rng.uniform() - 1.0) * bound);
-    }
-    return p;
+RunningStats<T> RunningStats<T>::initial(const ModelPlan &plan) {
+    RunningStats<T> s;
+    s.data.assign(size_t(plan.buffers_size()), T(0));
+    for (const auto &b : plan.buffers)
+        std::fill(s.data.begin() + b.offset, s.data.begin() + b.offset + b.numel(), T(b.init.scale));
+    s.counters.assign(plan.counters.size(), 0);
+    return s;
 }
 
 template <typename T>
-ParameterSet<T> load_checkpoint(const std::string &path, const Spec &spec) {
+ModelWeights<T> init_weights(const ModelPlan &plan, uint64_t seed) {
+    ModelWeights<T> w{ParameterSet<T>::zeros(plan), RunningStats<T>::initial(plan)};
+    SplitMix64 rng{seed};
+    for (size_t i = 0; i < w.params.infos.size(); ++i) {
+        const Init init = w.params.infos[i].init;
+        T *out = w.params.tensor(i);
+        for (int64_t k = 0; k < w.params.infos[i].numel(); ++k) {
+            switch (init.kind) {
+                case Init::Uniform: out[k] = T((2.0 * rng.uniform() - 1.0) * init.scale); break;
+                case Init::Normal: {
+                    // Box-Muller; 1 - u keeps the logarithm finite.
+                    const double u1 = 1.0 - rng.uniform(), u2 = rng.uniform();
+                    out[k] = T(init.scale * std::sqrt(-2.0 * std::log(u1)) *
+                               std::cos(2.0 * M_PI * u2));
+                    break;
+                }
+                case Init::Constant: out[k] = T(init.scale); break;
+            }
+        }
+    }
+    return w;
+}
+
+template <typename T>
+TensorFile<T> checkpoint_tensors(const ModelPlan &plan, const ModelWeights<T> &w) {
+    TensorFile<T> file;
+    for (size_t i = 0; i < plan.params.size(); ++i) {
+        Array<T> a(plan.params[i].shape);
+        std::copy(w.params.tensor(i), w.params.tensor(i) + a.numel(), a.data.begin());
+        file.tensors.emplace_back(plan.params[i].name, std::move(a));
+    }
+    for (const auto &b : plan.buffers) {
+        Array<T> a(b.shape);
+        std::copy(w.stats.data.begin() + b.offset, w.stats.data.begin() + b.offset + b.numel(),
+                  a.data.begin());
+        file.tensors.emplace_back(b.name, std::move(a));
+    }
+    for (const auto &c : plan.constants) {
+        Array<T> a(c.shape);
+        std::copy(c.values.begin(), c.values.end(), a.data.begin());
+        file.tensors.emplace_back(c.name, std::move(a));
+    }
+    for (size_t i = 0; i < plan.counters.size(); ++i) {
+        Array<int64_t> a(std::vector<int64_t>{});
+        a.data[0] = w.stats.counters.at(i);
+        file.integers.emplace_back(plan.counters[i], std::move(a));
+    }
+    return file;
+}
+
+template <typename T>
+ModelWeights<T> load_checkpoint(const std::string &path, const ModelPlan &plan,
+                                const std::string &model) {
     const TensorFile<T> file = read_safetensors<T>(path);
-    ParameterSet<T> p = ParameterSet<T>::zeros(spec);
-    std::string expected;
-    for (const auto &info : p.infos)
-        expected += (expected.empty() ? "" : ", ") + info.name + " " + shape_text(info.shape);
-    for (const auto &[name, array] : file.tensors) {
-        const int i = p.index_of(name);
-        if (i < 0) {
-            throw InputError(path + ": tensor \"" + name + "\" is not a parameter of spec " +
-                             spec.name + "; expected: " + expected);
+    ModelWeights<T> w{ParameterSet<T>::zeros(plan), RunningStats<T>::initial(plan)};
+    // Every tensor of the plan, with its shape, for messages and lookups.
+    std::map<std::string, std::vector<int64_t>> expected;
+    std::string listing;
+    auto expect = [&](const std::string &name, const std::vector<int64_t> &shape) {
+        expected[name] = shape;
+        listing += (listing.empty() ? "" : ", ") + name + " " + shape_text(shape);
+    };
+    for (const auto &p : plan.params) expect(p.name, p.shape);
+    for (const auto &b : plan.buffers) expect(b.name, b.shape);
+    for (const auto &c : plan.constants) expect(c.name, c.shape);
+    for (const auto &c : plan.counters) expect(c, {});
+    auto check = [&](const std::string &name, const std::vector<int64_t> &shape) {
+        auto it = expected.find(name);
+        if (it == expected.end()) {
+            throw InputError(path + ": tensor \"" + name + "\" is not part of spec " + model +
+                             "; expected: " + listing);
         }
-        if (array.shape != p.infos[i].shape) {
-            throw InputError(path + ": tensor \"" + name + "\" has shape " +
-                             shape_text(array.shape) + " but spec " + spec.name + " needs " +
-                             shape_text(p.infos[i].shape));
+        if (shape != it->second) {
+            throw InputError(path + ": tensor \"" + name + "\" has shape " + shape_text(shape) +
+                             " but spec " + model + " needs " + shape_text(it->second));
         }
-        std::copy(array.data.begin(), array.data.end(), p.tensor(i));
+    };
+    for (const auto &[name, array] : file.tensors) check(name, array.shape);
+    for (const auto &[name, array] : file.integers) check(name, array.shape);
+    auto floats = [&](const std::string &name) -> const Array<T> & {
+        const Array<T> *a = file.find(name);
+        if (!a) {
+            throw InputError(path + ": tensor \"" + name + "\" " + shape_text(expected[name]) +
+                             (file.find_integer(name) ? " is stored as I64, not a float type"
+                                                      : " is missing") +
+                             "; expected: " + listing);
+        }
+        return *a;
+    };
+    for (size_t i = 0; i < plan.params.size(); ++i) {
+        const Array<T> &a = floats(plan.params[i].name);
+        std::copy(a.data.begin(), a.data.end(), w.params.tensor(i));
     }
-    for (const auto &info : p.infos) {
-        if (!file.find(info.name)) {
-            throw InputError(path + ": tensor \"" + info.name + "\" " + shape_text(info.shape) +
-                             " is missing; expected: " + expected);
+    for (const auto &b : plan.buffers) {
+        const Array<T> &a = floats(b.name);
+        std::copy(a.data.begin(), a.data.end(), w.stats.data.begin() + b.offset);
+    }
+    for (const auto &c : plan.constants) {
+        const Array<T> &a = floats(c.name);
+        for (size_t k = 0; k < c.values.size(); ++k) {
+            if (a.data[k] != T(c.values[k])) {
+                throw InputError(path + ": tensor \"" + c.name +
+                                 "\" differs from the one the spec fixes (the flow's velocities "
+                                 "in their order); it was saved for another model");
+            }
         }
     }
-    return p;
+    for (size_t i = 0; i < plan.counters.size(); ++i) {
+        const Array<int64_t> *a = file.find_integer(plan.counters[i]);
+        if (!a) {
+            throw InputError(path + ": tensor \"" + plan.counters[i] + "\" (I64 scalar) is " +
+                             (file.find(plan.counters[i]) ? "stored as floats" : "missing") +
+                             "; expected: " + listing);
+        }
+        if (a->data[0] < 0)
+            throw InputError(path + ": tensor \"" + plan.counters[i] + "\" is negative");
+        w.stats.counters[i] = a->data[0];
+    }
+    return w;
+}
+
+template <typename T>
+void save_checkpoint(const std::string &path, const ModelPlan &plan, const ModelWeights<T> &w,
+                     const std::map<std::string, std::string> &metadata, const std::string &dtype) {
+    TensorFile<T> file = checkpoint_tensors(plan, w);
+    file.metadata = metadata;
+    write_safetensors(path, file, dtype);
 }
 
 template <typename T>
@@ -84,17 +176,21 @@ void save_parameters(const std::string &path, const ParameterSet<T> &params,
     write_safetensors(path, file, dtype);
 }
 
-template struct ParameterSet<float>;
-template struct ParameterSet<double>;
-template ParameterSet<float> init_parameters<float>(const Spec &, uint64_t);
-template ParameterSet<double> init_parameters<double>(const Spec &, uint64_t);
-template ParameterSet<float> load_checkpoint<float>(const std::string &, const Spec &);
-template ParameterSet<double> load_checkpoint<double>(const std::string &, const Spec &);
-template void save_parameters<float>(const std::string &, const ParameterSet<float> &,
-                                     const std::map<std::string, std::string> &,
+#define FERNN_CHECKPOINT(T)                                                                     \
+    template struct ParameterSet<T>;                                                           \
+    template struct RunningStats<T>;                                                           \
+    template ModelWeights<T> init_weights<T>(const ModelPlan &, uint64_t);                     \
+    template ModelWeights<T> load_checkpoint<T>(const std::string &, const ModelPlan &,         \
+                                                const std::string &);                           \
+    template TensorFile<T> checkpoint_tensors<T>(const ModelPlan &, const ModelWeights<T> &);  \
+    template void save_checkpoint<T>(const std::string &, const ModelPlan &,                   \
+                                     const ModelWeights<T> &,                                  \
+                                     const std::map<std::string, std::string> &,               \
+                                     const std::string &);                                      \
+    template void save_parameters<T>(const std::string &, const ParameterSet<T> &,             \
+                                     const std::map<std::string, std::string> &,               \
                                      const std::string &);
-template void save_parameters<double>(const std::string &, const ParameterSet<double> &,
-                                      const std::map<std::string, std::string> &,
-                                      const std::string &);
+FERNN_CHECKPOINT(float)
+FERNN_CHECKPOINT(double)
 
 }  // namespace fernn

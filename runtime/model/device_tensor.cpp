@@ -1,7 +1,10 @@
 #include "runtime/model/device_tensor.h"
 
+#include "runtime/plan/arguments.h"
+
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
 
 namespace fernn {
 
@@ -12,7 +15,8 @@ constexpr uint64_t kHostDirty = halide_buffer_flag_host_dirty,
 
 template <typename T>
 halide_type_t type_of() {
-    return halide_type_t(halide_type_float, 8 * sizeof(T));
+    return halide_type_t(std::is_floating_point_v<T> ? halide_type_float : halide_type_int,
+                         8 * sizeof(T));
 }
 
 }  // namespace
@@ -136,11 +140,13 @@ void Tensor<T>::fill(T value) {
         std::fill(p, p + size_, value);
         return;
     }
-    if (value == T(0)) {
+    if (std::is_floating_point_v<T> && value == T(0) &&
+        (sizeof(T) == 8) == lib_->is_float64()) {
         // Zeros are written on the device by the library's fill_zero pipeline: nothing
         // crosses the bus (a hidden-state gradient can be a gigabyte).
         Tensor<T> flat = view(0, {int(size_)});
-        lib_->call("fill_zero").bind("zeros", *flat.buffer()).run();
+        const ModelPlan &plan = lib_->plan();
+        lib_->call(plan.pipeline(plan.optimizer, Op::FillZero)).bind(arg::zeros, *flat.buffer()).run();
         return;
     }
     AlignedVector<T> values(size_, value);
@@ -168,5 +174,6 @@ Tensor<T> Tensor<T>::view(size_t offset, std::vector<int> extents) {
 
 template class Tensor<float>;
 template class Tensor<double>;
+template class Tensor<int32_t>;
 
 }  // namespace fernn

@@ -78,6 +78,11 @@ std::shared_ptr<ModelLibrary> ModelLibrary::open(const std::string &dir) {
     }
     try {
         lib->spec_ = parse_spec(m.at("spec"), JsonSource{manifest_path + " (spec)", {}});
+        lib->plan_ = build_plan(lib->spec_);
+        if (m.at("plan") != lib->plan_.to_json()) {
+            throw InputError(dir + ": the manifest's model plan differs from the one this fernn "
+                                   "makes of its spec; recompile the model with fernn compile");
+        }
         lib->float64_ = m.at("precision").get<std::string>() == "float64";
         const std::string so = (fs::path(dir) / m.at("library").get<std::string>()).string();
         // RTLD_LOCAL: each model keeps its own Halide runtime and pipeline symbols.
@@ -94,7 +99,7 @@ std::shared_ptr<ModelLibrary> ModelLibrary::open(const std::string &dir) {
             // The manifest's tensors must be exactly the library's arguments, in order.
             std::vector<std::string> listed;
             for (const char *part : {"inputs", "outputs"}) {
-                for (const json &t : p.at(part)) listed.push_back(t.at("name").get<std::string>());
+                for (const json &t : p.at(part)) listed.push_back(t.get<std::string>());
             }
             bool match = int(listed.size()) == meta->num_arguments;
             for (int i = 0; match && i < meta->num_arguments; ++i) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "runtime/spec/json_reader.h"
+#include "runtime/plan/plan.h"
 #include "runtime/spec/spec.h"
 
 namespace fernn {
@@ -21,8 +22,9 @@ namespace fernn {
 // added or removed or an argument changes: libraries compiled for another version are refused
 // with a message, and the compile cache is keyed by it.
 //   1: cell, readout and loss pipelines; 2: + grad_accumulate and optimizer_step;
-//   3: CUDA libraries export halide_reuse_device_allocations; 4: + fill_zero.
-constexpr int kLibraryVersion = 4;
+//   3: CUDA libraries export halide_reuse_device_allocations; 4: + fill_zero;
+//   5: pipelines from the model plan, which the manifest records.
+constexpr int kLibraryVersion = 5;
 
 // A dense host tensor as Halide sees it: extents innermost first, strides dense.
 struct BufferView {
@@ -45,6 +47,8 @@ class ModelLibrary {
     const std::string &dir() const { return dir_; }
     // The spec the library was compiled from (sequence and training as recorded).
     const Spec &spec() const { return spec_; }
+    // The plan of that spec; the manifest's record of it must be the same.
+    const ModelPlan &plan() const { return plan_; }
     bool is_float64() const { return float64_; }
 
     // Binds arguments by name, then runs the pipeline; throws with Halide's message on error.
@@ -66,6 +70,7 @@ class ModelLibrary {
         std::deque<float> scalar_f32_;
     };
     Call call(const std::string &pipeline) const;
+    Call call(const PipelineSignature &pipeline) const { return call(pipeline.name); }
 
     // Halide's worker threads for every pipeline of this library (0: one per core).
     void set_threads(int threads) const;
@@ -124,6 +129,7 @@ class ModelLibrary {
     std::string dir_;
     json manifest_;
     Spec spec_;
+    ModelPlan plan_;
     bool float64_ = false;
     void *handle_ = nullptr;
     std::vector<Pipeline> pipelines_;

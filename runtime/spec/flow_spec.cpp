@@ -11,6 +11,11 @@ namespace {
 
 using FlowParser = std::function<FlowSpec(ObjectReader &, const FrameShape &)>;
 
+struct FlowGroup {
+    FlowParser parse;
+    int since_version;  // the spec format version that introduced the group
+};
+
 // 2-D translation flows: velocity (vx, vy) moves the hidden state by vx pixels right and vy
 // pixels down per step, wrapping around the frame (torch.roll(h, shifts=(vy, vx))).
 FlowSpec parse_translation(ObjectReader &flow, const FrameShape &frame) {
@@ -63,11 +68,24 @@ FlowSpec parse_translation(ObjectReader &flow, const FrameShape &frame) {
     return spec;
 }
 
-const std::map<std::string, FlowParser> &registry() {
-    static const std::map<std::string, FlowParser> parsers = {
-        {"translation", parse_translation},
+// G-RNN+ (the reference's GRNN_Plus): `copies` copies of the hidden state, each moved by its
+// own learned kernel×kernel filter (a depthwise circular correlation shared over channels).
+FlowSpec parse_learned(ObjectReader &flow, const FrameShape &frame) {
+    FlowSpec spec;
+    spec.group = "learned";
+    spec.boundary = flow.choice("boundary", {"circular"});
+    spec.learned_copies = flow.integer("copies", 1, 4096);
+    spec.learned_kernel = read_odd_kernel(flow, "kernel", frame);
+    return spec;
+}
+
+// The one registry of flow groups.
+const std::map<std::string, FlowGroup> &registry() {
+    static const std::map<std::string, FlowGroup> groups = {
+        {"translation", {parse_translation, 1}},
+        {"learned", {parse_learned, 2}},
     };
-    return parsers;
+    return groups;
 }
 
 }  // namespace
@@ -78,15 +96,41 @@ std::vector<std::string> flow_groups() {
     return names;
 }
 
-FlowSpec parse_flow(ObjectReader &flow, const FrameShape &frame) {
+FlowSpec parse_flow(ObjectReader &flow, const FrameShape &frame, int version) {
     const std::string group = flow.choice("group", flow_groups());
-    FlowSpec spec = registry().at(group)(flow, frame);
+    const FlowGroup &entry = registry().at(group);
+    if (version < entry.since_version) {
+        flow.source().fail(flow.path_of("group"),
+                           "group \"" + group + "\" needs \"fernn\": " +
+                               std::to_string(entry.since_version) + " (this file is version " +
+                               std::to_string(version) + ")");
+    }
+    FlowSpec spec = entry.parse(flow, frame);
     flow.finish();
     return spec;
 }
 
+int read_odd_kernel(ObjectReader &r, const std::string &key, const FrameShape &frame) {
+    const int limit = std::min(15, std::min(frame.height, frame.width) | 1);
+    const int k = r.integer(key, 1, limit);
+    if (k % 2 == 0) {
+        r.source().fail(r.path_of(key), "value " + std::to_string(k) +
+                                            " is even; allowed: an odd integer in 1.." +
+                                            std::to_string(limit));
+    }
+    return k;
+}
+
+int FlowSpec::copies() const {
+    return group == "learned" ? learned_copies : static_cast<int>(velocities.size());
+}
+
 std::vector<std::string> FlowSpec::labels() const {
     std::vector<std::string> out;
+    if (group == "learned") {
+        for (int i = 0; i < learned_copies; ++i) out.push_back("copy " + std::to_string(i));
+        return out;
+    }
     for (const auto &v : velocities) {
         std::string label = "(";
         for (size_t i = 0; i < v.size(); ++i) label += (i ? "," : "") + std::to_string(v[i]);
@@ -96,6 +140,12 @@ std::vector<std::string> FlowSpec::labels() const {
 }
 
 json FlowSpec::normalized() const {
+    if (group == "learned") {
+        return json{{"group", group},
+                    {"boundary", boundary},
+                    {"copies", learned_copies},
+                    {"kernel", learned_kernel}};
+    }
     return json{{"group", group}, {"boundary", boundary}, {"velocities", velocities}};
 }
 

@@ -1,6 +1,7 @@
-// The `flow` section of a spec: which flow group acts on the hidden state and with which
-// velocities. Each group registers one parser here and one Halide module in generators/;
-// nothing else in fernn knows what a group is.
+// The `flow` section of a spec: which flow group acts on the hidden state, and so how many
+// copies the hidden state has and how each copy is moved before the recurrent convolution.
+// Each group is one parser in this file's registry, one plan entry (runtime/plan/flow_plan.cpp,
+// its parameters) and one Halide module (generators/flows/); nothing else knows what a group is.
 #pragma once
 
 #include <string>
@@ -10,26 +11,35 @@
 
 namespace fernn {
 
-struct FlowSpec {
-    std::string group;     // registry key, e.g. "translation"
-    std::string boundary;  // how the flow treats the frame edge, e.g. "circular"
-    // One entry per velocity copy of the hidden state, in hidden-state order. The meaning of
-    // the components is the group's (translation: {vx, vy} pixels per step).
-    std::vector<std::vector<int>> velocities;
-    // Human-readable names of the velocities in the same order, e.g. "(-1,0)".
-    std::vector<std::string> labels() const;
-    // Canonical JSON of the section with velocities expanded to an explicit list.
-    json normalized() const;
-};
-
 struct FrameShape {
     int channels, height, width;
 };
 
-// Parses `flow` (at JSON path `path`) with the parser registered for its "group".
-FlowSpec parse_flow(ObjectReader &flow, const FrameShape &frame);
+struct FlowSpec {
+    std::string group;     // registry key: "translation" | "learned"
+    std::string boundary;  // how the flow treats the frame edge: "circular"
+    // translation: one (vx, vy) per copy, in hidden-state order (pixels per step).
+    std::vector<std::vector<int>> velocities;
+    // learned (G-RNN+): `copies` copies, each moved by its own learned kernel×kernel filter.
+    int learned_copies = 0, learned_kernel = 0;
+
+    // |V|: how many copies of the hidden state there are.
+    int copies() const;
+    // Human-readable names of the copies in order, e.g. "(-1,0)" or "copy 3".
+    std::vector<std::string> labels() const;
+    // Canonical JSON of the section (velocity ranges expanded to an explicit list).
+    json normalized() const;
+};
+
+// Parses `flow` with the parser registered for its "group". `version` is the spec's format
+// version: groups added after version 1 are refused in version-1 files.
+FlowSpec parse_flow(ObjectReader &flow, const FrameShape &frame, int version);
 
 // The registered group names, for error messages and docs.
 std::vector<std::string> flow_groups();
+
+// An odd kernel size 1..min(15, frame rounded up to odd): PyTorch's
+// Conv2d(k, padding=k//2) keeps the frame size only for odd k.
+int read_odd_kernel(ObjectReader &r, const std::string &key, const FrameShape &frame);
 
 }  // namespace fernn

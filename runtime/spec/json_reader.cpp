@@ -180,6 +180,24 @@ double ObjectReader::number_or(const std::string &key, double lo, double hi, dou
     return has(key) ? number(key, lo, hi, lo_open) : fallback;
 }
 
+bool ObjectReader::boolean(const std::string &key) {
+    const json &value = raw(key);
+    if (!value.is_boolean())
+        source_.fail(path_of(key), "got " + describe(value) + "; allowed: true or false");
+    return value.get<bool>();
+}
+
+std::vector<ObjectReader> ObjectReader::objects(const std::string &key, size_t most) {
+    const json &value = raw(key);
+    const std::string allowed = "allowed: a list of 1.." + std::to_string(most) + " objects";
+    if (!value.is_array() || value.empty() || value.size() > most)
+        source_.fail(path_of(key), "got " + describe(value) + "; " + allowed);
+    std::vector<ObjectReader> out;
+    for (size_t i = 0; i < value.size(); ++i)
+        out.emplace_back(value[i], path_of(key) + "[" + std::to_string(i) + "]", source_);
+    return out;
+}
+
 std::string ObjectReader::choice(const std::string &key, const std::vector<std::string> &allowed) {
     const json &value = raw(key);
     std::string list;

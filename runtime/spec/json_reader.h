@@ -42,6 +42,7 @@ std::string describe(const json &value);
 class ObjectReader {
   public:
     ObjectReader(const json &node, std::string path, const JsonSource &source);
+    const std::string &path() const { return path_; }
 
     bool has(const std::string &key);         // also declares the key as allowed here
     const json &raw(const std::string &key);  // required key, any type
@@ -53,7 +54,10 @@ class ObjectReader {
     double number(const std::string &key, double lo, double hi, bool lo_open = false);
     double number_or(const std::string &key, double lo, double hi, double fallback,
                      bool lo_open = false);
+    bool boolean(const std::string &key);
     std::string choice(const std::string &key, const std::vector<std::string> &allowed);
+    // A required non-empty list of at most `most` objects; each is read by the caller.
+    std::vector<ObjectReader> objects(const std::string &key, size_t most);
     std::string string_matching(const std::string &key, const std::string &regex,
                                 const std::string &allowed_text);
     ObjectReader object(const std::string &key);

@@ -5,84 +5,41 @@
 
 namespace fernn {
 
-int64_t ParamInfo::numel() const {
-    int64_t n = 1;
-    for (auto d : shape) n *= d;
-    return n;
-}
-
-int64_t ParamInfo::fan_in() const {
-    return numel() / shape.at(0);
-}
-
-namespace {
-
-// Odd kernel sizes only: PyTorch's Conv2d(padding=k//2, padding_mode='circular') keeps the
-// frame size only for odd k, and the reference model relies on that.
-int odd_kernel(ObjectReader &r, const std::string &key, const FrameShape &frame) {
-    const int limit = std::min(15, std::min(frame.height, frame.width) | 1);
-    const int k = r.integer(key, 1, limit);
-    if (k % 2 == 0) {
-        r.source().fail(r.path_of(key), "value " + std::to_string(k) +
-                                            " is even; allowed: an odd integer in 1.." +
-                                            std::to_string(limit));
-    }
-    return k;
-}
-
-}  // namespace
-
 Spec parse_spec(const json &doc, const JsonSource &source) {
     Spec s;
     s.file = source.file;
     ObjectReader top(doc, "", source);
     const int version = top.integer("fernn", 1, 1000);
-    if (version != kSpecVersion) {
+    if (version > kSpecVersion) {
         source.fail("fernn", "spec version " + std::to_string(version) +
-                                 " is not supported; allowed: " + std::to_string(kSpecVersion));
+                                 " is not supported; allowed: 1.." + std::to_string(kSpecVersion));
     }
     s.name = top.string_matching("name", "[A-Za-z][A-Za-z0-9_]{0,63}",
                                  "a name of 1-64 letters, digits and '_', starting with a letter");
 
     ObjectReader input = top.object("input");
-    s.in_channels = input.integer("channels", 1, 64);
-    s.height = input.integer("height", 1, 4096);
-    s.width = input.integer("width", 1, 4096);
+    s.input.channels = input.integer("channels", 1, 64);
+    s.input.height = input.integer("height", 1, 4096);
+    s.input.width = input.integer("width", 1, 4096);
     input.finish();
-    const FrameShape frame{s.in_channels, s.height, s.width};
+    const FrameShape frame = s.frame();
 
     ObjectReader flow = top.object("flow");
-    s.flow = parse_flow(flow, frame);
+    s.flow = parse_flow(flow, frame, version);
 
-    ObjectReader lifting = top.object("lifting");
-    s.lift_kernel = odd_kernel(lifting, "kernel", frame);
-    lifting.finish();
-
+    // The recurrence first: the lifting's last layer must produce its first layer's channels.
     ObjectReader rec = top.object("recurrence");
-    s.hidden = rec.integer("channels", 1, 4096);
-    s.rec_kernel = odd_kernel(rec, "kernel", frame);
-    s.activation = rec.choice("activation", {"relu", "tanh", "sigmoid"});
-    rec.finish();
+    s.recurrence = parse_recurrence(rec, frame, version);
+    ObjectReader lifting = top.object("lifting");
+    s.lifting = parse_lifting(lifting, frame, s.flow, s.recurrence, version);
 
     ObjectReader readout = top.object("readout");
-    s.pool = readout.choice("pool", {"max", "mean", "sum"});
-    ObjectReader decoder = readout.object("decoder");
-    s.dec_layers = decoder.integer("layers", 0, 64);
-    s.dec_kernel = odd_kernel(decoder, "kernel", frame);
-    decoder.finish();
-    s.out_channels = readout.integer("channels", 1, 64);
-    // Each prediction is fed back as the next input frame, so it must have the input's shape.
-    if (s.out_channels != s.in_channels) {
-        source.fail("readout.channels",
-                    "value " + std::to_string(s.out_channels) +
-                        " differs from input.channels; allowed: " + std::to_string(s.in_channels) +
-                        " (predictions are fed back as inputs)");
-    }
-    readout.finish();
+    s.readout = parse_readout(readout, frame, version);
 
     ObjectReader seq = top.object("sequence");
-    s.input_frames = seq.integer("input_frames", 1, 10000);
-    s.output_frames = seq.integer("output_frames", 1, 10000);
+    s.sequence.input_frames = seq.integer("input_frames", 1, 10000);
+    // A classifier reads its input frames and predicts none.
+    if (s.readout.predicts_frames()) s.sequence.output_frames = seq.integer("output_frames", 1, 10000);
     seq.finish();
 
     if (top.has("training")) {
@@ -92,8 +49,9 @@ Spec parse_spec(const json &doc, const JsonSource &source) {
         s.training.lr = tr.number_or("lr", 0.0, 10.0, d.lr, /*lo_open=*/true);
         s.training.epochs = tr.integer_or("epochs", 1, 1000000, d.epochs);
         s.training.clip_grad_norm = tr.number_or("clip_grad_norm", 0.0, 1e9, d.clip_grad_norm);
-        s.training.data_velocity_range = tr.integer_or(
-            "data_velocity_range", 0, (std::min(s.height, s.width) - 1) / 2, d.data_velocity_range);
+        s.training.data_velocity_range =
+            tr.integer_or("data_velocity_range", 0, (std::min(s.input.height, s.input.width) - 1) / 2,
+                          d.data_velocity_range);
         tr.finish();
     }
     top.finish();
@@ -148,18 +106,17 @@ Spec load_spec(const std::string &file, const std::vector<std::string> &sets) {
 }
 
 json Spec::normalized() const {
+    json seq{{"input_frames", sequence.input_frames}};
+    if (readout.predicts_frames()) seq["output_frames"] = sequence.output_frames;
     return json{
         {"fernn", kSpecVersion},
         {"name", name},
-        {"input", {{"channels", in_channels}, {"height", height}, {"width", width}}},
+        {"input", {{"channels", input.channels}, {"height", input.height}, {"width", input.width}}},
         {"flow", flow.normalized()},
-        {"lifting", {{"kernel", lift_kernel}}},
-        {"recurrence", {{"channels", hidden}, {"kernel", rec_kernel}, {"activation", activation}}},
-        {"readout",
-         {{"pool", pool},
-          {"decoder", {{"layers", dec_layers}, {"kernel", dec_kernel}}},
-          {"channels", out_channels}}},
-        {"sequence", {{"input_frames", input_frames}, {"output_frames", output_frames}}},
+        {"lifting", lifting.normalized()},
+        {"recurrence", recurrence.normalized()},
+        {"readout", readout.normalized()},
+        {"sequence", seq},
         {"training",
          {{"batch", training.batch},
           {"lr", training.lr},
@@ -187,44 +144,28 @@ std::string Spec::model_hash() const {
     return fnv1a_hex(model.dump());
 }
 
-std::vector<ParamInfo> Spec::parameters() const {
-    std::vector<ParamInfo> p;
-    p.push_back({"cell.conv_u.weight", {hidden, in_channels, lift_kernel, lift_kernel}});
-    p.push_back({"cell.conv_h.weight", {hidden, hidden, rec_kernel, rec_kernel}});
-    // nn.Sequential numbering: conv, ReLU, conv, ReLU, ..., conv.
-    for (int i = 0; i < dec_layers; ++i) {
-        p.push_back({"decoder_conv." + std::to_string(2 * i) + ".weight",
-                     {hidden, hidden, dec_kernel, dec_kernel}});
-    }
-    p.push_back({"decoder_conv." + std::to_string(2 * dec_layers) + ".weight",
-                 {out_channels, hidden, dec_kernel, dec_kernel}});
-    return p;
-}
-
-int64_t Spec::parameter_count() const {
-    int64_t n = 0;
-    for (const auto &p : parameters()) n += p.numel();
-    return n;
-}
-
 double Spec::flops_encoder_step() const {
-    const double pixels = double(height) * width;
-    const double lift = pixels * hidden * in_channels * lift_kernel * lift_kernel;
-    const double rec = pixels * num_velocities() * hidden * hidden * rec_kernel * rec_kernel;
-    return 2.0 * (lift + rec);
+    const double pixels = double(input.height) * input.width;
+    double f = 0;
+    for (const auto &l : lifting.layers) f += pixels * l.flops_per_pixel();
+    const double copies_pixels = pixels * copies();
+    for (const auto &l : recurrence.layers) {
+        if (l.input) f += copies_pixels * l.input->flops_per_pixel();
+        f += copies_pixels * 2.0 * l.channels * l.channels * l.kernel * l.kernel;
+        if (flow.group == "learned") {
+            f += copies_pixels * 2.0 * l.channels * flow.learned_kernel * flow.learned_kernel;
+        }
+    }
+    return f;
 }
 
-double Spec::flops_decoder_step() const {
-    const double pixels = double(height) * width;
-    const double dec = pixels * dec_kernel * dec_kernel *
-                       (double(dec_layers) * hidden * hidden + double(out_channels) * hidden);
-    return flops_encoder_step() + 2.0 * dec;
-}
-
-std::string argument_name(const std::string &parameter_name) {
-    std::string out = parameter_name;
-    std::replace(out.begin(), out.end(), '.', '_');
-    return out;
+double Spec::flops_head_step() const {
+    const double pixels = double(input.height) * input.width;
+    const double c = top_channels();
+    if (readout.kind == "classes") return 2.0 * c * readout.classes.classes;
+    const FramesReadout &r = readout.frames;
+    const double k2 = double(r.decoder_kernel) * r.decoder_kernel;
+    return 2.0 * pixels * k2 * (r.decoder_layers * c * c + r.channels * c);
 }
 
 }  // namespace fernn

@@ -1,5 +1,7 @@
-// The JSON model spec (version 1): parsing, validation, normalization and the quantities
-// derived from it (parameter names and shapes, FLOPs). The field reference is specs/README.md.
+// The JSON model spec: parsing, validation, normalization and the quantities derived from it.
+// The spec is read in sections that mirror the JSON (input, flow, lifting, recurrence,
+// readout, sequence, training), each parsed and normalized by its own code. Version 1 files
+// are read too and normalize to version 2. The field reference is specs/README.md.
 #pragma once
 
 #include <cstdint>
@@ -8,10 +10,21 @@
 
 #include "runtime/spec/flow_spec.h"
 #include "runtime/spec/json_reader.h"
+#include "runtime/spec/layers_spec.h"
+#include "runtime/spec/readout_spec.h"
 
 namespace fernn {
 
-constexpr int kSpecVersion = 1;
+constexpr int kSpecVersion = 2;
+
+struct InputSpec {
+    int channels = 1, height = 28, width = 28;
+};
+
+struct SequenceSpec {
+    int input_frames = 10;
+    int output_frames = 0;  // frames heads only: predicted frames (T_out)
+};
 
 struct TrainingSpec {
     int batch = 128;
@@ -21,44 +34,35 @@ struct TrainingSpec {
     int data_velocity_range = 2;
 };
 
-// One learnable tensor, named and shaped as in the reference PyTorch state_dict (OIHW).
-// "cell.conv_u.weight" -> "cell_conv_u_weight": a parameter's argument name in the pipelines
-// (arguments must be C identifiers). The generators name arguments and the runtime binds them.
-std::string argument_name(const std::string &parameter_name);
-
-struct ParamInfo {
-    std::string name;
-    std::vector<int64_t> shape;
-    int64_t numel() const;
-    int64_t fan_in() const;  // in_channels * kh * kw, for PyTorch-default initialization
-};
-
 struct Spec {
     std::string file;  // where it was read from, for messages
     std::string name;
-    int in_channels = 1, height = 28, width = 28;
+    InputSpec input;
     FlowSpec flow;
-    int lift_kernel = 3;
-    int hidden = 128, rec_kernel = 3;
-    std::string activation = "relu";
-    std::string pool = "max";
-    int dec_layers = 4, dec_kernel = 3, out_channels = 1;
-    int input_frames = 10, output_frames = 10;
+    LiftingSpec lifting;
+    RecurrenceSpec recurrence;
+    ReadoutSpec readout;
+    SequenceSpec sequence;
     TrainingSpec training;
 
-    int num_velocities() const { return static_cast<int>(flow.velocities.size()); }
+    // |V|: copies of each layer's hidden state.
+    int copies() const { return flow.copies(); }
+    int layers() const { return static_cast<int>(recurrence.layers.size()); }
+    // Channels of the top recurrent layer (what the readout reads).
+    int top_channels() const { return recurrence.layers.back().channels; }
+    FrameShape frame() const { return {input.channels, input.height, input.width}; }
 
-    // The spec with every default filled in and velocity ranges expanded, in canonical key
-    // order: what manifests record and what hashes are taken of.
+    // The spec with every default filled in and short forms expanded (velocity ranges, v1
+    // lifting and recurrence), in canonical key order: what manifests record and what hashes
+    // are taken of.
     json normalized() const;
-    // Hash of everything that changes the compiled library (all but `training`), hex.
+    // Hash of everything that changes the compiled library (all but training and sequence).
     std::string model_hash() const;
 
-    std::vector<ParamInfo> parameters() const;
-    int64_t parameter_count() const;
-    // Multiply-adds ×2 per sample for one encoder step and one decoder step (cell + readout).
+    // Forward multiply-adds ×2 per sample: one encoder step (lifting and every recurrent
+    // layer) and the head's work after one step.
     double flops_encoder_step() const;
-    double flops_decoder_step() const;
+    double flops_head_step() const;
 };
 
 // Reads and validates a spec file; each entry of `sets` is "PATH=VALUE" (VALUE is JSON, or a

@@ -39,15 +39,17 @@ struct Run {
     Array<float> inputs, targets, predictions;
 };
 
-Run run(const SequenceModel<float> &model, SequenceModel<float>::Parameters &params,
+Run run(const SequenceModel<float> &model, Parameters<float> &params, Statistics<float> &stats,
         const FlowingMnist &gen, int count, int batch, int t_in, int t_out) {
     Run r;
     SequenceModel<float>::Trace trace;  // one for all batches: its memory is reused
+    SequenceModel<float>::Options eval;
+    eval.t_out = t_out;
     for (int first = 0; first < count; first += batch) {
         const int n = std::min(batch, count - first);
         const Array<float> seq = gen.batch(first, n);
         const Array<float> x = slice_frames(seq, 0, t_in), y = slice_frames(seq, t_in, t_out);
-        model.forward(params, x, t_out, false, trace);
+        model.forward(params, &stats, x, eval, trace);
         const Array<float> p = model.predictions(trace);
         for (auto &e : frame_errors(p, y)) r.errors.push_back(std::move(e));
         if (first == 0) {
@@ -97,16 +99,18 @@ json EvalSettings::to_json() const {
                 {"batch", batch}};
 }
 
-json evaluate(const SequenceModel<float> &model, const ParameterSet<float> &host_params,
+json evaluate(const SequenceModel<float> &model, const ModelWeights<float> &weights,
               const EvalSettings &s, const std::string &out_dir) {
     const Spec &spec = model.spec();
-    SequenceModel<float>::Parameters params(model.library(), spec);  // on the model's device, once
-    params.upload(host_params);
-    if (spec.in_channels != 1)
+    Parameters<float> params(model.library());  // on the model's device, once
+    params.upload(weights.params);
+    Statistics<float> stats(model.library());
+    stats.upload(weights.stats);
+    if (spec.input.channels != 1)
         throw InputError("Flowing MNIST frames have 1 channel; the model has " +
-                         std::to_string(spec.in_channels));
+                         std::to_string(spec.input.channels));
     const Dataset data = load_dataset(s.data);
-    const int t_in = spec.input_frames, t_out = spec.output_frames;
+    const int t_in = spec.sequence.input_frames, t_out = spec.sequence.output_frames;
     std::filesystem::create_directories(out_dir);
     json results{{"model", spec.name},
                  {"model_hash", spec.model_hash()},
@@ -114,13 +118,13 @@ json evaluate(const SequenceModel<float> &model, const ParameterSet<float> &host
                  {"settings", s.to_json()},
                  {"dataset", data.dir}};
     FlowingMnistConfig cfg;
-    cfg.height = spec.height;
-    cfg.width = spec.width;
+    cfg.height = spec.input.height;
+    cfg.width = spec.input.width;
     cfg.velocity_range = s.velocity_range;
 
     // Test MSE at the training horizon.
     cfg.frames = t_in + t_out;
-    const Run test = run(model, params, FlowingMnist(data.test, cfg, kSplitSeed, kTestStream),
+    const Run test = run(model, params, stats, FlowingMnist(data.test, cfg, kSplitSeed, kTestStream),
                          s.sequences, s.batch, t_in, t_out);
     double total = 0;
     for (const auto &e : test.errors)
@@ -133,7 +137,7 @@ json evaluate(const SequenceModel<float> &model, const ParameterSet<float> &host
 
     // Length generalization.
     cfg.frames = t_in + s.length_frames;
-    const Run length = run(model, params, FlowingMnist(data.test, cfg, kSplitSeed, kLengthStream),
+    const Run length = run(model, params, stats, FlowingMnist(data.test, cfg, kSplitSeed, kLengthStream),
                            s.sequences, s.batch, t_in, s.length_frames);
     json mean = json::array(), stdev = json::array();
     std::ostringstream csv;
@@ -173,7 +177,7 @@ json evaluate(const SequenceModel<float> &model, const ParameterSet<float> &host
         for (int vx = -vmax; vx <= vmax; ++vx) {
             FlowingMnistConfig fixed = cfg;
             fixed.fixed_velocity = std::make_pair(vx, vy);
-            const Run r = run(model, params,
+            const Run r = run(model, params, stats,
                               FlowingMnist(data.test, fixed, kSplitSeed, kVelocityStream + cell),
                               s.velocity_sequences, s.batch, t_in, t_out);
             double m = 0;

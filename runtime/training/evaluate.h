@@ -29,7 +29,7 @@ struct EvalSettings {
     json to_json() const;
 };
 
-json evaluate(const SequenceModel<float> &model, const ParameterSet<float> &params,
+json evaluate(const SequenceModel<float> &model, const ModelWeights<float> &weights,
               const EvalSettings &settings, const std::string &out_dir);
 
 }  // namespace fernn

@@ -2,13 +2,15 @@
 
 #include <cmath>
 
+#include "runtime/plan/arguments.h"
+
 namespace fernn {
 
 template <typename T>
-Optimizer<T>::Optimizer(const ModelLibrary &lib, const Spec &spec, AdamConfig config)
+Optimizer<T>::Optimizer(const ModelLibrary &lib, AdamConfig config)
     : lib_(lib), config_(config), norm_(lib, {}) {
     for (int i = 0; i < 2; ++i) {
-        params_[i] = std::make_unique<Parameters>(lib, spec);
+        params_[i] = std::make_unique<Parameters>(lib);
         m_[i] = std::make_unique<Tensor<T>>(lib, params_[i]->flat().extents());
         v_[i] = std::make_unique<Tensor<T>>(lib, params_[i]->flat().extents());
     }
@@ -23,23 +25,24 @@ void adam_step(const ModelLibrary &lib, const AdamConfig &c, int64_t step, doubl
     // Scalars as PyTorch forms them: Python floats (double), cast to T by the pipeline.
     const double bias_correction1 = 1 - std::pow(c.beta1, double(step));
     const double bias_correction2 = 1 - std::pow(c.beta2, double(step));
-    lib.call("optimizer_step")
-        .bind("params", *params.buffer())
-        .bind("grads", *grads.buffer())
-        .bind("m", *m.buffer())
-        .bind("v", *v.buffer())
-        .scalar("step_size", c.lr / bias_correction1)
-        .scalar("bias_correction2_sqrt", std::sqrt(bias_correction2))
-        .scalar("beta1", c.beta1)
-        .scalar("one_minus_beta1", 1 - c.beta1)
-        .scalar("beta2", c.beta2)
-        .scalar("one_minus_beta2", 1 - c.beta2)
-        .scalar("eps", c.eps)
-        .scalar("max_norm", max_norm)
-        .bind("params_next", *params_next.buffer())
-        .bind("m_next", *m_next.buffer())
-        .bind("v_next", *v_next.buffer())
-        .bind("grad_norm", *norm.buffer())
+    const ModelPlan &plan = lib.plan();
+    lib.call(plan.pipeline(plan.optimizer, Op::OptimizerStep))
+        .bind(arg::params, *params.buffer())
+        .bind(arg::grads, *grads.buffer())
+        .bind(arg::exp_avg, *m.buffer())
+        .bind(arg::exp_avg_sq, *v.buffer())
+        .scalar(arg::step_size, c.lr / bias_correction1)
+        .scalar(arg::bias_correction2_sqrt, std::sqrt(bias_correction2))
+        .scalar(arg::beta1, c.beta1)
+        .scalar(arg::one_minus_beta1, 1 - c.beta1)
+        .scalar(arg::beta2, c.beta2)
+        .scalar(arg::one_minus_beta2, 1 - c.beta2)
+        .scalar(arg::eps, c.eps)
+        .scalar(arg::max_norm, max_norm)
+        .bind(arg::params_next, *params_next.buffer())
+        .bind(arg::exp_avg_next, *m_next.buffer())
+        .bind(arg::exp_avg_sq_next, *v_next.buffer())
+        .bind(arg::grad_norm, *norm.buffer())
         .run();
 }
 

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "runtime/model/sequence_model.h"
+#include "runtime/model/parameters.h"
 
 namespace fernn {
 
@@ -24,9 +24,9 @@ void adam_step(const ModelLibrary &lib, const AdamConfig &config, int64_t step, 
 template <typename T>
 class Optimizer {
   public:
-    using Parameters = typename SequenceModel<T>::Parameters;
+    using Parameters = fernn::Parameters<T>;
 
-    Optimizer(const ModelLibrary &lib, const Spec &spec, AdamConfig config);
+    Optimizer(const ModelLibrary &lib, AdamConfig config);
 
     // The current parameters (what forward and backward should use).
     Parameters &params() { return *params_[current_]; }

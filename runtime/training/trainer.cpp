@@ -80,37 +80,42 @@ void truncate_metrics(const std::string &path, int64_t step) {
 // Parameters and Adam's moments live on the model's device (in the optimizer); the host copies
 // are written and read only at checkpoints.
 struct TrainState {
-    TrainState(const ModelLibrary &lib, const Spec &spec, const TrainSettings &t)
-        : opt(lib, spec, AdamConfig{t.lr, 0.9, 0.999, 1e-8}),
-          params(ParameterSet<float>::zeros(spec)),
-          m(ParameterSet<float>::zeros(spec)),
-          v(ParameterSet<float>::zeros(spec)) {}
+    TrainState(const ModelLibrary &lib, const TrainSettings &t)
+        : opt(lib, AdamConfig{t.lr, 0.9, 0.999, 1e-8}),
+          stats(lib),
+          weights{ParameterSet<float>::zeros(lib.plan()), RunningStats<float>::initial(lib.plan())},
+          m(ParameterSet<float>::zeros(lib.plan())),
+          v(ParameterSet<float>::zeros(lib.plan())) {}
     void to_device() {
-        opt.params().upload(params);
+        opt.params().upload(weights.params);
+        stats.upload(weights.stats);
         opt.exp_avg().upload(m.data.data());
         opt.exp_avg_sq().upload(v.data.data());
     }
     void to_host() {
-        opt.params().download(params);
+        opt.params().download(weights.params);
+        stats.download(weights.stats);
         opt.exp_avg().download(m.data.data());
         opt.exp_avg_sq().download(v.data.data());
     }
     Optimizer<float> opt;
-    ParameterSet<float> params, m, v;
+    Statistics<float> stats;  // BatchNorm running statistics
+    ModelWeights<float> weights;
+    ParameterSet<float> m, v;
     int64_t step = 0;
     double best_val = INFINITY;
     int64_t best_step = 0;
 };
 
-void write_checkpoints(const std::string &dir, TrainState &s, const Spec &spec,
-                       const TrainSettings &t) {
+void write_checkpoints(const std::string &dir, TrainState &s, const ModelPlan &plan,
+                       const Spec &spec, const TrainSettings &t) {
     s.to_host();
-    TensorFile<float> state;
-    for (size_t i = 0; i < s.params.infos.size(); ++i) {
-        const auto &info = s.params.infos[i];
+    // The model's own tensors (parameters, BatchNorm statistics, constants), then Adam's.
+    TensorFile<float> state = checkpoint_tensors(plan, s.weights);
+    for (size_t i = 0; i < plan.params.size(); ++i) {
+        const auto &info = plan.params[i];
         for (const auto &[prefix, source] :
-             {std::pair<std::string, const float *>{"", s.params.tensor(i)},
-              {"adam.exp_avg.", s.m.tensor(i)},
+             {std::pair<std::string, const float *>{"adam.exp_avg.", s.m.tensor(i)},
               {"adam.exp_avg_sq.", s.v.tensor(i)}}) {
             Array<float> a(info.shape);
             std::copy(source, source + a.numel(), a.data.begin());
@@ -125,15 +130,16 @@ void write_checkpoints(const std::string &dir, TrainState &s, const Spec &spec,
     // The resume state first: a kill before the second write leaves last.safetensors one
     // checkpoint behind, never the resume state inconsistent.
     write_safetensors(dir + "/resume.safetensors", state);
-    save_parameters(dir + "/last.safetensors", s.params,
+    save_checkpoint(dir + "/last.safetensors", plan, s.weights,
                     {{"fernn.model_hash", spec.model_hash()},
                      {"fernn.step", std::to_string(s.step)},
                      {"fernn.seed", std::to_string(t.seed)}},
                     "F32");
 }
 
-// Restores parameters, Adam moments and counters saved by write_checkpoints into s.
-void read_resume_state(const std::string &dir, const Spec &spec, TrainState &s) {
+// Restores parameters, statistics, Adam moments and counters saved by write_checkpoints.
+void read_resume_state(const std::string &dir, const ModelPlan &plan, const Spec &spec,
+                       TrainState &s) {
     const std::string path = dir + "/resume.safetensors";
     const TensorFile<float> file = read_safetensors<float>(path);
     auto meta = [&](const std::string &key) {
@@ -145,10 +151,10 @@ void read_resume_state(const std::string &dir, const Spec &spec, TrainState &s) 
         throw InputError(path + ": saved for model " + meta("fernn.model_hash") + ", not " +
                          spec.model_hash());
     }
-    for (size_t i = 0; i < s.params.infos.size(); ++i) {
-        const auto &info = s.params.infos[i];
+    for (size_t i = 0; i < plan.params.size(); ++i) {
+        const auto &info = plan.params[i];
         for (const auto &[prefix, target] :
-             {std::pair<std::string, float *>{"", s.params.tensor(i)},
+             {std::pair<std::string, float *>{"", s.weights.params.tensor(i)},
               {"adam.exp_avg.", s.m.tensor(i)},
               {"adam.exp_avg_sq.", s.v.tensor(i)}}) {
             const Array<float> *a = file.find(prefix + info.name);
@@ -159,6 +165,17 @@ void read_resume_state(const std::string &dir, const Spec &spec, TrainState &s) 
             std::copy(a->data.begin(), a->data.end(), target);
         }
     }
+    for (const auto &b : plan.buffers) {
+        const Array<float> *a = file.find(b.name);
+        if (!a || a->shape != b.shape)
+            throw InputError(path + ": tensor " + b.name + " is missing or misshapen");
+        std::copy(a->data.begin(), a->data.end(), s.weights.stats.data.begin() + b.offset);
+    }
+    for (size_t i = 0; i < plan.counters.size(); ++i) {
+        const Array<int64_t> *a = file.find_integer(plan.counters[i]);
+        if (!a) throw InputError(path + ": tensor " + plan.counters[i] + " is missing");
+        s.weights.stats.counters[i] = a->data[0];
+    }
     s.step = std::stoll(meta("fernn.step"));
     s.opt.set_steps(std::stoll(meta("fernn.adam_steps")));
     s.best_val = std::stod(meta("fernn.best_val_mse"));
@@ -166,15 +183,18 @@ void read_resume_state(const std::string &dir, const Spec &spec, TrainState &s) 
     s.to_device();
 }
 
-// Mean squared error over `count` fixed validation sequences.
-double validate(const SequenceModel<float> &model, SequenceModel<float>::Parameters &params,
-                const FlowingMnist &gen, int count, int batch, int t_in, int t_out) {
+// Mean squared error over `count` fixed validation sequences (BatchNorm in evaluation mode).
+double validate(const SequenceModel<float> &model, Parameters<float> &params,
+                Statistics<float> &stats, const FlowingMnist &gen, int count, int batch, int t_in,
+                int t_out) {
     double total = 0;
     SequenceModel<float>::Trace trace;  // one for all batches: its memory is reused
+    SequenceModel<float>::Options eval;
+    eval.t_out = t_out;
     for (int first = 0; first < count; first += batch) {
         const int n = std::min(batch, count - first);
         const Array<float> seq = gen.batch(first, n);
-        model.forward(params, slice_frames(seq, 0, t_in), t_out, false, trace);
+        model.forward(params, &stats, slice_frames(seq, 0, t_in), eval, trace);
         total += model.loss(trace, slice_frames(seq, t_in, t_out)) * n;
     }
     return total / count;
@@ -213,12 +233,19 @@ TrainSettings TrainSettings::from_json(const json &j, const std::string &file) {
 }
 
 double bptt_bytes(const Spec &s, int batch) {
-    const double pixels = double(s.height) * s.width;
-    const double steps = s.input_frames + s.output_frames;
-    const double state = pixels * s.hidden * s.num_velocities();
-    const double per_sample = (steps + 1) * state  // hidden states
-                              + s.output_frames * (s.dec_layers + 1) * pixels * s.hidden  // decoder
-                              + (steps + 2 * s.output_frames) * pixels * s.in_channels    // frames
+    const double pixels = double(s.input.height) * s.input.width;
+    const double steps = s.sequence.input_frames + s.sequence.output_frames;
+    double state = 0, lifted = 0;  // per step: every layer's state (and its input), the lifting
+    for (const auto &l : s.recurrence.layers)
+        state += pixels * l.channels * s.copies() * (l.input ? 2 + l.input->batchnorm : 1);
+    for (const auto &l : s.lifting.layers) lifted += pixels * l.channels * (l.batchnorm ? 2 : 1);
+    const double decoder = s.readout.predicts_frames()
+                               ? s.sequence.output_frames * (s.readout.frames.decoder_layers + 1) *
+                                     pixels * s.top_channels()
+                               : 0;
+    const double per_sample = (steps + 1) * (state + lifted)  // states and saved activations
+                              + decoder                          // decoder activations
+                              + (steps + 2 * s.sequence.output_frames) * pixels * s.input.channels
                               + 4 * state;  // backward buffers
     return 4.0 * batch * per_sample;
 }
@@ -230,9 +257,13 @@ int64_t steps_per_epoch(const Dataset &data, int batch) {
 TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
                   const std::string &dir, bool resume, int threads,
                   std::shared_ptr<const ModelLibrary> library) {
-    if (spec.in_channels != 1) {
-        throw InputError(spec.file + ": input.channels is " + std::to_string(spec.in_channels) +
+    if (spec.input.channels != 1) {
+        throw InputError(spec.file + ": input.channels is " + std::to_string(spec.input.channels) +
                          "; Flowing MNIST frames have 1 channel");
+    }
+    if (spec.readout.kind != "frames") {
+        throw InputError(spec.file + ": readout.kind is \"" + spec.readout.kind +
+                         "\"; training on Flowing MNIST frames needs \"frames\"");
     }
     // The BPTT trace lives in host memory on the CPU; on a GPU in device memory, where a
     // trace that does not fit fails at its allocation with the driver's message instead.
@@ -246,16 +277,17 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
             "BPTT for batch %d needs about %.1f GiB (%d+%d steps x |V|=%d x %d channels x "
             "%dx%d) but %.1f GiB are available; use --batch %d or less, fewer hidden "
             "channels, or fewer velocities",
-            t.batch, need / (1 << 30), spec.input_frames, spec.output_frames, spec.num_velocities(),
-            spec.hidden, spec.height, spec.width, have / (1 << 30), fits);
+            t.batch, need / (1 << 30), spec.sequence.input_frames, spec.sequence.output_frames,
+            spec.copies(), spec.top_channels(), spec.input.height, spec.input.width,
+            have / (1 << 30), fits);
         throw InputError(msg);
     }
     if (threads > 0) library->set_threads(threads);
-    const int t_in = spec.input_frames, t_out = spec.output_frames;
+    const int t_in = spec.sequence.input_frames, t_out = spec.sequence.output_frames;
     FlowingMnistConfig cfg;
     cfg.frames = t_in + t_out;
-    cfg.height = spec.height;
-    cfg.width = spec.width;
+    cfg.height = spec.input.height;
+    cfg.width = spec.input.width;
     cfg.velocity_range = t.velocity_range;
     const FlowingMnist train_data(data.train, cfg, t.seed, kTrainStream);
     const FlowingMnist val_data(data.val, cfg, kSplitSeed, kValStream);
@@ -264,7 +296,8 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
     const int64_t val_every = t.val_every > 0 ? t.val_every : epoch_steps;
 
     SequenceModel<float> model(library);
-    TrainState s(*library, spec, t);
+    const ModelPlan &plan = model.plan();
+    TrainState s(*library, t);
     const std::string metrics = dir + "/metrics.jsonl";
     // A kill during an atomic write leaves its temporary file behind: clear them.
     for (const auto &entry : fs::directory_iterator(dir)) {
@@ -274,26 +307,27 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
     // A run killed before its first checkpoint resumes from the start.
     const bool from_checkpoint = resume && fs::exists(dir + "/resume.safetensors");
     if (from_checkpoint) {
-        read_resume_state(dir, spec, s);
+        read_resume_state(dir, plan, spec, s);
         if (s.step > t.steps) {
             throw InputError(dir + " is at step " + std::to_string(s.step) + ", beyond --steps " +
                              std::to_string(t.steps) + "; --steps counts the run's total steps");
         }
         truncate_metrics(metrics, s.step);
     } else {
-        s.params = init_parameters<float>(spec, t.seed);
+        s.weights = init_weights<float>(plan, t.seed);
         s.to_device();
         write_file_atomically(metrics, "");
     }
     auto validate_and_save_best = [&](Progress &progress) {
         const double val =
-            validate(model, s.opt.params(), val_data, val_count, t.batch, t_in, t_out);
+            validate(model, s.opt.params(), s.stats, val_data, val_count, t.batch, t_in, t_out);
         const bool best = val < s.best_val;
         if (best) {
             s.best_val = val;
             s.best_step = s.step;
-            s.opt.params().download(s.params);
-            save_parameters(dir + "/best.safetensors", s.params,
+            s.opt.params().download(s.weights.params);
+            s.stats.download(s.weights.stats);
+            save_checkpoint(dir + "/best.safetensors", plan, s.weights,
                             {{"fernn.model_hash", spec.model_hash()},
                              {"fernn.step", std::to_string(s.step)},
                              {"fernn.val_mse", exact(val)}},
@@ -315,15 +349,20 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
         std::to_string(t.batch) + ", " + std::to_string(data.train.count) + " training digits)");
     if (!from_checkpoint) validate_and_save_best(progress);  // where training starts from
     double data_seconds = 0, step_seconds = 0, loss_value = 0;
-    SequenceModel<float>::Parameters grads(*library, spec);
+    Parameters<float> grads(*library);
     SequenceModel<float>::Trace trace;  // one for all steps: its memory is reused
+    SequenceModel<float>::Options train_mode;
+    train_mode.mode = Mode::Train;
+    train_mode.keep_all = true;
+    train_mode.t_out = t_out;
     const auto run_start = Clock::now();
     while (s.step < t.steps) {
         const auto t0 = Clock::now();
         const Array<float> seq = train_data.batch(uint64_t(s.step) * t.batch, t.batch);
         const auto t1 = Clock::now();
-        model.forward(s.opt.params(), slice_frames(seq, 0, t_in), t_out, true, trace);
-        loss_value = model.backward(s.opt.params(), slice_frames(seq, t_in, t_out), trace, grads);
+        model.forward(s.opt.params(), &s.stats, slice_frames(seq, 0, t_in), train_mode, trace);
+        const Array<float> targets = slice_frames(seq, t_in, t_out);
+        loss_value = model.backward(s.opt.params(), {&targets, nullptr}, trace, grads);
         // A non-finite loss stops before the update; non-finite gradients are seen in the
         // update's norm. Either way no checkpoint is written from this step on.
         const double norm = std::isfinite(loss_value) ? s.opt.step(grads, t.clip_grad_norm) : NAN;
@@ -357,7 +396,7 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
 
         if (s.step % val_every == 0 || s.step == t.steps) {
             validate_and_save_best(progress);
-            write_checkpoints(dir, s, spec, t);
+            write_checkpoints(dir, s, plan, spec, t);
         }
     }
     progress.finish();

@@ -195,13 +195,6 @@ void run_in_children(const std::vector<CompileJob> &jobs, const std::string &dir
     if (!failure.empty()) throw std::runtime_error(failure);
 }
 
-json describe_tensor(const gen::TensorDesc &t) {
-    json j{{"name", t.name}, {"kind", t.kind}};
-    if (t.kind == "frame" || t.kind == "hidden") j["channels"] = t.channels;
-    if (t.kind == "weight") j["parameter"] = t.param;
-    return j;
-}
-
 }  // namespace
 
 std::string resolve_target(const std::string &target) {
@@ -260,6 +253,7 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
     // LLVM becomes an error message, and the pipelines compile in parallel. Pipelines carry no
     // runtime of their own; one standalone runtime (with CUDA's if any device needs it) serves
     // them all.
+    const ModelPlan plan = build_plan(spec);
     std::vector<CompileJob> jobs;
     Halide::Target runtime_target = devices[0].target;
     for (const auto &d : devices) {
@@ -267,15 +261,17 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
             runtime_target = runtime_target.with_feature(Halide::Target::CUDA);
         }
         const Halide::Target no_runtime = d.target.with_feature(Halide::Target::NoRuntime);
-        for (const std::string &name : gen::pipeline_names()) {
+        for (size_t index = 0; index < plan.pipelines.size(); ++index) {
+            const std::string name = plan.pipelines[index].name;
             const std::string job = d.prefix + name;
             jobs.push_back(
-                {job, sources[d.device] + ": pipelines." + name, [&, d, name, job, no_runtime] {
+                {job, sources[d.device] + ": pipelines." + name,
+                 [&, d, name, job, no_runtime, index] {
                      const auto p0 = std::chrono::steady_clock::now();
-                     gen::PipelineDef def = gen::build_pipeline(spec, type, name);
+                     gen::PipelineDef def = gen::build_pipeline(spec, plan, type, int(index));
                      json used;
                      Halide::Pipeline pipeline = sched::schedule_pipeline(
-                         def, spec, d.target, knobs[d.device].value(name, json::object()), used);
+                         def, plan, d.target, knobs[d.device].value(name, json::object()), used);
                      pipeline.compile_to_object((staging / (job + ".o")).string(), def.args, job,
                                                 no_runtime);
                      json entry{{"name", name},
@@ -285,9 +281,8 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
                                 {"outputs", json::array()},
                                 {"compile_seconds", seconds_since(p0)},
                                 {"schedule", used}};
-                     for (const auto &t : def.inputs) entry["inputs"].push_back(describe_tensor(t));
-                     for (const auto &t : def.outputs)
-                         entry["outputs"].push_back(describe_tensor(t));
+                     for (const auto &a : def.signature.inputs) entry["inputs"].push_back(a.name);
+                     for (const auto &a : def.signature.outputs) entry["outputs"].push_back(a.name);
                      write_file_atomically((staging / (job + ".json")).string(), entry.dump());
                  }});
         }
@@ -306,7 +301,8 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
                            {"target", d.target.to_string()},
                            {"schedules", sources[d.device]}});
         json &stages = schedule[d.device];
-        for (const std::string &name : gen::pipeline_names()) {
+        for (const PipelineSignature &sig : plan.pipelines) {
+            const std::string &name = sig.name;
             json entry = read_json_file((staging / (d.prefix + name + ".json")).string());
             stages[name] = entry["schedule"];
             entry.erase("schedule");
@@ -362,6 +358,7 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
         {"spec", spec.normalized()},
         {"velocities", spec.flow.velocities},
         {"velocity_labels", spec.flow.labels()},
+        {"plan", plan.to_json()},
         {"layouts",
          {{"frame", "[b][y][x][c] (Halide c, x, y, b)"},
           {"hidden", "[b][v][y][x][c] (Halide c, x, y, v, b)"},
@@ -375,8 +372,7 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
           {"by_device", schedule}}},
     };
     json params = json::array();
-    for (const auto &p : spec.parameters())
-        params.push_back({{"name", p.name}, {"shape", p.shape}});
+    for (const auto &p : plan.params) params.push_back({{"name", p.name}, {"shape", p.shape}});
     manifest["parameters"] = params;
     manifest["compile_seconds"] = seconds_since(t0);
     write_file_atomically((staging / manifest_name).string(), manifest.dump(2) + "\n");

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "tools/compiler/compile_model.h"
+#include "generators/pipelines.h"
 #include "schedules/cpu_schedule.h"
 #include "schedules/pipeline_schedule.h"
 #include "schedules/schedule_record.h"
@@ -21,9 +22,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Tuning covers the pipelines that take the time; frame_loss is a single reduction.
-const std::vector<std::string> kTuned{"cell_forward", "cell_backward", "readout_forward",
-                                      "readout_backward"};
 
 // Runs fn in a forked child and returns the JSON it produces; {"error": ...} when the child
 // throws, crashes, or exceeds timeout seconds.
@@ -85,25 +83,31 @@ json in_child(const std::function<json()> &fn, double timeout) {
     return json::parse(text);
 }
 
-Halide::Buffer<float> random_buffer(const std::vector<int> &extents, unsigned seed) {
-    Halide::Buffer<float> b(extents);
+// Random values of the argument's type: floats in [-0.5, 0.5), labels 0.
+Halide::Buffer<> random_buffer(const Argument &a, const Geometry &g, int batch, int64_t flat,
+                               Halide::Type model, unsigned seed) {
+    const std::vector<int> extents = halide_extents(a.type, g, batch, flat);
+    if (a.type.element == Element::Int32) {
+        Halide::Buffer<int32_t> b(extents);
+        b.fill(0);
+        return b;
+    }
     std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> u(-0.5f, 0.5f);
-    b.for_each_value([&](float &v) { v = u(rng); });
+    std::uniform_real_distribution<double> u(-0.5, 0.5);
+    if (a.type.element == Element::Float64 || model.bits() == 64) {
+        Halide::Buffer<double> b(extents);
+        b.for_each_value([&](double &v) { v = u(rng); });
+        return b;
+    }
+    Halide::Buffer<float> b(extents);
+    b.for_each_value([&](float &v) { v = float(u(rng)); });
     return b;
 }
 
-std::vector<int> extents_of(const gen::TensorDesc &t, const Spec &spec, int batch) {
-    if (t.kind == "frame") return {t.channels, spec.width, spec.height, batch};
-    if (t.kind == "hidden")
-        return {spec.hidden, spec.width, spec.height, spec.num_velocities(), batch};
-    if (t.kind == "weight") {
-        for (const auto &p : spec.parameters()) {
-            if (p.name == t.param)
-                return {int(p.shape[3]), int(p.shape[2]), int(p.shape[1]), int(p.shape[0])};
-        }
-    }
-    return {};
+int pipeline_index(const ModelPlan &plan, const std::string &name) {
+    for (size_t i = 0; i < plan.pipelines.size(); ++i)
+        if (plan.pipelines[i].name == name) return int(i);
+    throw std::invalid_argument("the model has no pipeline " + name);
 }
 
 }  // namespace
@@ -111,24 +115,34 @@ std::vector<int> extents_of(const gen::TensorDesc &t, const Spec &spec, int batc
 double time_pipeline(const Spec &spec, const std::string &name, const json &knobs, int batch,
                      const std::string &target_string) {
     const Halide::Target target(target_string);
-    gen::PipelineDef def = gen::build_pipeline(spec, Halide::Float(32), name);
+    const ModelPlan plan = build_plan(spec);
+    const Halide::Type f32 = Halide::Float(32);
+    gen::PipelineDef def = gen::build_pipeline(spec, plan, f32, pipeline_index(plan, name));
     json used;
-    Halide::Pipeline pipeline = schedule_pipeline(def, spec, target, knobs, used);
+    Halide::Pipeline pipeline = schedule_pipeline(def, plan, target, knobs, used);
     pipeline.compile_jit(target);
+    const int64_t flat = plan.params_size();
     // Runs the pipeline on random data of batch b; returns the median of `repeats` timings.
     auto run = [&](int b, int repeats) {
-        std::vector<Halide::Buffer<float>> keep;
-        size_t image = 0;
+        std::vector<Halide::Buffer<>> keep;
+        size_t image = 0, scalar = 0;
         unsigned seed = 1;
-        for (const auto &t : def.inputs) {
-            if (t.kind == "scalar") continue;
-            keep.push_back(random_buffer(extents_of(t, spec, b), seed++));
+        for (const auto &a : def.signature.inputs) {
+            if (a.type.kind == TensorKind::Scalar) {
+                auto &param = def.scalars.at(scalar++);
+                if (param.type().bits() == 64) {
+                    param.set(0.5);
+                } else {
+                    param.set(0.5f);
+                }
+                continue;
+            }
+            keep.push_back(random_buffer(a, def.geometry, b, flat, f32, seed++));
             def.images.at(image++).set(keep.back());
         }
-        for (auto &s : def.scalars) s.set(0.5f);
         std::vector<Halide::Buffer<>> outputs;
-        for (const auto &t : def.outputs)
-            outputs.push_back(Halide::Buffer<float>(extents_of(t, spec, b)));
+        for (const auto &a : def.signature.outputs)
+            outputs.push_back(random_buffer(a, def.geometry, b, flat, f32, 0));
         Halide::Realization realization(outputs);
         // On a GPU the outputs are left on the device; waiting for them ends the timing.
         auto sync = [&] {
@@ -208,18 +222,27 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
     };
     char line[512];
     // Phase 1: defaults of every pipeline, so the search can start with the slowest.
+    // Every pipeline with tunable stages (convolutions, weight gradients) is tuned.
+    const ModelPlan plan = build_plan(spec);
+    const int width = spec.input.width;
+    auto build = [&](const std::string &p) {
+        return gen::build_pipeline(spec, plan, Halide::Float(32), pipeline_index(plan, p));
+    };
     std::map<std::string, json> best;
     std::map<std::string, double> t_best;
-    std::vector<std::string> order;
-    for (const std::string &p : kTuned) {
+    std::vector<std::string> order, tuned;
+    for (const PipelineSignature &sig : plan.pipelines) {
+        const std::string p = sig.name;
         const json defaults = in_child(
             [&] {
-                gen::PipelineDef def = gen::build_pipeline(spec, Halide::Float(32), p);
-                return default_knobs_for(def, spec.width, Halide::Target(target));
+                gen::PipelineDef def = build(p);
+                return default_knobs_for(def, width, Halide::Target(target));
             },
             120);
         if (defaults.contains("error"))
             throw std::runtime_error(p + ": " + defaults["error"].get<std::string>());
+        if (defaults.empty()) continue;  // nothing to tune
+        tuned.push_back(p);
         auto [t_default, why] = measure(p, defaults, 300);
         if (!std::isfinite(t_default))
             throw std::runtime_error(p + " with default schedules failed: " + why);
@@ -228,7 +251,7 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
         order.push_back(p);
         record["pipelines"][p] = defaults;
         record["measured_ms"][p] = json{{"default", t_default}, {"tuned", t_default}};
-        std::snprintf(line, sizeof line, "%-17s default schedules: %.2f ms", p.c_str(), t_default);
+        std::snprintf(line, sizeof line, "%-22s default schedules: %.2f ms", p.c_str(), t_default);
         log(line);
     }
     save();
@@ -249,8 +272,8 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
             for (int pass = 0; pass < 2 && !out_of_time(); ++pass) {
                 const json neighbors = in_child(
                     [&] {
-                        gen::PipelineDef def = gen::build_pipeline(spec, Halide::Float(32), p);
-                        return json(knob_neighbors_for(def, stage, best[p][stage], spec.width,
+                        gen::PipelineDef def = build(p);
+                        return json(knob_neighbors_for(def, stage, best[p][stage], width,
                                                        Halide::Target(target)));
                     },
                     120);
@@ -261,7 +284,7 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
                     knobs[stage] = candidate;
                     const auto [t, error] = measure(p, knobs, 300);
                     const bool better = t < 0.97 * t_best[p];
-                    std::snprintf(line, sizeof line, "%-17s %-34s %s: %s%s", p.c_str(),
+                    std::snprintf(line, sizeof line, "%-22s %-34s %s: %s%s", p.c_str(),
                                   stage.c_str(), candidate.dump().c_str(),
                                   std::isfinite(t)
                                       ? (std::to_string(t).substr(0, 7) + " ms").c_str()
@@ -289,7 +312,7 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
                 const auto [t, error] = measure(p, knobs, std::min(o.autoscheduler_timeout, left));
                 tried[a] = std::isfinite(t) ? json(t) : json(error);
                 const bool better = t < 0.97 * t_best[p];
-                std::snprintf(line, sizeof line, "%-17s autoscheduler %-12s: %s%s", p.c_str(),
+                std::snprintf(line, sizeof line, "%-22s autoscheduler %-12s: %s%s", p.c_str(),
                               a.c_str(),
                               std::isfinite(t) ? (std::to_string(t).substr(0, 7) + " ms").c_str()
                                                : error.c_str(),
@@ -301,8 +324,8 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
             save();
         }
     }
-    for (const std::string &p : kTuned) {
-        std::snprintf(line, sizeof line, "%-17s tuned: %.2f ms (default %.2f ms, %.2fx)", p.c_str(),
+    for (const std::string &p : tuned) {
+        std::snprintf(line, sizeof line, "%-22s tuned: %.2f ms (default %.2f ms, %.2fx)", p.c_str(),
                       t_best[p], record["measured_ms"][p]["default"].get<double>(),
                       record["measured_ms"][p]["default"].get<double>() / t_best[p]);
         log(line);

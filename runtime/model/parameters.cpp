@@ -1,0 +1,126 @@
+#include "runtime/model/parameters.h"
+
+#include <stdexcept>
+
+namespace fernn {
+
+template <typename T>
+template <typename Info>
+FlatTensors<T>::FlatTensors(const ModelLibrary &lib, const std::vector<Info> &entries) {
+    int64_t total = 0;
+    for (const auto &e : entries) total = std::max(total, e.offset + e.numel());
+    if (total == 0) return;  // e.g. no BatchNorm: nothing to allocate
+    flat_ = Tensor<T>(lib, {int(total)});
+    for (const auto &e : entries) {
+        std::vector<int> extents;
+        for (auto it = e.shape.rbegin(); it != e.shape.rend(); ++it) extents.push_back(int(*it));
+        tensors_.push_back(flat_.view(size_t(e.offset), extents));
+        flats_.push_back(flat_.view(size_t(e.offset), {int(e.numel())}));
+    }
+}
+
+template <typename T>
+void Parameters<T>::upload(const ParameterSet<T> &host) {
+    if (host.data.size() != this->size())
+        throw std::logic_error("Parameters::upload: size mismatch");
+    FlatTensors<T>::upload(host.data.data());
+}
+
+template <typename T>
+void Parameters<T>::download(ParameterSet<T> &host) {
+    if (host.data.size() != this->size())
+        throw std::logic_error("Parameters::download: size mismatch");
+    FlatTensors<T>::download(host.data.data());
+}
+
+template <typename T>
+Statistics<T>::Statistics(const ModelLibrary &lib) : counters_(lib.plan().counters.size(), 0) {
+    for (auto &c : copies_) c = std::make_unique<FlatTensors<T>>(lib, lib.plan().buffers);
+}
+
+template <typename T>
+void Statistics<T>::advance() {
+    current_ = 1 - current_;
+    for (auto &c : counters_) ++c;
+}
+
+template <typename T>
+void Statistics<T>::upload(const RunningStats<T> &host) {
+    if (host.counters.size() != counters_.size())
+        throw std::logic_error("Statistics::upload: counter mismatch");
+    if (!host.data.empty()) current().upload(host.data.data());
+    counters_ = host.counters;
+}
+
+template <typename T>
+void Statistics<T>::download(RunningStats<T> &host) {
+    host.data.resize(current().size());
+    if (!host.data.empty()) current().download(host.data.data());
+    host.counters = counters_;
+}
+
+template <typename T>
+Binder<T>::Binder(const ModelLibrary &lib, const PipelineSignature &signature)
+    : signature_(signature), call_(lib.call(signature)) {}
+
+template <typename T>
+Binder<T> &Binder<T>::data(const std::string &name, Tensor<T> &tensor) {
+    call_.bind(name, *tensor.buffer());
+    return *this;
+}
+
+template <typename T>
+Binder<T> &Binder<T>::labels(const std::string &name, Tensor<int32_t> &tensor) {
+    call_.bind(name, *tensor.buffer());
+    return *this;
+}
+
+template <typename T>
+Binder<T> &Binder<T>::scalar(const std::string &name, double value) {
+    call_.scalar(name, value);
+    return *this;
+}
+
+template <typename T>
+Binder<T> &Binder<T>::params(Parameters<T> &params) {
+    for (const Argument &a : signature_.inputs)
+        if (a.source == Source::Param) call_.bind(a.name, *params.tensor(size_t(a.index)).buffer());
+    return *this;
+}
+
+template <typename T>
+Binder<T> &Binder<T>::grads(Parameters<T> &grads) {
+    for (const Argument &a : signature_.outputs)
+        if (a.source == Source::Grad) call_.bind(a.name, *grads.tensor(size_t(a.index)).buffer());
+    return *this;
+}
+
+template <typename T>
+Binder<T> &Binder<T>::stats(Statistics<T> &stats) {
+    for (const Argument &a : signature_.inputs)
+        if (a.source == Source::Buffer)
+            call_.bind(a.name, *stats.current().tensor(size_t(a.index)).buffer());
+    for (const Argument &a : signature_.outputs)
+        if (a.source == Source::BufferNext)
+            call_.bind(a.name, *stats.next().tensor(size_t(a.index)).buffer());
+    return *this;
+}
+
+template <typename T>
+Tensor<T> take(TensorPool<T> &pool, const ModelLibrary &lib, const TensorType &type, int batch) {
+    return pool.take(lib, halide_extents(type, lib.plan().geometry, batch));
+}
+
+#define FERNN_PARAMETERS(T)                                                                 \
+    template class FlatTensors<T>;                                                         \
+    template FlatTensors<T>::FlatTensors(const ModelLibrary &, const std::vector<ParamInfo> &); \
+    template FlatTensors<T>::FlatTensors(const ModelLibrary &,                              \
+                                         const std::vector<BufferInfo> &);                  \
+    template class Parameters<T>;                                                          \
+    template class Statistics<T>;                                                          \
+    template class Binder<T>;                                                              \
+    template Tensor<T> take<T>(TensorPool<T> &, const ModelLibrary &, const TensorType &, int);
+FERNN_PARAMETERS(float)
+FERNN_PARAMETERS(double)
+
+}  // namespace fernn

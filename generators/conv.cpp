@@ -50,9 +50,11 @@ Func pad(const std::string &name, const Func &in, const Frame &frame, bool has_v
     const Dims &d = dims();
     Func padded(name);
     const Expr inside = d.x >= 0 && d.x < frame.width && d.y >= 0 && d.y < frame.height;
-    const Expr x = Halide::clamp(d.x, 0, frame.width - 1), y = Halide::clamp(d.y, 0, frame.height - 1);
+    const Expr x = Halide::clamp(d.x, 0, frame.width - 1),
+               y = Halide::clamp(d.y, 0, frame.height - 1);
     const Expr value = in(point(d.c, x, y, has_v));
-    padded(point(d.c, d.x, d.y, has_v)) = Halide::select(inside, value, Halide::cast(value.type(), 0));
+    padded(point(d.c, d.x, d.y, has_v)) =
+        Halide::select(inside, value, Halide::cast(value.type(), 0));
     return padded;
 }
 

@@ -8,9 +8,12 @@ namespace {
 
 Type element_type(Element e, Type model) {
     switch (e) {
-        case Element::Int32: return Halide::Int(32);
-        case Element::Float64: return Halide::Float(64);
-        case Element::Model: return model;
+        case Element::Int32:
+            return Halide::Int(32);
+        case Element::Float64:
+            return Halide::Float(64);
+        case Element::Model:
+            return model;
     }
     return model;
 }
@@ -60,7 +63,8 @@ PipelineBuilder::PipelineBuilder(const ModelPlan &plan, const PipelineSignature 
         def_.args.push_back(p);
         def_.images.push_back(p);
         inputs_[a.name] = p;
-        if (a.type.has_batch() && !batch_.defined()) batch_ = p.dim(a.type.dimensions() - 1).extent();
+        if (a.type.has_batch() && !batch_.defined())
+            batch_ = p.dim(a.type.dimensions() - 1).extent();
     }
 }
 
@@ -97,8 +101,7 @@ Func PipelineBuilder::buffer(int index) const {
 }
 
 Expr PipelineBuilder::batch() const {
-    if (!batch_.defined())
-        throw std::logic_error(def_.signature.name + " has no batched input");
+    if (!batch_.defined()) throw std::logic_error(def_.signature.name + " has no batched input");
     return batch_;
 }
 

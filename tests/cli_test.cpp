@@ -90,11 +90,11 @@ TEST_F(Cli, CompileWritesLibraryAndManifest) {
     EXPECT_EQ(m["parameters"][1]["name"], "cell.conv_h.weight");
     std::vector<std::string> names;
     for (const auto &p : m["pipelines"]) names.push_back(p["name"]);
-    EXPECT_EQ(names, (std::vector<std::string>{
-                         "lifting_forward", "lifting_backward", "layer0_cell_forward",
-                         "layer0_cell_forward_first", "layer0_cell_backward",
-                         "layer0_cell_backward_first", "readout_forward", "readout_backward",
-                         "frame_loss", "grad_accumulate", "fill_zero", "optimizer_step"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"lifting_forward", "lifting_backward",
+                                               "layer0_cell_forward", "layer0_cell_forward_first",
+                                               "layer0_cell_backward", "layer0_cell_backward_first",
+                                               "readout_forward", "readout_backward", "frame_loss",
+                                               "grad_accumulate", "fill_zero", "optimizer_step"}));
     EXPECT_TRUE(m["schedule"]["stages"].contains("layer0_cell_forward"));
     // The manifest records the plan: parameters at their offsets, every pipeline's signature.
     EXPECT_EQ(m["plan"]["parameters"][1]["name"], "cell.conv_h.weight");
@@ -187,8 +187,10 @@ TEST_F(Cli, ClassifiersPredictLogitsAndTakeLabels) {
     // Every layer's states, one file each; or one layer.
     r = fernn_cli("encode " + common + " --output " + path("h.npy"));
     ASSERT_EQ(r.code, 0) << r.output;
-    EXPECT_EQ(read_npy<float>(path("h.layer0.npy")).shape, (std::vector<int64_t>{3, 4, 9, 4, 7, 6}));
-    EXPECT_EQ(read_npy<float>(path("h.layer1.npy")).shape, (std::vector<int64_t>{3, 4, 9, 5, 7, 6}));
+    EXPECT_EQ(read_npy<float>(path("h.layer0.npy")).shape,
+              (std::vector<int64_t>{3, 4, 9, 4, 7, 6}));
+    EXPECT_EQ(read_npy<float>(path("h.layer1.npy")).shape,
+              (std::vector<int64_t>{3, 4, 9, 5, 7, 6}));
     r = fernn_cli("encode " + common + " --layer 1 --output " + path("h1.npy"));
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_EQ(read_npy<float>(path("h1.npy")).shape[3], 5);

@@ -13,8 +13,8 @@
 
 #include "generators/pipelines.h"
 #include "runtime/formats/atomic_file.h"
-#include "runtime/model/checkpoint.h"
 #include "runtime/formats/npy.h"
+#include "runtime/model/checkpoint.h"
 #include "runtime/model/sequence_model.h"
 #include "runtime/plan/arguments.h"
 #include "schedules/cuda_schedule.h"
@@ -44,8 +44,8 @@ bool has_gpu() {
 std::vector<Spec> all_kinds() {
     json learned = test::tiny_classifier_json();
     learned["name"] = "c_learned";
-    learned["flow"] = json::parse(
-        R"({"group": "learned", "copies": 3, "kernel": 3, "boundary": "circular"})");
+    learned["flow"] =
+        json::parse(R"({"group": "learned", "copies": 3, "kernel": 3, "boundary": "circular"})");
     learned["readout"]["time"] = "mean";
     return {test::spec_from(test::tiny_spec_json()), test::spec_from(test::tiny_classifier_json()),
             test::spec_from(learned)};
@@ -118,8 +118,8 @@ TEST_F(Cuda, EveryCudaPipelineCarriesPtxKernels) {
                 const std::string prefix = "_kernel_" + out.get<std::string>() + "_s0";
                 int kernels = 0;
                 for (const auto &e : entries) kernels += e.rfind(prefix, 0) == 0;
-                EXPECT_GT(kernels, 0) << p["name"] << ": no kernel " << prefix << "* among "
-                                      << entries.size();
+                EXPECT_GT(kernels, 0)
+                    << p["name"] << ": no kernel " << prefix << "* among " << entries.size();
             }
         }
         EXPECT_EQ(pipelines, lib->plan().pipelines.size());

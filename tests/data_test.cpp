@@ -8,9 +8,9 @@
 #include <fstream>
 #include <set>
 
-#include "runtime/formats/atomic_file.h"
 #include "runtime/data/digits.h"
 #include "runtime/data/flowing_mnist.h"
+#include "runtime/formats/atomic_file.h"
 #include "runtime/formats/idx.h"
 #include "runtime/spec/json_reader.h"
 

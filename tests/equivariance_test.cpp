@@ -181,9 +181,10 @@ TEST(Equivariance, ClassifierLogitsAreInvariantAndEveryLayerEquivariant) {
             worst.states = std::max(worst.states, d.states);
             worst.logits = std::max(worst.logits, d.logits);
         }
-        std::printf("  classifier |V|=64, 2 layers, BatchNorm %s mode, all 64 nu_hat: states %.3e, "
-                    "logits %.3e\n",
-                    mode == Mode::Train ? "training" : "evaluation", worst.states, worst.logits);
+        std::printf(
+            "  classifier |V|=64, 2 layers, BatchNorm %s mode, all 64 nu_hat: states %.3e, "
+            "logits %.3e\n",
+            mode == Mode::Train ? "training" : "evaluation", worst.states, worst.logits);
     }
 }
 

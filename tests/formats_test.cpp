@@ -5,9 +5,9 @@
 #include <cstring>
 
 #include "runtime/formats/atomic_file.h"
-#include "runtime/spec/json_reader.h"
 #include "runtime/formats/npy.h"
 #include "runtime/formats/safetensors.h"
+#include "runtime/spec/json_reader.h"
 
 using namespace fernn;
 

@@ -104,7 +104,8 @@ TEST_P(GradientCheck, MatchesCentralDifferences) {
         return;
     }
 
-    const auto y = test::random_array<double>({c.batch, t_out, in.channels, in.height, in.width}, 2);
+    const auto y =
+        test::random_array<double>({c.batch, t_out, in.channels, in.height, in.width}, 2);
     const double loss = model.backward(weights, {&y, nullptr}, trace, grads);
     EXPECT_GT(loss, 0);
     // The frames the decoder was fed: the last observed frame, then each prediction.
@@ -150,30 +151,32 @@ TEST_P(GradientCheck, MatchesCentralDifferences) {
 
 INSTANTIATE_TEST_SUITE_P(
     Configs, GradientCheck,
-    ::testing::Values(Case{"relu_max", {}, 2},
-                      Case{"tanh_mean",
-                           {"recurrence.activation=tanh", "readout.pool=mean",
-                            "flow.velocities=[[2,0],[0,-1],[-1,1]]", "readout.decoder.layers=2",
-                            "lifting.kernel=5"},
-                           5},
-                      Case{"sig_sum",
-                           {"recurrence.activation=sigmoid", "readout.pool=sum",
-                            "readout.decoder.layers=0", "input.channels=2", "readout.channels=2",
-                            "recurrence.kernel=1", "readout.decoder.kernel=5"},
-                           3},
-                      Case{"grnn",
-                           {"flow.velocities.range=0", "recurrence.channels=3",
-                            "sequence.input_frames=4"},
-                           2},
-                      // Frames with a BatchNorm lifting stack and two layers (spec version 2).
-                      Case{"stacked",
-                           {"fernn=2",
-                            R"(lifting={"layers": [{"channels": 3, "kernel": 3, "padding": "zeros", "batchnorm": true, "activation": "tanh"}, {"channels": 4, "kernel": 1, "padding": "circular", "batchnorm": false, "activation": "none"}]})",
-                            R"(recurrence={"layers": [{"channels": 4, "kernel": 3, "activation": "relu"}, {"channels": 3, "kernel": 3, "activation": "tanh", "input": {"kernel": 3, "padding": "circular", "batchnorm": false, "activation": "sigmoid"}}]})"},
-                           3},
-                      Case{"classes", {}, 3, true},
-                      Case{"grnn_plus",
-                           {R"(flow={"group": "learned", "copies": 3, "kernel": 3, "boundary": "circular"})",
-                            "readout.time=mean", "readout.pool=mean"},
-                           4, true}),
+    ::testing::Values(
+        Case{"relu_max", {}, 2},
+        Case{"tanh_mean",
+             {"recurrence.activation=tanh", "readout.pool=mean",
+              "flow.velocities=[[2,0],[0,-1],[-1,1]]", "readout.decoder.layers=2",
+              "lifting.kernel=5"},
+             5},
+        Case{"sig_sum",
+             {"recurrence.activation=sigmoid", "readout.pool=sum", "readout.decoder.layers=0",
+              "input.channels=2", "readout.channels=2", "recurrence.kernel=1",
+              "readout.decoder.kernel=5"},
+             3},
+        Case{"grnn",
+             {"flow.velocities.range=0", "recurrence.channels=3", "sequence.input_frames=4"},
+             2},
+        // Frames with a BatchNorm lifting stack and two layers (spec version 2).
+        Case{
+            "stacked",
+            {"fernn=2",
+             R"(lifting={"layers": [{"channels": 3, "kernel": 3, "padding": "zeros", "batchnorm": true, "activation": "tanh"}, {"channels": 4, "kernel": 1, "padding": "circular", "batchnorm": false, "activation": "none"}]})",
+             R"(recurrence={"layers": [{"channels": 4, "kernel": 3, "activation": "relu"}, {"channels": 3, "kernel": 3, "activation": "tanh", "input": {"kernel": 3, "padding": "circular", "batchnorm": false, "activation": "sigmoid"}}]})"},
+            3},
+        Case{"classes", {}, 3, true},
+        Case{"grnn_plus",
+             {R"(flow={"group": "learned", "copies": 3, "kernel": 3, "boundary": "circular"})",
+              "readout.time=mean", "readout.pool=mean"},
+             4,
+             true}),
     [](const ::testing::TestParamInfo<Case> &info) { return std::string(info.param.name); });

@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "runtime/model/device_tensor.h"
 #include "runtime/formats/npy.h"
+#include "runtime/model/device_tensor.h"
 #include "runtime/training/optimizer.h"
 
 using namespace fernn;

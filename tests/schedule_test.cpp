@@ -183,8 +183,9 @@ TEST_F(Schedules, InvalidKnobsAreBadInputNamingTheStage) {
         FAIL() << "no error";
     } catch (const InputError &e) {
         const std::string m = e.what();
-        EXPECT_NE(m.find("test knobs: pipelines.layer0_cell_forward: schedule knobs for stage conv_h"),
-                  std::string::npos)
+        EXPECT_NE(
+            m.find("test knobs: pipelines.layer0_cell_forward: schedule knobs for stage conv_h"),
+            std::string::npos)
             << m;
         EXPECT_NE(m.find("x_tile must divide the width 7"), std::string::npos) << m;
     }

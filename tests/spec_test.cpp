@@ -53,7 +53,8 @@ TEST(Spec, Version1NormalizesToItsVersion2Form) {
     v2["fernn"] = 2;
     v2["lifting"] = json::parse(R"({"layers": [{"channels": 4, "kernel": 3, "padding": "circular",
                                     "batchnorm": false, "activation": "none"}]})");
-    v2["recurrence"] = json::parse(R"({"layers": [{"channels": 4, "kernel": 3, "activation": "relu"}]})");
+    v2["recurrence"] =
+        json::parse(R"({"layers": [{"channels": 4, "kernel": 3, "activation": "relu"}]})");
     v2["readout"]["kind"] = "frames";
     const Spec a = spec_from(tiny_spec_json()), b = spec_from(v2);
     EXPECT_EQ(a.normalized(), b.normalized());
@@ -217,13 +218,15 @@ TEST(SpecErrors, Version2FormsNeedVersion2) {
     lifting["lifting"] = spec_from(test::tiny_classifier_json()).lifting.normalized();
     expect_contains(error_of(lifting), {"lifting.layers", "needs \"fernn\": 2", "version 1"});
     json layers = tiny_spec_json();
-    layers["recurrence"] = json::parse(R"({"layers": [{"channels": 4, "kernel": 3, "activation": "relu"}]})");
+    layers["recurrence"] =
+        json::parse(R"({"layers": [{"channels": 4, "kernel": 3, "activation": "relu"}]})");
     expect_contains(error_of(layers), {"recurrence.layers", "needs \"fernn\": 2"});
     json kind = tiny_spec_json();
     kind["readout"]["kind"] = "frames";
     expect_contains(error_of(kind), {"readout.kind", "needs \"fernn\": 2"});
     json learned = tiny_spec_json();
-    learned["flow"] = json::parse(R"({"group": "learned", "copies": 4, "kernel": 3, "boundary": "circular"})");
+    learned["flow"] =
+        json::parse(R"({"group": "learned", "copies": 4, "kernel": 3, "boundary": "circular"})");
     expect_contains(error_of(learned), {"flow.group", "\"learned\" needs \"fernn\": 2"});
 }
 
@@ -271,7 +274,8 @@ TEST(SpecErrors, ClassifierReadoutAndSequence) {
 
 TEST(SpecErrors, LearnedFlows) {
     json doc = test::tiny_classifier_json();
-    doc["flow"] = json::parse(R"({"group": "learned", "copies": 0, "kernel": 3, "boundary": "circular"})");
+    doc["flow"] =
+        json::parse(R"({"group": "learned", "copies": 0, "kernel": 3, "boundary": "circular"})");
     expect_contains(error_of(doc), {"flow.copies", "1..4096"});
     doc["flow"]["copies"] = 4;
     doc["flow"]["kernel"] = 2;

@@ -9,11 +9,11 @@
 #include <random>
 #include <string>
 
-#include "tools/compiler/model_cache.h"
 #include "runtime/formats/array.h"
 #include "runtime/model/model_library.h"
 #include "runtime/plan/plan.h"
 #include "runtime/spec/spec.h"
+#include "tools/compiler/model_cache.h"
 
 namespace fernn::test {
 

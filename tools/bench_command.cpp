@@ -9,9 +9,9 @@
 #include <map>
 #include <thread>
 
-#include "runtime/training/optimizer.h"
 #include "runtime/data/rng.h"
 #include "runtime/model/sequence_model.h"
+#include "runtime/training/optimizer.h"
 #include "tools/commands.h"
 
 namespace fernn::cli {

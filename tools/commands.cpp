@@ -4,10 +4,10 @@
 #include <cstdio>
 #include <iostream>
 
-#include "runtime/model/checkpoint.h"
-#include "runtime/plan/plan.h"
 #include "runtime/formats/npy.h"
+#include "runtime/model/checkpoint.h"
 #include "runtime/model/sequence_model.h"
+#include "runtime/plan/plan.h"
 
 namespace fernn::cli {
 
@@ -106,7 +106,7 @@ int encode_as(std::shared_ptr<ModelLibrary> lib, const std::string &checkpoint,
         std::cout << "wrote " << path << " " << shape_text(h.shape) << " (layer " << l << ")\n";
     }
     std::cout << (model.spec().flow.group == "translation" ? "velocity order (axis 2):"
-                                                            : "copy order (axis 2):");
+                                                           : "copy order (axis 2):");
     for (const auto &label : model.spec().flow.labels()) std::cout << " " << label;
     std::cout << "\n";
     return 0;
@@ -182,7 +182,8 @@ int check(const SpecArgs &a, bool as_json) {
         json names = json::array();
         for (const auto &p : plan.params) names.push_back({{"name", p.name}, {"shape", p.shape}});
         for (const auto &b : plan.buffers) names.push_back({{"name", b.name}, {"shape", b.shape}});
-        for (const auto &c : plan.constants) names.push_back({{"name", c.name}, {"shape", c.shape}});
+        for (const auto &c : plan.constants)
+            names.push_back({{"name", c.name}, {"shape", c.shape}});
         for (const auto &c : plan.counters)
             names.push_back({{"name", c}, {"shape", json::array()}, {"dtype", "int64"}});
         derived["state_dict"] = names;
@@ -191,8 +192,8 @@ int check(const SpecArgs &a, bool as_json) {
     }
     std::printf("%s: OK\n", a.spec.c_str());
     std::printf("  name         %s (model hash %s)\n", s.name.c_str(), s.model_hash().c_str());
-    std::printf("  frames       %d channel(s), %d x %d (H x W)\n", s.input.channels,
-                s.input.height, s.input.width);
+    std::printf("  frames       %d channel(s), %d x %d (H x W)\n", s.input.channels, s.input.height,
+                s.input.width);
     const auto labels = s.flow.labels();
     if (s.flow.group == "learned") {
         std::printf("  flow         learned, %d copies, each moved by its own %dx%d kernel\n",
@@ -219,17 +220,19 @@ int check(const SpecArgs &a, bool as_json) {
     }
     if (s.readout.kind == "classes") {
         const ClassesReadout &c = s.readout.classes;
-        std::printf("  readout      classes: %s over copies, %s over pixels, %s step, linear -> %d "
-                    "logits (cross-entropy)\n",
-                    c.pool.c_str(), c.space.c_str(), c.time == "last" ? "last" : "mean over each",
-                    c.classes);
+        std::printf(
+            "  readout      classes: %s over copies, %s over pixels, %s step, linear -> %d "
+            "logits (cross-entropy)\n",
+            c.pool.c_str(), c.space.c_str(), c.time == "last" ? "last" : "mean over each",
+            c.classes);
         std::printf("  sequence     %d input frames\n", s.sequence.input_frames);
     } else {
         const FramesReadout &f = s.readout.frames;
-        std::printf("  readout      frames: %s over copies, %d x (conv %dx%d + relu), conv %dx%d "
-                    "-> %d channel(s) (MSE)\n",
-                    f.pool.c_str(), f.decoder_layers, f.decoder_kernel, f.decoder_kernel,
-                    f.decoder_kernel, f.decoder_kernel, f.channels);
+        std::printf(
+            "  readout      frames: %s over copies, %d x (conv %dx%d + relu), conv %dx%d "
+            "-> %d channel(s) (MSE)\n",
+            f.pool.c_str(), f.decoder_layers, f.decoder_kernel, f.decoder_kernel, f.decoder_kernel,
+            f.decoder_kernel, f.channels);
         std::printf("  sequence     %d input + %d predicted frames\n", s.sequence.input_frames,
                     s.sequence.output_frames);
     }
@@ -294,9 +297,8 @@ int gradients(const ModelArgs &a, const std::string &checkpoint, const std::stri
         throw InputError("give --target (frame predictors) or --labels (classifiers), not both");
     auto lib = resolve_model(a, s);
     const std::string &file = classes ? labels : target;
-    return lib->is_float64()
-               ? gradients_as<double>(lib, checkpoint, input, file, out, state_out)
-               : gradients_as<float>(lib, checkpoint, input, file, out, state_out);
+    return lib->is_float64() ? gradients_as<double>(lib, checkpoint, input, file, out, state_out)
+                             : gradients_as<float>(lib, checkpoint, input, file, out, state_out);
 }
 
 }  // namespace fernn::cli

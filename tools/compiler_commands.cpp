@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <iostream>
 
-#include "tools/compiler/model_cache.h"
 #include "tools/commands.h"
+#include "tools/compiler/model_cache.h"
 #include "tools/peak_flops.h"
 
 namespace fernn::cli {

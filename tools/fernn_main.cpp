@@ -106,9 +106,10 @@ int main(int argc, char **argv) {
     encode->add_option("--input", input, "input frames, .npy (B, T, C, H, W)")
         ->required()
         ->check(CLI::ExistingFile);
-    encode->add_option("--output", output,
-                       "hidden states, .npy (B, T, |V|, C, H, W); with several layers and no "
-                       "--layer, OUTPUT with .layer<l> before its extension for each")
+    encode
+        ->add_option("--output", output,
+                     "hidden states, .npy (B, T, |V|, C, H, W); with several layers and no "
+                     "--layer, OUTPUT with .layer<l> before its extension for each")
         ->required();
     int encode_layer = -1;
     encode->add_option("--layer", encode_layer, "only this recurrent layer (default: every layer)")
@@ -116,9 +117,10 @@ int main(int argc, char **argv) {
 
     cli::ModelArgs grad_args;
     std::string grad_out;
-    auto *gradients = app.add_subcommand(
-        "gradients", "the loss (MSE of predicted frames, or cross-entropy of logits) and the "
-                     "gradient of every parameter (BatchNorm in training mode)");
+    auto *gradients =
+        app.add_subcommand("gradients",
+                           "the loss (MSE of predicted frames, or cross-entropy of logits) and the "
+                           "gradient of every parameter (BatchNorm in training mode)");
     add_model(gradients, grad_args);
     gradients->add_option("--checkpoint", checkpoint, "parameters (.safetensors)")
         ->required()

@@ -7,11 +7,11 @@
 #include <filesystem>
 #include <iostream>
 
-#include "runtime/formats/atomic_file.h"
 #include "runtime/data/digits.h"
-#include "runtime/training/evaluate.h"
 #include "runtime/data/flowing_mnist.h"
+#include "runtime/formats/atomic_file.h"
 #include "runtime/formats/npy.h"
+#include "runtime/training/evaluate.h"
 #include "runtime/training/progress.h"
 #include "runtime/training/trainer.h"
 #include "tools/commands.h"

@@ -3,10 +3,10 @@
 #include <cstdio>
 #include <regex>
 
-#include "tools/compiler/compile_model.h"
 #include "schedules/schedule_record.h"
-#include "tools/compiler/tuner.h"
 #include "tools/commands.h"
+#include "tools/compiler/compile_model.h"
+#include "tools/compiler/tuner.h"
 
 namespace fernn::cli {
 

@@ -10,8 +10,9 @@ namespace {
 
 RecurrentShape shape_of(const Spec &spec, const Block &block, const PipelineBuilder &b) {
     const RecurrentLayerSpec &layer = spec.recurrence.layers.at(block.layer);
-    return RecurrentShape{layer.channels, layer.kernel, spec.copies(),
-                          Frame{spec.input.width, spec.input.height}, b.batch(), b.type()};
+    return RecurrentShape{layer.channels, layer.kernel,
+                          spec.copies(),  Frame{spec.input.width, spec.input.height},
+                          b.batch(),      b.type()};
 }
 
 std::unique_ptr<FlowModule> flow_of(const Spec &spec, const PipelineBuilder &b) {
@@ -43,8 +44,8 @@ void build_cell_forward(const Spec &spec, const Block &block, bool first, Pipeli
     Func packed = pack_weights(b.param(block.conv_h), "conv_h_packed");
     b.stages().roots.push_back({packed, RootStage::Weights, s.channels});
     ConvStage rec = flow_of(spec, b)->recurrent(b.in(arg::h_prev), packed, s, b.stages());
-    h_next(d.c, d.x, d.y, d.v, d.b) = activate(
-        layer.activation, input_at(x, block.layer) + rec.conv(d.c, d.x, d.y, d.v, d.b));
+    h_next(d.c, d.x, d.y, d.v, d.b) =
+        activate(layer.activation, input_at(x, block.layer) + rec.conv(d.c, d.x, d.y, d.v, d.b));
     rec.owner = h_next;
     b.stages().convs.push_back(rec);
     b.out(h_next);

@@ -28,7 +28,8 @@ struct StackShape {
     RootStage::Kind kind() const { return has_v ? RootStage::Hidden : RootStage::Frame; }
     // Values per channel BatchNorm reduces over: batch × pixels (× copies).
     Expr count() const {
-        return Halide::cast(type, batch) * Halide::cast(type, Expr(double(frame.width) * frame.height * (has_v ? copies : 1)));
+        return Halide::cast(type, batch) *
+               Halide::cast(type, Expr(double(frame.width) * frame.height * (has_v ? copies : 1)));
     }
 };
 
@@ -68,8 +69,8 @@ std::string layer_name(size_t i) {
 }
 
 StackShape shape_of(const Spec &spec, const Block &block, const PipelineBuilder &b) {
-    return StackShape{Frame{spec.input.width, spec.input.height}, block.kind == BlockKind::LayerInput,
-                      spec.copies(), b.batch(), b.type()};
+    return StackShape{Frame{spec.input.width, spec.input.height},
+                      block.kind == BlockKind::LayerInput, spec.copies(), b.batch(), b.type()};
 }
 
 }  // namespace
@@ -107,8 +108,8 @@ void build_stack_forward(const Spec &spec, const Block &block, bool train, Pipel
             const Expr eps = Halide::cast(s.type, Expr(kBatchNormEps));
             if (!train) {
                 const Expr scale = gamma(d.c) / Halide::sqrt(running_var(d.c) + eps);
-                y(pt) = activate(l.activation,
-                                 (conv.conv(pt) - running_mean(d.c)) * scale + beta(d.c));
+                y(pt) =
+                    activate(l.activation, (conv.conv(pt) - running_mean(d.c)) * scale + beta(d.c));
                 conv.owner = y;
                 stages.convs.push_back(conv);
             } else {
@@ -127,9 +128,9 @@ void build_stack_forward(const Spec &spec, const Block &block, bool train, Pipel
                 stages.roots.push_back({var, RootStage::Small, l.channels});
                 b.out(mean);
                 b.out(var);
-                y(pt) = activate(l.activation,
-                                 (z(pt) - mean(d.c)) / Halide::sqrt(var(d.c) + eps) * gamma(d.c) +
-                                     beta(d.c));
+                y(pt) = activate(
+                    l.activation,
+                    (z(pt) - mean(d.c)) / Halide::sqrt(var(d.c) + eps) * gamma(d.c) + beta(d.c));
                 stages.roots.push_back({y, s.kind(), l.channels});
                 // The running estimates move by the momentum; the variance unbiased (n - 1).
                 const Expr m = Halide::cast(s.type, Expr(kBatchNormMomentum));
@@ -137,8 +138,8 @@ void build_stack_forward(const Spec &spec, const Block &block, bool train, Pipel
                 Func mean_next(b.buffer_next_name(p.running_mean));
                 Func var_next(b.buffer_next_name(p.running_var));
                 mean_next(d.c) = (one - m) * running_mean(d.c) + m * mean(d.c);
-                var_next(d.c) = (one - m) * running_var(d.c) +
-                                m * var(d.c) * n / Halide::max(n - one, one);
+                var_next(d.c) =
+                    (one - m) * running_var(d.c) + m * var(d.c) * n / Halide::max(n - one, one);
                 stages.roots.push_back({mean_next, RootStage::Small, l.channels});
                 stages.roots.push_back({var_next, RootStage::Small, l.channels});
                 b.out(mean_next);

@@ -29,14 +29,13 @@ class FlowModule {
                                 Stages &stages) const = 0;
 
     struct Gradients {
-        Func d_h_prev;                // named arg::d_h_prev
-        Func d_w_h;                   // conv_h's weight gradient, OIHW, named `w_h_grad`
-        std::vector<Func> d_params;   // the flow's own parameters, named `param_grads`
+        Func d_h_prev;               // named arg::d_h_prev
+        Func d_w_h;                  // conv_h's weight gradient, OIHW, named `w_h_grad`
+        std::vector<Func> d_params;  // the flow's own parameters, named `param_grads`
     };
     // The adjoint of the recurrent term, given d_pre = dL/d(pre-activation).
-    virtual Gradients recurrent_backward(const Func &d_pre, const Func &h_prev,
-                                         const Func &packed, const RecurrentShape &s,
-                                         const std::string &w_h_grad,
+    virtual Gradients recurrent_backward(const Func &d_pre, const Func &h_prev, const Func &packed,
+                                         const RecurrentShape &s, const std::string &w_h_grad,
                                          const std::vector<std::string> &param_grads,
                                          Stages &stages) const = 0;
 };

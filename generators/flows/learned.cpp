@@ -1,7 +1,8 @@
 // Learned flows (G-RNN+, the reference's GRNN_Plus): copy v is moved by its own learned k×k
 // filter K_v, a circular correlation applied to every channel alike (a grouped conv over the
 // copies, shared over channels and batch):
-//   moved(c, x, y, v, b) = Σ_{kx,ky} K(v, 0, ky, kx) · h(c, x + kx - p, y + ky - p, v, b)  (mod W, H)
+//   moved(c, x, y, v, b) = Σ_{kx,ky} K(v, 0, ky, kx) · h(c, x + kx - p, y + ky - p, v, b)  (mod W,
+//   H)
 // The moved state is materialized once (conv_h reads it k² times). Backward:
 //   d_moved = conv_h^T(d_pre), d_h_prev = K_v^T(d_moved), dW_h from d_pre and moved,
 //   dK(v, 0, ky, kx) = Σ_{c,x,y,b} d_moved(c, x, y, v, b) · h_ext(c, x + kx - p, y + ky - p, v, b).
@@ -61,9 +62,9 @@ class LearnedFlow : public FlowModule {
         // conv_h's weight gradient reads the moved state, recomputed here.
         Func moved = move(h_prev, "moved", s, stages);
         Func moved_padded = circular_pad("moved_padded", moved, s.frame, true);
-        WeightGradStage wh = weight_grad(w_h_grad, d_pre, moved_padded, moved_padded, s.channels,
-                                         s.channels, s.kernel, s.frame, true, s.copies, s.batch,
-                                         s.type);
+        WeightGradStage wh =
+            weight_grad(w_h_grad, d_pre, moved_padded, moved_padded, s.channels, s.channels,
+                        s.kernel, s.frame, true, s.copies, s.batch, s.type);
         stages.weight_grads.push_back(wh);
         g.d_w_h = wh.out;
 
@@ -108,7 +109,8 @@ class LearnedFlow : public FlowModule {
 
 }  // namespace
 
-std::unique_ptr<FlowModule> make_learned_flow(const FlowSpec &spec, const std::vector<Func> &params) {
+std::unique_ptr<FlowModule> make_learned_flow(const FlowSpec &spec,
+                                              const std::vector<Func> &params) {
     return std::make_unique<LearnedFlow>(spec, params);
 }
 

@@ -49,9 +49,9 @@ class TranslationFlow : public FlowModule {
         stages.convs.push_back(back);
 
         Func h_prev_padded = circular_pad("h_prev_padded", h_prev, s.frame, true);
-        WeightGradStage wh = weight_grad(w_h_grad, d_pre, shifted(h_prev_padded, -1, "moved"),
-                                         h_prev_padded, s.channels, s.channels, s.kernel, s.frame,
-                                         true, s.copies, s.batch, s.type);
+        WeightGradStage wh =
+            weight_grad(w_h_grad, d_pre, shifted(h_prev_padded, -1, "moved"), h_prev_padded,
+                        s.channels, s.channels, s.kernel, s.frame, true, s.copies, s.batch, s.type);
         stages.weight_grads.push_back(wh);
         g.d_w_h = wh.out;
         return g;

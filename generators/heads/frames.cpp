@@ -21,8 +21,8 @@ void build_readout_forward(const Spec &spec, const Block &block, PipelineBuilder
     const int channels = spec.top_channels();
     const Frame frame{spec.input.width, spec.input.height};
     Stages &stages = b.stages();
-    Func prev = pool_copies(arg::feat, r.pool, b.in(arg::h), spec.copies(), channels, b.type(),
-                            stages);
+    Func prev =
+        pool_copies(arg::feat, r.pool, b.in(arg::h), spec.copies(), channels, b.type(), stages);
     b.out(prev);
     for (int i = 0; i <= r.decoder_layers; ++i) {
         const bool last = i == r.decoder_layers;
@@ -50,9 +50,8 @@ void build_readout_backward(const Spec &spec, const Block &block, PipelineBuilde
     const Frame frame{spec.input.width, spec.input.height};
     Stages &stages = b.stages();
     Func d_out("d_pred");  // gradient at the output of layer i
-    d_out(d.c, d.x, d.y, d.b) =
-        b.scalar(arg::grad_scale) *
-        (b.in(arg::pred)(d.c, d.x, d.y, d.b) - b.in(arg::target)(d.c, d.x, d.y, d.b));
+    d_out(d.c, d.x, d.y, d.b) = b.scalar(arg::grad_scale) * (b.in(arg::pred)(d.c, d.x, d.y, d.b) -
+                                                             b.in(arg::target)(d.c, d.x, d.y, d.b));
     stages.roots.push_back({d_out, RootStage::Frame, r.channels});
     for (int i = r.decoder_layers; i >= 0; --i) {
         const bool last = i == r.decoder_layers;
@@ -60,10 +59,9 @@ void build_readout_backward(const Spec &spec, const Block &block, PipelineBuilde
         const std::string name = weight_arg(b, block, i);
         const Func input = i == 0 ? b.in(arg::feat) : b.in(arg::decoder_act(i - 1));
         Func input_padded = circular_pad(input.name() + "_padded", input, frame, false);
-        WeightGradStage wg =
-            weight_grad(b.grad_name(block.params[i]), d_out, input_padded, input_padded,
-                        out_channels, channels, r.decoder_kernel, frame, false, 0, b.batch(),
-                        b.type());
+        WeightGradStage wg = weight_grad(b.grad_name(block.params[i]), d_out, input_padded,
+                                         input_padded, out_channels, channels, r.decoder_kernel,
+                                         frame, false, 0, b.batch(), b.type());
         stages.weight_grads.push_back(wg);
         b.out(wg.out);
 
@@ -83,8 +81,8 @@ void build_readout_backward(const Spec &spec, const Block &block, PipelineBuilde
         stages.convs.push_back(conv);
         d_out = d_in;
     }
-    b.out(unpool_copies(arg::d_h, r.pool, b.in(arg::h), d_out, b.in(arg::d_h_carry),
-                        spec.copies(), channels, b.type(), stages));
+    b.out(unpool_copies(arg::d_h, r.pool, b.in(arg::h), d_out, b.in(arg::d_h_carry), spec.copies(),
+                        channels, b.type(), stages));
 }
 
 void build_frame_loss(const Spec &spec, const Block &, PipelineBuilder &b) {

@@ -164,10 +164,9 @@ namespace {
 // The bytes of a .npy file: header for descr and shape, then the payload.
 std::string encode_npy_bytes(const std::string &descr, const std::vector<int64_t> &shape,
                              const char *payload, size_t bytes_count) {
-    std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " +
-                       (shape.size() == 1 ? "(" + std::to_string(shape[0]) + ",)"
-                                          : shape_text(shape)) +
-                       ", }";
+    std::string dict =
+        "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " +
+        (shape.size() == 1 ? "(" + std::to_string(shape[0]) + ",)" : shape_text(shape)) + ", }";
     // Total header (magic + version + length + dict + '\n') is padded to a multiple of 64.
     const size_t unpadded = 10 + dict.size() + 1;
     dict.append((64 - unpadded % 64) % 64, ' ');
@@ -190,9 +189,9 @@ std::string encode_npy(const Array<T> &array) {
 }
 
 void write_npy_integers(const std::string &path, const std::vector<int64_t> &values) {
-    write_file_atomically(path, encode_npy_bytes("<i8", {int64_t(values.size())},
-                                                 reinterpret_cast<const char *>(values.data()),
-                                                 values.size() * 8));
+    write_file_atomically(
+        path, encode_npy_bytes("<i8", {int64_t(values.size())},
+                               reinterpret_cast<const char *>(values.data()), values.size() * 8));
 }
 
 template <typename T>

@@ -28,7 +28,8 @@ RunningStats<T> RunningStats<T>::initial(const ModelPlan &plan) {
     RunningStats<T> s;
     s.data.assign(size_t(plan.buffers_size()), T(0));
     for (const auto &b : plan.buffers)
-        std::fill(s.data.begin() + b.offset, s.data.begin() + b.offset + b.numel(), T(b.init.scale));
+        std::fill(s.data.begin() + b.offset, s.data.begin() + b.offset + b.numel(),
+                  T(b.init.scale));
     s.counters.assign(plan.counters.size(), 0);
     return s;
 }
@@ -42,15 +43,19 @@ ModelWeights<T> init_weights(const ModelPlan &plan, uint64_t seed) {
         T *out = w.params.tensor(i);
         for (int64_t k = 0; k < w.params.infos[i].numel(); ++k) {
             switch (init.kind) {
-                case Init::Uniform: out[k] = T((2.0 * rng.uniform() - 1.0) * init.scale); break;
+                case Init::Uniform:
+                    out[k] = T((2.0 * rng.uniform() - 1.0) * init.scale);
+                    break;
                 case Init::Normal: {
                     // Box-Muller; 1 - u keeps the logarithm finite.
                     const double u1 = 1.0 - rng.uniform(), u2 = rng.uniform();
-                    out[k] = T(init.scale * std::sqrt(-2.0 * std::log(u1)) *
-                               std::cos(2.0 * M_PI * u2));
+                    out[k] =
+                        T(init.scale * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
                     break;
                 }
-                case Init::Constant: out[k] = T(init.scale); break;
+                case Init::Constant:
+                    out[k] = T(init.scale);
+                    break;
             }
         }
     }
@@ -116,10 +121,10 @@ ModelWeights<T> load_checkpoint(const std::string &path, const ModelPlan &plan,
     auto floats = [&](const std::string &name) -> const Array<T> & {
         const Array<T> *a = file.find(name);
         if (!a) {
-            throw InputError(path + ": tensor \"" + name + "\" " + shape_text(expected[name]) +
-                             (file.find_integer(name) ? " is stored as I64, not a float type"
-                                                      : " is missing") +
-                             "; expected: " + listing);
+            throw InputError(
+                path + ": tensor \"" + name + "\" " + shape_text(expected[name]) +
+                (file.find_integer(name) ? " is stored as I64, not a float type" : " is missing") +
+                "; expected: " + listing);
         }
         return *a;
     };
@@ -176,19 +181,18 @@ void save_parameters(const std::string &path, const ParameterSet<T> &params,
     write_safetensors(path, file, dtype);
 }
 
-#define FERNN_CHECKPOINT(T)                                                                     \
-    template struct ParameterSet<T>;                                                           \
-    template struct RunningStats<T>;                                                           \
-    template ModelWeights<T> init_weights<T>(const ModelPlan &, uint64_t);                     \
-    template ModelWeights<T> load_checkpoint<T>(const std::string &, const ModelPlan &,         \
-                                                const std::string &);                           \
-    template TensorFile<T> checkpoint_tensors<T>(const ModelPlan &, const ModelWeights<T> &);  \
-    template void save_checkpoint<T>(const std::string &, const ModelPlan &,                   \
-                                     const ModelWeights<T> &,                                  \
-                                     const std::map<std::string, std::string> &,               \
-                                     const std::string &);                                      \
-    template void save_parameters<T>(const std::string &, const ParameterSet<T> &,             \
-                                     const std::map<std::string, std::string> &,               \
+#define FERNN_CHECKPOINT(T)                                                                   \
+    template struct ParameterSet<T>;                                                          \
+    template struct RunningStats<T>;                                                          \
+    template ModelWeights<T> init_weights<T>(const ModelPlan &, uint64_t);                    \
+    template ModelWeights<T> load_checkpoint<T>(const std::string &, const ModelPlan &,       \
+                                                const std::string &);                         \
+    template TensorFile<T> checkpoint_tensors<T>(const ModelPlan &, const ModelWeights<T> &); \
+    template void save_checkpoint<T>(                                                         \
+        const std::string &, const ModelPlan &, const ModelWeights<T> &,                      \
+        const std::map<std::string, std::string> &, const std::string &);                     \
+    template void save_parameters<T>(const std::string &, const ParameterSet<T> &,            \
+                                     const std::map<std::string, std::string> &,              \
                                      const std::string &);
 FERNN_CHECKPOINT(float)
 FERNN_CHECKPOINT(double)

@@ -1,10 +1,10 @@
 #include "runtime/model/device_tensor.h"
 
-#include "runtime/plan/arguments.h"
-
 #include <cstring>
 #include <stdexcept>
 #include <type_traits>
+
+#include "runtime/plan/arguments.h"
 
 namespace fernn {
 
@@ -140,13 +140,14 @@ void Tensor<T>::fill(T value) {
         std::fill(p, p + size_, value);
         return;
     }
-    if (std::is_floating_point_v<T> && value == T(0) &&
-        (sizeof(T) == 8) == lib_->is_float64()) {
+    if (std::is_floating_point_v<T> && value == T(0) && (sizeof(T) == 8) == lib_->is_float64()) {
         // Zeros are written on the device by the library's fill_zero pipeline: nothing
         // crosses the bus (a hidden-state gradient can be a gigabyte).
         Tensor<T> flat = view(0, {int(size_)});
         const ModelPlan &plan = lib_->plan();
-        lib_->call(plan.pipeline(plan.optimizer, Op::FillZero)).bind(arg::zeros, *flat.buffer()).run();
+        lib_->call(plan.pipeline(plan.optimizer, Op::FillZero))
+            .bind(arg::zeros, *flat.buffer())
+            .run();
         return;
     }
     AlignedVector<T> values(size_, value);

@@ -66,8 +66,8 @@ Tensor<T> Encoder<T>::stack_forward(EncoderTrace<T> &trace, int block, Tensor<T>
                                     Parameters<T> &params, Statistics<T> *stats,
                                     Saved<T> &saved) const {
     const bool train = trace.mode == Mode::Train;
-    const Op op = train || !plan_.has(block, Op::StackForwardEval) ? Op::StackForward
-                                                                    : Op::StackForwardEval;
+    const Op op =
+        train || !plan_.has(block, Op::StackForwardEval) ? Op::StackForward : Op::StackForwardEval;
     const PipelineSignature &sig = plan_.pipeline(block, op);
     const PipelineSignature &backward = plan_.pipeline(block, Op::StackBackward);
     Binder<T> call(lib_, sig);
@@ -114,8 +114,8 @@ void Encoder<T>::step(EncoderTrace<T> &trace, Tensor<T> frame, Parameters<T> &pa
         Saved<T> input_saved;
         if (l > 0) {
             Tensor<T> below = new_states.back().view(0, new_states.back().extents());
-            Tensor<T> in = stack_forward(trace, plan_.layer_inputs[l], below, params, stats,
-                                         input_saved);
+            Tensor<T> in =
+                stack_forward(trace, plan_.layer_inputs[l], below, params, stats, input_saved);
             trace.pool.give(std::move(x));
             x = std::move(in);
         }
@@ -157,8 +157,7 @@ void Encoder<T>::stack_backward(EncoderTrace<T> &trace, int block, Tensor<T> &in
     for (const Argument &a : sig.inputs) {
         if (a.source != Source::Data || a.name == arg::in || a.name == arg::d_out) continue;
         auto it = saved.find(a.name);
-        if (it == saved.end())
-            throw std::logic_error(sig.name + ": the trace holds no " + a.name);
+        if (it == saved.end()) throw std::logic_error(sig.name + ": the trace holds no " + a.name);
         call.data(a.name, it->second);
     }
     if (d_in) call.data(arg::d_in, *d_in);
@@ -208,8 +207,8 @@ void Encoder<T>::backward(EncoderTrace<T> &trace, Parameters<T> &params, Gradien
                 const TensorType &below =
                     plan_.pipeline(block, Op::StackBackward).find_output(arg::d_in)->type;
                 Tensor<T> d_in = take(trace.pool, lib_, below, trace.batch);
-                stack_backward(trace, block, trace.states[l - 1][t], trace.inputs[l][t], d_x,
-                               &d_in, params, grads);
+                stack_backward(trace, block, trace.states[l - 1][t], trace.inputs[l][t], d_x, &d_in,
+                               params, grads);
                 // Layer l-1's total at step t: its carry plus what layer l's input passed down.
                 Tensor<T> c = flat(carry[l - 1]), d = flat(d_in), s = flat(total[l - 1]);
                 lib_.call(add)

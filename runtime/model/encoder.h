@@ -27,7 +27,7 @@ template <typename T>
 struct EncoderTrace {
     int batch = 0, steps = 0;
     Mode mode = Mode::Eval;
-    bool keep_all = false;  // keep every state and what the backward reads
+    bool keep_all = false;                       // keep every state and what the backward reads
     std::vector<Tensor<T>> frames;               // the frame fed at each step
     std::vector<Saved<T>> lifting;               // [step] the lifting's saved outputs
     std::vector<std::vector<Saved<T>>> inputs;   // [layer][step] layer inputs' saved outputs
@@ -85,8 +85,8 @@ class Encoder {
   private:
     // Runs a conv stack's forward on `in`; returns its output, keeping what its backward
     // reads in `saved` when the trace keeps everything.
-    Tensor<T> stack_forward(EncoderTrace<T> &trace, int block, Tensor<T> &in,
-                            Parameters<T> &params, Statistics<T> *stats, Saved<T> &saved) const;
+    Tensor<T> stack_forward(EncoderTrace<T> &trace, int block, Tensor<T> &in, Parameters<T> &params,
+                            Statistics<T> *stats, Saved<T> &saved) const;
     void stack_backward(EncoderTrace<T> &trace, int block, Tensor<T> &in, Saved<T> &saved,
                         Tensor<T> &d_out, Tensor<T> *d_in, Parameters<T> &params,
                         GradientSum<T> &grads) const;

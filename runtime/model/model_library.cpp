@@ -80,8 +80,9 @@ std::shared_ptr<ModelLibrary> ModelLibrary::open(const std::string &dir) {
         lib->spec_ = parse_spec(m.at("spec"), JsonSource{manifest_path + " (spec)", {}});
         lib->plan_ = build_plan(lib->spec_);
         if (m.at("plan") != lib->plan_.to_json()) {
-            throw InputError(dir + ": the manifest's model plan differs from the one this fernn "
-                                   "makes of its spec; recompile the model with fernn compile");
+            throw InputError(dir +
+                             ": the manifest's model plan differs from the one this fernn "
+                             "makes of its spec; recompile the model with fernn compile");
         }
         lib->float64_ = m.at("precision").get<std::string>() == "float64";
         const std::string so = (fs::path(dir) / m.at("library").get<std::string>()).string();

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/spec/json_reader.h"
 #include "runtime/plan/plan.h"
+#include "runtime/spec/json_reader.h"
 #include "runtime/spec/spec.h"
 
 namespace fernn {

@@ -111,14 +111,13 @@ Tensor<T> take(TensorPool<T> &pool, const ModelLibrary &lib, const TensorType &t
     return pool.take(lib, halide_extents(type, lib.plan().geometry, batch));
 }
 
-#define FERNN_PARAMETERS(T)                                                                 \
-    template class FlatTensors<T>;                                                         \
-    template FlatTensors<T>::FlatTensors(const ModelLibrary &, const std::vector<ParamInfo> &); \
-    template FlatTensors<T>::FlatTensors(const ModelLibrary &,                              \
-                                         const std::vector<BufferInfo> &);                  \
-    template class Parameters<T>;                                                          \
-    template class Statistics<T>;                                                          \
-    template class Binder<T>;                                                              \
+#define FERNN_PARAMETERS(T)                                                                      \
+    template class FlatTensors<T>;                                                               \
+    template FlatTensors<T>::FlatTensors(const ModelLibrary &, const std::vector<ParamInfo> &);  \
+    template FlatTensors<T>::FlatTensors(const ModelLibrary &, const std::vector<BufferInfo> &); \
+    template class Parameters<T>;                                                                \
+    template class Statistics<T>;                                                                \
+    template class Binder<T>;                                                                    \
     template Tensor<T> take<T>(TensorPool<T> &, const ModelLibrary &, const TensorType &, int);
 FERNN_PARAMETERS(float)
 FERNN_PARAMETERS(double)

@@ -1,33 +1,26 @@
 // Runs a compiled model over whole sequences: the encoder (runtime/model/encoder.h) through
-// time and the head the spec's readout names, with its loss and its part of the loop:
-//   frames   as the reference Seq2SeqFERNN: after the T_in input frames the decoder's first
-//            input is the last observed frame fed a second time, then each prediction is fed
-//            back with no gradient through it; the loss is the MSE over the predicted frames
-//   classes  as the reference FERNN_Classifier: the copies pooled, the spatial mean, the last
-//            step (or the mean over steps), a linear layer -> logits; mean cross-entropy
-// and backpropagation through time giving the gradient of every parameter.
+// time and the head the spec's readout names (runtime/model/heads/), with its loss and its part
+// of the loop, and backpropagation through time giving the gradient of every parameter:
+//   frames   as the reference Seq2SeqFERNN: predicted frames fed back, MSE
+//   classes  as the reference FERNN_Classifier: logits from the pooled top state, cross-entropy
 #pragma once
 
 #include <memory>
 #include <vector>
 
-#include "runtime/formats/array.h"
-#include "runtime/model/encoder.h"
+#include "runtime/model/heads/classes_head.h"
+#include "runtime/model/heads/frames_head.h"
 
 namespace fernn {
-
-// What a loss compares with: frames (B, T_out, C, H, W) or class labels (B).
-template <typename T>
-struct Targets {
-    const Array<T> *frames = nullptr;
-    const std::vector<int64_t> *labels = nullptr;
-};
 
 template <typename T>
 class SequenceModel {
   public:
     using Parameters = fernn::Parameters<T>;
     using Statistics = fernn::Statistics<T>;
+    using Trace = fernn::Trace<T>;
+    using Options = fernn::Options<T>;
+    using ClassScores = typename ClassesHead<T>::Scores;
 
     explicit SequenceModel(std::shared_ptr<const ModelLibrary> library);
 
@@ -36,26 +29,6 @@ class SequenceModel {
     const ModelLibrary &library() const { return *lib_; }
     bool classifies() const { return spec().readout.kind == "classes"; }
 
-    struct Trace : EncoderTrace<T> {
-        int t_in = 0, t_out = 0;
-        // frames head
-        std::vector<Tensor<T>> preds, feats;
-        std::vector<std::vector<Tensor<T>>> acts;  // [decoder step][layer]
-        std::vector<Tensor<T>> targets;            // set by loss(), read by backward()
-        // classes head: the pooled features (summed over steps for time "mean"), the logits
-        Tensor<T> feat_sum, logits;
-        Tensor<int32_t> labels;
-    };
-
-    struct Options {
-        Mode mode = Mode::Eval;
-        bool keep_all = false;  // keep every state and what backward() reads
-        int t_out = 0;          // frames: frames to predict
-        // frames: (B, t_out, C, H, W) fed at the decoder steps in place of the model's own
-        // (last observed frame, then each prediction), e.g. for teacher forcing.
-        const Array<T> *decoder_inputs = nullptr;
-    };
-
     // inputs: (B, T_in, C, H, W). stats may be null for models without BatchNorm.
     void forward(Parameters &params, Statistics *stats, const Array<T> &inputs, const Options &o,
                  Trace &trace) const;
@@ -63,12 +36,7 @@ class SequenceModel {
     // frames: mean squared error of the predictions against targets (B, T_out, C, H, W).
     double loss(Trace &trace, const Array<T> &targets) const;
     Array<T> predictions(Trace &trace) const;  // (B, T_out, C, H, W)
-
-    // classes: mean cross-entropy and the number of correct argmax predictions.
-    struct ClassScores {
-        double loss = 0;
-        int64_t correct = 0;
-    };
+    // classes: mean cross-entropy and the number of correct argmax predictions; the logits.
     ClassScores class_scores(Trace &trace, const std::vector<int64_t> &labels) const;
     Array<T> logits(Trace &trace) const;  // (B, K)
 
@@ -87,21 +55,12 @@ class SequenceModel {
                     ParameterSet<T> &grads) const;
 
   private:
-    void check_sequence(const Array<T> &a, const char *what, int frames) const;
-    // (B,T,C,H,W)[:, t] in the pipelines' frame layout, on the device.
-    Tensor<T> frame_at(const Array<T> &seq, int t, TensorPool<T> &pool) const;
-    void frames_forward(Parameters &params, Statistics *stats, const Array<T> &inputs,
-                        const Options &o, Trace &trace) const;
-    void classes_forward(Parameters &params, Statistics *stats, const Array<T> &inputs,
-                         Trace &trace) const;
-    double frames_backward(Parameters &params, const Array<T> &targets, Trace &trace,
-                           GradientSum<T> &grads) const;
-    double classes_backward(Parameters &params, const std::vector<int64_t> &labels, Trace &trace,
-                            GradientSum<T> &grads) const;
-    void check_labels(const std::vector<int64_t> &labels, int batch) const;
+    const FramesHead<T> &frames() const;
+    const ClassesHead<T> &classes() const;
 
     std::shared_ptr<const ModelLibrary> lib_;
     Encoder<T> encoder_;
+    std::unique_ptr<Head<T>> head_;
 };
 
 }  // namespace fernn

@@ -12,10 +12,18 @@ namespace fernn::arg {
 inline const std::string in = "in", out = "out", d_in = "d_in", d_out = "d_out";
 // Per conv layer i of a stack, saved for the backward: its output (i < last), its conv output
 // before BatchNorm, and the batch mean and (biased) variance BatchNorm normalized with.
-inline std::string layer_out(int i) { return "y_" + std::to_string(i); }
-inline std::string pre_norm(int i) { return "z_" + std::to_string(i); }
-inline std::string batch_mean(int i) { return "mean_" + std::to_string(i); }
-inline std::string batch_var(int i) { return "var_" + std::to_string(i); }
+inline std::string layer_out(int i) {
+    return "y_" + std::to_string(i);
+}
+inline std::string pre_norm(int i) {
+    return "z_" + std::to_string(i);
+}
+inline std::string batch_mean(int i) {
+    return "mean_" + std::to_string(i);
+}
+inline std::string batch_var(int i) {
+    return "var_" + std::to_string(i);
+}
 
 // Recurrent cells: the layer input x (broadcast over copies for layer 0), the states.
 inline const std::string x = "x", d_x = "d_x", h_prev = "h_prev", h_next = "h_next",
@@ -25,9 +33,11 @@ inline const std::string x = "x", d_x = "d_x", h_prev = "h_prev", h_next = "h_ne
 // d_h: the carry plus the head's share.
 inline const std::string h = "h", d_h_carry = "d_h_carry", d_h = "d_h";
 // frames: the prediction, the pooled state, each decoder layer's output, the loss.
-inline const std::string pred = "pred", feat = "feat", target = "target",
-                         grad_scale = "grad_scale", sse = "sse";
-inline std::string decoder_act(int i) { return "act_" + std::to_string(i); }
+inline const std::string pred = "pred", feat = "feat", target = "target", grad_scale = "grad_scale",
+                         sse = "sse";
+inline std::string decoder_act(int i) {
+    return "act_" + std::to_string(i);
+}
 // classes: the pooled feature of one step and its gradient, their sum over steps, logits.
 inline const std::string d_feat = "d_feat", feat_sum = "feat_sum", logits = "logits",
                          labels = "labels", time_scale = "time_scale", loss_scale = "loss_scale";
@@ -41,7 +51,11 @@ inline const std::string acc = "acc", step = "step", sum = "sum", zeros = "zeros
                          beta1 = "beta1", one_minus_beta1 = "one_minus_beta1", beta2 = "beta2",
                          one_minus_beta2 = "one_minus_beta2", eps = "eps", max_norm = "max_norm";
 
-inline std::string grad_of(const std::string &argument) { return "grad_" + argument; }
-inline std::string next_of(const std::string &argument) { return "next_" + argument; }
+inline std::string grad_of(const std::string &argument) {
+    return "grad_" + argument;
+}
+inline std::string next_of(const std::string &argument) {
+    return "next_" + argument;
+}
 
 }  // namespace fernn::arg

@@ -20,8 +20,7 @@ std::string classes_conv_h(int layer, int) {
 // The one registry of naming schemes, by readout kind.
 const std::map<std::string, NamingScheme> &registry() {
     static const std::map<std::string, NamingScheme> schemes = {
-        {"frames",
-         {"cell.conv_u", true, "cell.conv_u_layers", frames_conv_h, "cell", false}},
+        {"frames", {"cell.conv_u", true, "cell.conv_u_layers", frames_conv_h, "cell", false}},
         {"classes",
          {"lstm.conv_u_first", false, "lstm.conv_u_layers", classes_conv_h, "lstm", true}},
     };

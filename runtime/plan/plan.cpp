@@ -12,12 +12,23 @@ namespace fernn {
 
 namespace {
 
-constexpr std::array<const char *, kOpCount> kOpNames{
-    "forward",          "forward_eval",       "backward",         "forward",
-    "forward_first",    "backward",           "backward_first",   "readout_forward",
-    "readout_backward", "frame_loss",         "pool_forward",     "pool_backward",
-    "classifier_forward", "classifier_backward", "grad_accumulate", "fill_zero",
-    "optimizer_step"};
+constexpr std::array<const char *, kOpCount> kOpNames{"forward",
+                                                      "forward_eval",
+                                                      "backward",
+                                                      "forward",
+                                                      "forward_first",
+                                                      "backward",
+                                                      "backward_first",
+                                                      "readout_forward",
+                                                      "readout_backward",
+                                                      "frame_loss",
+                                                      "pool_forward",
+                                                      "pool_backward",
+                                                      "classifier_forward",
+                                                      "classifier_backward",
+                                                      "grad_accumulate",
+                                                      "fill_zero",
+                                                      "optimizer_step"};
 static_assert(kOpNames.size() == size_t(kOpCount), "one name per Op");
 static_assert(int(Op::OptimizerStep) + 1 == kOpCount, "kOpCount counts every Op");
 
@@ -111,8 +122,8 @@ class PlanBuilder {
     }
     void buffer_out(Sig &s, int b) {
         const BufferInfo &info = plan_.buffers[b];
-        s.s.outputs.push_back({arg::next_of(info.argument()), TensorType::fixed(info.shape),
-                               Source::BufferNext, b});
+        s.s.outputs.push_back(
+            {arg::next_of(info.argument()), TensorType::fixed(info.shape), Source::BufferNext, b});
     }
     void add_pipeline(int block, Sig &&s) {
         Block &b = plan_.blocks[block];
@@ -245,7 +256,8 @@ class PlanBuilder {
     }
 
     void layer_input(int l) {
-        const int block = add_block(BlockKind::LayerInput, l, "layer" + std::to_string(l) + ".input");
+        const int block =
+            add_block(BlockKind::LayerInput, l, "layer" + std::to_string(l) + ".input");
         plan_.layer_inputs[l] = block;
         conv_stack(block, {*spec_.recurrence.layers[l].input},
                    naming_.layer_inputs + "." + std::to_string(l - 1), false, true, true);
@@ -372,7 +384,8 @@ class PlanBuilder {
         const TensorType h = TensorType::hidden(c), feat = TensorType::features(c),
                          logits = TensorType::features(k);
 
-        add_pipeline(plan_.head, std::move(sig(Op::PoolForward).in(arg::h, h).out(arg::feat, feat)));
+        add_pipeline(plan_.head,
+                     std::move(sig(Op::PoolForward).in(arg::h, h).out(arg::feat, feat)));
         add_pipeline(plan_.head, std::move(sig(Op::PoolBackward)
                                                .in(arg::h, h)
                                                .in(arg::d_feat, feat)
@@ -407,12 +420,15 @@ class PlanBuilder {
                                                     .out(arg::sum, flat)));
         add_pipeline(plan_.optimizer, std::move(sig(Op::FillZero).out(arg::zeros, flat)));
         Sig step = sig(Op::OptimizerStep);
-        step.in(arg::params, flat).in(arg::grads, flat).in(arg::exp_avg, flat).in(arg::exp_avg_sq, flat);
+        step.in(arg::params, flat)
+            .in(arg::grads, flat)
+            .in(arg::exp_avg, flat)
+            .in(arg::exp_avg_sq, flat);
         // Scalars as PyTorch forms them: Python floats cast to the tensor type; the clipping
         // threshold compared in float64 with the float64 norm.
-        for (const std::string *s : {&arg::step_size, &arg::bias_correction2_sqrt, &arg::beta1,
-                                     &arg::one_minus_beta1, &arg::beta2, &arg::one_minus_beta2,
-                                     &arg::eps})
+        for (const std::string *s :
+             {&arg::step_size, &arg::bias_correction2_sqrt, &arg::beta1, &arg::one_minus_beta1,
+              &arg::beta2, &arg::one_minus_beta2, &arg::eps})
             step.in(*s, scalar);
         step.in(arg::max_norm, TensorType::scalar(Element::Float64));
         step.out(arg::params_next, flat)
@@ -527,16 +543,15 @@ json ModelPlan::to_json() const {
     }
     json pipelines_j = json::array();
     for (const auto &p : pipelines) pipelines_j.push_back(p.to_json());
-    return json{{"geometry",
-                 {{"height", geometry.height},
-                  {"width", geometry.width},
-                  {"copies", geometry.copies}}},
-                {"parameters", params_j},
-                {"buffers", buffers_j},
-                {"counters", counters},
-                {"constants", constants_j},
-                {"blocks", blocks_j},
-                {"pipelines", pipelines_j}};
+    return json{
+        {"geometry",
+         {{"height", geometry.height}, {"width", geometry.width}, {"copies", geometry.copies}}},
+        {"parameters", params_j},
+        {"buffers", buffers_j},
+        {"counters", counters},
+        {"constants", constants_j},
+        {"blocks", blocks_j},
+        {"pipelines", pipelines_j}};
 }
 
 ModelPlan build_plan(const Spec &spec) {

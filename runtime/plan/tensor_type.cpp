@@ -28,13 +28,19 @@ TensorType TensorType::scalar(Element element) {
 
 int TensorType::dimensions() const {
     switch (kind) {
-        case TensorKind::Frame: return 4;
-        case TensorKind::Hidden: return 5;
-        case TensorKind::Features: return 2;
-        case TensorKind::Fixed: return static_cast<int>(shape.size());
+        case TensorKind::Frame:
+            return 4;
+        case TensorKind::Hidden:
+            return 5;
+        case TensorKind::Features:
+            return 2;
+        case TensorKind::Fixed:
+            return static_cast<int>(shape.size());
         case TensorKind::Labels:
-        case TensorKind::Flat: return 1;
-        case TensorKind::Scalar: return 0;
+        case TensorKind::Flat:
+            return 1;
+        case TensorKind::Scalar:
+            return 0;
     }
     return 0;
 }
@@ -49,8 +55,8 @@ bool TensorType::operator==(const TensorType &o) const {
 }
 
 std::string TensorType::kind_name() const {
-    static const char *names[] = {"frame", "hidden", "features", "fixed",
-                                  "labels", "flat",  "scalar"};
+    static const char *names[] = {"frame",  "hidden", "features", "fixed",
+                                  "labels", "flat",   "scalar"};
     return names[static_cast<int>(kind)];
 }
 
@@ -63,21 +69,26 @@ json TensorType::to_json() const {
     return j;
 }
 
-std::vector<int> halide_extents(const TensorType &t, const Geometry &g, int batch,
-                                int64_t length) {
+std::vector<int> halide_extents(const TensorType &t, const Geometry &g, int batch, int64_t length) {
     switch (t.kind) {
-        case TensorKind::Frame: return {t.channels, g.width, g.height, batch};
-        case TensorKind::Hidden: return {t.channels, g.width, g.height, g.copies, batch};
-        case TensorKind::Features: return {t.channels, batch};
+        case TensorKind::Frame:
+            return {t.channels, g.width, g.height, batch};
+        case TensorKind::Hidden:
+            return {t.channels, g.width, g.height, g.copies, batch};
+        case TensorKind::Features:
+            return {t.channels, batch};
         case TensorKind::Fixed: {
             std::vector<int> out;
             for (auto it = t.shape.rbegin(); it != t.shape.rend(); ++it)
                 out.push_back(static_cast<int>(*it));
             return out;
         }
-        case TensorKind::Labels: return {batch};
-        case TensorKind::Flat: return {static_cast<int>(length)};
-        case TensorKind::Scalar: return {};
+        case TensorKind::Labels:
+            return {batch};
+        case TensorKind::Flat:
+            return {static_cast<int>(length)};
+        case TensorKind::Scalar:
+            return {};
     }
     throw std::logic_error("halide_extents: unknown tensor kind");
 }

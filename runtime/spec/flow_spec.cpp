@@ -101,9 +101,9 @@ FlowSpec parse_flow(ObjectReader &flow, const FrameShape &frame, int version) {
     const FlowGroup &entry = registry().at(group);
     if (version < entry.since_version) {
         flow.source().fail(flow.path_of("group"),
-                           "group \"" + group + "\" needs \"fernn\": " +
-                               std::to_string(entry.since_version) + " (this file is version " +
-                               std::to_string(version) + ")");
+                           "group \"" + group +
+                               "\" needs \"fernn\": " + std::to_string(entry.since_version) +
+                               " (this file is version " + std::to_string(version) + ")");
     }
     FlowSpec spec = entry.parse(flow, frame);
     flow.finish();

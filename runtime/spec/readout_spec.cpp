@@ -19,10 +19,10 @@ void parse_frames(ObjectReader &r, const FrameShape &frame, ReadoutSpec &spec) {
     f.channels = r.integer("channels", 1, 64);
     // Each prediction is fed back as the next input frame, so it must have the input's shape.
     if (f.channels != frame.channels) {
-        r.source().fail(r.path_of("channels"),
-                        "value " + std::to_string(f.channels) +
-                            " differs from input.channels; allowed: " +
-                            std::to_string(frame.channels) + " (predictions are fed back as inputs)");
+        r.source().fail(r.path_of("channels"), "value " + std::to_string(f.channels) +
+                                                   " differs from input.channels; allowed: " +
+                                                   std::to_string(frame.channels) +
+                                                   " (predictions are fed back as inputs)");
     }
 }
 
@@ -64,8 +64,9 @@ ReadoutSpec parse_readout(ObjectReader &r, const FrameShape &frame, int version)
     ReadoutSpec spec;
     if (r.has("kind")) {
         if (version < 2) {
-            r.source().fail(r.path_of("kind"), "this key needs \"fernn\": 2 (this file is version " +
-                                                   std::to_string(version) + ")");
+            r.source().fail(r.path_of("kind"),
+                            "this key needs \"fernn\": 2 (this file is version " +
+                                std::to_string(version) + ")");
         }
         spec.kind = r.choice("kind", readout_kinds());
     }

@@ -39,7 +39,8 @@ Spec parse_spec(const json &doc, const JsonSource &source) {
     ObjectReader seq = top.object("sequence");
     s.sequence.input_frames = seq.integer("input_frames", 1, 10000);
     // A classifier reads its input frames and predicts none.
-    if (s.readout.predicts_frames()) s.sequence.output_frames = seq.integer("output_frames", 1, 10000);
+    if (s.readout.predicts_frames())
+        s.sequence.output_frames = seq.integer("output_frames", 1, 10000);
     seq.finish();
 
     if (top.has("training")) {
@@ -50,8 +51,8 @@ Spec parse_spec(const json &doc, const JsonSource &source) {
         s.training.epochs = tr.integer_or("epochs", 1, 1000000, d.epochs);
         s.training.clip_grad_norm = tr.number_or("clip_grad_norm", 0.0, 1e9, d.clip_grad_norm);
         s.training.data_velocity_range =
-            tr.integer_or("data_velocity_range", 0, (std::min(s.input.height, s.input.width) - 1) / 2,
-                          d.data_velocity_range);
+            tr.integer_or("data_velocity_range", 0,
+                          (std::min(s.input.height, s.input.width) - 1) / 2, d.data_velocity_range);
         tr.finish();
     }
     top.finish();

@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <sstream>
 
-#include "runtime/formats/atomic_file.h"
 #include "runtime/data/flowing_mnist.h"
+#include "runtime/formats/atomic_file.h"
 #include "runtime/formats/png.h"
 #include "runtime/training/progress.h"
 
@@ -124,8 +124,9 @@ json evaluate(const SequenceModel<float> &model, const ModelWeights<float> &weig
 
     // Test MSE at the training horizon.
     cfg.frames = t_in + t_out;
-    const Run test = run(model, params, stats, FlowingMnist(data.test, cfg, kSplitSeed, kTestStream),
-                         s.sequences, s.batch, t_in, t_out);
+    const Run test =
+        run(model, params, stats, FlowingMnist(data.test, cfg, kSplitSeed, kTestStream),
+            s.sequences, s.batch, t_in, t_out);
     double total = 0;
     for (const auto &e : test.errors)
         for (double v : e) total += v;
@@ -137,8 +138,9 @@ json evaluate(const SequenceModel<float> &model, const ModelWeights<float> &weig
 
     // Length generalization.
     cfg.frames = t_in + s.length_frames;
-    const Run length = run(model, params, stats, FlowingMnist(data.test, cfg, kSplitSeed, kLengthStream),
-                           s.sequences, s.batch, t_in, s.length_frames);
+    const Run length =
+        run(model, params, stats, FlowingMnist(data.test, cfg, kSplitSeed, kLengthStream),
+            s.sequences, s.batch, t_in, s.length_frames);
     json mean = json::array(), stdev = json::array();
     std::ostringstream csv;
     csv << "t,mean_mse,std_mse\n";

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "runtime/formats/atomic_file.h"
 #include "runtime/data/flowing_mnist.h"
+#include "runtime/formats/atomic_file.h"
 #include "runtime/training/optimizer.h"
 #include "runtime/training/progress.h"
 
@@ -244,9 +244,9 @@ double bptt_bytes(const Spec &s, int batch) {
                                      pixels * s.top_channels()
                                : 0;
     const double per_sample = (steps + 1) * (state + lifted)  // states and saved activations
-                              + decoder                          // decoder activations
-                              + (steps + 2 * s.sequence.output_frames) * pixels * s.input.channels
-                              + 4 * state;  // backward buffers
+                              + decoder                       // decoder activations
+                              + (steps + 2 * s.sequence.output_frames) * pixels * s.input.channels +
+                              4 * state;  // backward buffers
     return 4.0 * batch * per_sample;
 }
 

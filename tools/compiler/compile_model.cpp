@@ -12,12 +12,12 @@
 #include <map>
 #include <thread>
 
+#include "generators/pipelines.h"
 #include "runtime/formats/atomic_file.h"
 #include "runtime/model/model_library.h"
 #include "schedules/cpu_schedule.h"
 #include "schedules/pipeline_schedule.h"
 #include "schedules/schedule_record.h"
-#include "generators/pipelines.h"
 
 #ifndef FERNN_DEFAULT_CXX
 #define FERNN_DEFAULT_CXX "c++"

@@ -10,18 +10,17 @@
 #include <map>
 #include <random>
 
-#include "tools/compiler/compile_model.h"
 #include "generators/pipelines.h"
 #include "schedules/cpu_schedule.h"
 #include "schedules/pipeline_schedule.h"
 #include "schedules/schedule_record.h"
+#include "tools/compiler/compile_model.h"
 
 namespace fernn::sched {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
 
 // Runs fn in a forked child and returns the JSON it produces; {"error": ...} when the child
 // throws, crashes, or exceeds timeout seconds.

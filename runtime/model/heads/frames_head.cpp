@@ -1,0 +1,146 @@
+#include "runtime/model/heads/frames_head.h"
+
+#include <cmath>
+
+#include "runtime/plan/arguments.h"
+
+namespace fernn {
+
+template <typename T>
+void FramesHead<T>::forward(Parameters<T> &params, Statistics<T> *stats, const Array<T> &inputs,
+                            const Options<T> &o, Trace<T> &tr) const {
+    if (o.decoder_inputs) {
+        this->check_sequence(*o.decoder_inputs, "decoder input", o.t_out);
+        if (o.decoder_inputs->shape[0] != inputs.shape[0])
+            throw InputError("decoder input batch differs from input");
+    }
+    const ModelPlan &plan = this->plan();
+    for (int t = 0; t < tr.t_in; ++t)
+        this->encoder_.step(tr, this->frame_at(inputs, t, tr.pool), params, stats);
+    const PipelineSignature &readout = plan.pipeline(plan.head, Op::ReadoutForward);
+    const int decoder_layers = this->spec().readout.frames.decoder_layers;
+    for (int k = 0; k < tr.t_out; ++k) {
+        if (o.decoder_inputs) {
+            this->encoder_.step(tr, this->frame_at(*o.decoder_inputs, k, tr.pool), params, stats);
+        } else if (k == 0) {
+            // The last observed frame is fed a second time: the same memory, read again.
+            Tensor<T> &last = tr.frames.back();
+            this->encoder_.step(tr, tr.keep_all ? last.view(0, last.extents()) : std::move(last),
+                                params, stats);
+        } else {
+            // Each prediction is fed back as it is (a view of it; nothing flows back into it).
+            Tensor<T> &pred = tr.preds.back();
+            this->encoder_.step(tr, pred.view(0, pred.extents()), params, stats);
+        }
+        auto out = [&](const std::string &name) {
+            return take(tr.pool, this->lib_, readout.find_output(name)->type, tr.batch);
+        };
+        Tensor<T> pred = out(arg::pred), feat = out(arg::feat);
+        std::vector<Tensor<T>> acts;
+        // All allocated before binding: a call keeps pointers to the buffers it was given.
+        for (int i = 0; i < decoder_layers; ++i) acts.push_back(out(arg::decoder_act(i)));
+        Binder<T> call(this->lib_, readout);
+        call.data(arg::h, tr.states.back().back())
+            .data(arg::pred, pred)
+            .data(arg::feat, feat)
+            .params(params);
+        for (int i = 0; i < decoder_layers; ++i) call.data(arg::decoder_act(i), acts[i]);
+        call.run();
+        tr.preds.push_back(std::move(pred));
+        if (tr.keep_all) {
+            tr.feats.push_back(std::move(feat));
+            tr.acts.push_back(std::move(acts));
+        } else {
+            tr.pool.give(std::move(feat));
+            tr.pool.give(acts);
+        }
+    }
+}
+
+template <typename T>
+double FramesHead<T>::loss(Trace<T> &tr, const Array<T> &targets) const {
+    const ModelPlan &plan = this->plan();
+    this->check_sequence(targets, "target", tr.t_out);
+    if (targets.shape[0] != tr.batch) {
+        throw InputError("target has batch " + std::to_string(targets.shape[0]) +
+                         " but input has " + std::to_string(tr.batch));
+    }
+    // Each frame's sum of squares goes into one device vector, read back once.
+    tr.pool.give(tr.targets);
+    if (tr.t_out == 0) return NAN;
+    Tensor<T> sums = tr.pool.take(this->lib_, {tr.t_out});
+    const PipelineSignature &sig = plan.pipeline(plan.head, Op::FrameLoss);
+    for (int k = 0; k < tr.t_out; ++k) {
+        tr.targets.push_back(this->frame_at(targets, k, tr.pool));
+        Tensor<T> sse = sums.view(size_t(k), {});
+        Binder<T>(this->lib_, sig)
+            .data(arg::pred, tr.preds[k])
+            .data(arg::target, tr.targets.back())
+            .data(arg::sse, sse)
+            .run();
+    }
+    std::vector<T> values(size_t(tr.t_out));
+    sums.download(values.data());
+    tr.pool.give(std::move(sums));
+    double total = 0;
+    for (T v : values) total += double(v);
+    const InputSpec &in = this->spec().input;
+    return total / (double(tr.batch) * tr.t_out * in.channels * in.height * in.width);
+}
+
+template <typename T>
+double FramesHead<T>::backward(Parameters<T> &params, const Targets<T> &targets, Trace<T> &tr,
+                               GradientSum<T> &grads) const {
+    if (!targets.frames) throw std::logic_error("backward of a frame predictor needs frames");
+    const ModelPlan &plan = this->plan();
+    const double loss_value = loss(tr, *targets.frames);
+    const InputSpec &in = this->spec().input;
+    // d loss / d pred for the mean over all predicted elements.
+    const double scale = 2.0 / (double(tr.batch) * tr.t_out * in.channels * in.height * in.width);
+    const PipelineSignature &sig = plan.pipeline(plan.head, Op::ReadoutBackward);
+    const int decoder_layers = this->spec().readout.frames.decoder_layers;
+    this->encoder_.backward(tr, params, grads, [&](int t, Tensor<T> &carry, Tensor<T> &total) {
+        const int k = t - tr.t_in;  // the decoder step whose readout saw step t
+        if (k < 0) return false;
+        Binder<T> call(this->lib_, sig);
+        call.data(arg::h, tr.states.back()[t])
+            .data(arg::feat, tr.feats[k])
+            .data(arg::pred, tr.preds[k])
+            .data(arg::target, tr.targets[k])
+            .data(arg::d_h_carry, carry)
+            .data(arg::d_h, total)
+            .scalar(arg::grad_scale, scale)
+            .params(params)
+            .grads(grads.step());
+        for (int i = 0; i < decoder_layers; ++i) call.data(arg::decoder_act(i), tr.acts[k][i]);
+        call.run();
+        grads.accumulate(sig);
+        return true;
+    });
+    return loss_value;
+}
+
+template <typename T>
+Array<T> FramesHead<T>::predictions(Trace<T> &tr) const {
+    const InputSpec &s = this->spec().input;
+    const int64_t B = tr.batch, Tn = tr.t_out, C = this->spec().readout.frames.channels,
+                  H = s.height, W = s.width;
+    Array<T> out({B, Tn, C, H, W});
+    for (int64_t t = 0; t < Tn; ++t) {
+        Tensor<T> &frame = tr.preds[size_t(t)];
+        frame.download_to_mirror();
+        const T *src = frame.host();
+        for (int64_t b = 0; b < B; ++b)
+            for (int64_t y = 0; y < H; ++y)
+                for (int64_t x = 0; x < W; ++x)
+                    for (int64_t c = 0; c < C; ++c)
+                        out.data[(((b * Tn + t) * C + c) * H + y) * W + x] =
+                            src[((b * H + y) * W + x) * C + c];
+    }
+    return out;
+}
+
+template class FramesHead<float>;
+template class FramesHead<double>;
+
+}  // namespace fernn

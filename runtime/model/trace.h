@@ -1,0 +1,51 @@
+// What one pass over a batch of sequences keeps (the encoder's trace plus each head's own
+// tensors), how a pass runs (Options) and what a loss compares with (Targets).
+#pragma once
+
+#include <vector>
+
+#include "runtime/formats/array.h"
+#include "runtime/model/encoder.h"
+
+namespace fernn {
+
+// What a loss compares with: frames (B, T_out, C, H, W) or class labels (B).
+template <typename T>
+struct Targets {
+    const Array<T> *frames = nullptr;
+    const std::vector<int64_t> *labels = nullptr;
+};
+
+template <typename T>
+struct Trace : EncoderTrace<T> {
+    int t_in = 0, t_out = 0;
+    // frames head
+    std::vector<Tensor<T>> preds, feats;
+    std::vector<std::vector<Tensor<T>>> acts;  // [decoder step][layer]
+    std::vector<Tensor<T>> targets;            // set by the loss, read by the backward
+    // classes head: the pooled features (summed over steps for time "mean"), the logits
+    Tensor<T> feat_sum, logits;
+    Tensor<int32_t> labels;
+
+    // Starts a pass: every tensor back into the pool.
+    void recycle(int batch, Mode mode, bool keep_all, int layers) {
+        for (auto *v : {&preds, &feats, &targets}) this->pool.give(*v);
+        for (auto &layer : acts) this->pool.give(layer);
+        acts.clear();
+        this->pool.give(std::move(feat_sum));
+        this->pool.give(std::move(logits));
+        this->reset(batch, mode, keep_all, layers);
+    }
+};
+
+template <typename T>
+struct Options {
+    Mode mode = Mode::Eval;
+    bool keep_all = false;  // keep every state and what the backward reads
+    int t_out = 0;          // frames: frames to predict
+    // frames: (B, t_out, C, H, W) fed at the decoder steps in place of the model's own
+    // (last observed frame, then each prediction), e.g. for teacher forcing.
+    const Array<T> *decoder_inputs = nullptr;
+};
+
+}  // namespace fernn

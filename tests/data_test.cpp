@@ -10,8 +10,11 @@
 
 #include "runtime/data/digits.h"
 #include "runtime/data/flowing_mnist.h"
+#include "runtime/data/numpy_random.h"
+#include "runtime/data/sequence_source.h"
 #include "runtime/formats/atomic_file.h"
 #include "runtime/formats/idx.h"
+#include "runtime/formats/npy.h"
 #include "runtime/spec/json_reader.h"
 
 namespace fs = std::filesystem;
@@ -215,4 +218,122 @@ TEST(FlowingMnist, OverlapsAreClampedAndFixedVelocityIsShared) {
     // Frames smaller than the digits are refused.
     cfg.height = 20;
     EXPECT_THROW(FlowingMnist(digits, cfg, 1, 1), InputError);
+}
+
+TEST(NumpyRandom, RandintMatchesRandomState42) {
+    // np.random.RandomState(42): [(randint(-2, 3), randint(-2, 3)) for 6 clips], and
+    // randint(-3, 4) x 12, printed by numpy 1.24.
+    NumpyRandomState a(42);
+    const std::vector<int> pairs{1, 2, 0, 2, 2, -1, 0, 0, 0, 2, 1, 0};
+    for (int want : pairs) EXPECT_EQ(a.randint(-2, 3), want);
+    NumpyRandomState b(42);
+    for (int want : {3, 0, 1, 3, -1, 1, 1, 3, -2, -1, 3, -1}) EXPECT_EQ(b.randint(-3, 4), want);
+    NumpyRandomState c(42);
+    EXPECT_EQ(c.randint(5, 6), 5);  // a single value draws nothing
+}
+
+namespace {
+
+// DIR/{train,val,test}/clips.npy of n uint8 clips (T=4, C=1, 3x5): pixel = 10*clip + 3*t + x,
+// and labels = clip % 3.
+std::string write_clips(const std::string &name, int n) {
+    const std::string dir = dir_for(name);
+    for (const char *split : {"train", "val", "test"}) {
+        std::filesystem::create_directories(dir + "/" + split);
+        std::vector<uint8_t> px;
+        std::vector<int64_t> labels;
+        for (int i = 0; i < n; ++i) {
+            for (int t = 0; t < 4; ++t)
+                for (int y = 0; y < 3; ++y)
+                    for (int x = 0; x < 5; ++x) px.push_back(uint8_t(10 * i + 3 * t + x + y * 50));
+            labels.push_back(i % 3);
+        }
+        write_npy_bytes(dir + "/" + split + "/clips.npy", {n, 4, 1, 3, 5}, px);
+        write_npy_integers(dir + "/" + split + "/labels.npy", labels);
+    }
+    return dir;
+}
+
+float pixel(int clip, int t, int y, int x) {
+    return float(10 * clip + 3 * t + x + y * 50) / 255.0f;
+}
+
+}  // namespace
+
+TEST(Clips, SplitsLabelsShiftsAndFlips) {
+    const std::string dir = write_clips("clips", 6);
+    const auto data = open_data("clips:" + dir);
+    EXPECT_EQ(data->kind(), "clips");
+    EXPECT_EQ(data->count(Split::Train), 6);
+    SourceConfig c;
+    c.frames = 3, c.channels = 1, c.height = 3, c.width = 5, c.labels = true;
+    c.velocity_range = 0;
+    // Validation and test: in file order, no shift, no flip, the first T frames.
+    const SequenceBatch v = data->source(Split::Val, c)->batch(0, 6);
+    ASSERT_EQ(v.frames.shape, (std::vector<int64_t>{6, 3, 1, 3, 5}));
+    EXPECT_EQ(v.labels, (std::vector<int64_t>{0, 1, 2, 0, 1, 2}));
+    EXPECT_FLOAT_EQ(v.frames.data[((4 * 3 + 2) * 3 + 1) * 5 + 3], pixel(4, 2, 1, 3));
+    // With range d each clip moves with the reference's RandomState(42) velocity: frame t is
+    // the original rolled by (-vy t, -vx t).
+    c.velocity_range = 2;
+    const SequenceBatch s = data->source(Split::Test, c)->batch(0, 6);
+    NumpyRandomState rng(42);
+    for (int i = 0; i < 6; ++i) {
+        const int vx = int(rng.randint(-2, 3)), vy = int(rng.randint(-2, 3));
+        for (int t = 0; t < 3; ++t)
+            for (int y = 0; y < 3; ++y)
+                for (int x = 0; x < 5; ++x)
+                    ASSERT_FLOAT_EQ(
+                        s.frames.data[((i * 3 + t) * 3 + y) * 5 + x],
+                        pixel(i, t, ((y + vy * t) % 3 + 3) % 3, ((x + vx * t) % 5 + 5) % 5));
+    }
+    // Training: every clip once per epoch in a seeded order; flips mirror x; a pure function
+    // of (seed, index).
+    c.velocity_range = 0;
+    c.flips = true;
+    c.seed = 9;
+    const auto train = data->source(Split::Train, c);
+    const SequenceBatch e1 = train->batch(0, 6), e2 = train->batch(6, 6);
+    std::multiset<int64_t> seen;
+    int flipped = 0;
+    for (int i = 0; i < 6; ++i) {
+        const float *f = &e1.frames.data[size_t(i) * 3 * 15];
+        // Which clip: pixel (t=0, y=0) is 10*clip + x or, flipped, 10*clip + 4 - x.
+        const int clip = int(std::lround(std::min(f[0], f[4]) * 255)) / 10;
+        seen.insert(clip);
+        flipped += f[0] > f[4];
+        EXPECT_EQ(e1.labels[size_t(i)], clip % 3);
+    }
+    EXPECT_EQ(seen, (std::multiset<int64_t>{0, 1, 2, 3, 4, 5}));
+    EXPECT_GT(flipped, 0);
+    EXPECT_LT(flipped, 6);
+    EXPECT_NE(e1.frames.data, e2.frames.data);  // another epoch, another order
+    // Any slice gives the same sequences: sequence i depends on (seed, i) only.
+    const SequenceBatch again = train->batch(3, 2);
+    for (size_t k = 0; k < again.frames.data.size(); ++k)
+        ASSERT_EQ(again.frames.data[k], e1.frames.data[3 * 45 + k]);
+}
+
+TEST(Clips, BadFilesAndShapesAreNamed) {
+    const std::string dir = write_clips("clips_bad", 3);
+    const auto data = open_data("clips:" + dir);
+    SourceConfig c;
+    c.frames = 5, c.channels = 1, c.height = 3, c.width = 5;
+    try {
+        data->source(Split::Train, c);
+        FAIL() << "no error";
+    } catch (const InputError &e) {
+        EXPECT_NE(std::string(e.what()).find("train/clips.npy: has shape (3, 4, 1, 3, 5); the "
+                                             "model needs (N, T >= 5, 1, 3, 5)"),
+                  std::string::npos)
+            << e.what();
+    }
+    std::filesystem::remove(dir + "/val/labels.npy");
+    c.frames = 4;
+    c.labels = true;
+    const auto reopened = open_data("clips:" + dir);
+    EXPECT_THROW(reopened->source(Split::Val, c), InputError);
+    write_npy_integers(dir + "/test/labels.npy", {0, 1});
+    EXPECT_THROW(open_data("clips:" + dir), InputError);  // 2 labels for 3 clips
+    EXPECT_THROW(open_data("clips:" + dir_for("no_clips")), InputError);
 }

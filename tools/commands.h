@@ -79,6 +79,14 @@ int plot(const std::vector<std::string> &dirs, const std::string &out,
          const std::vector<std::string> &labels);
 
 int data_import_npm(const std::string &package_dir, const std::string &out);
+
+struct KthArgs {
+    std::string dir, out;
+    int size = 32, clips_per_segment = 1;
+    unsigned long long seed = 0;
+};
+// Needs FFmpeg's libraries: `fernn` has it (video_commands.cpp), fernn-run says so.
+int data_import_kth(const KthArgs &a);
 int data_info(const std::string &data);
 
 struct SampleArgs {

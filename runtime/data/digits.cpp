@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <numeric>
 
+#include "runtime/data/rng.h"
 #include "runtime/formats/idx.h"
 #include "runtime/spec/json_reader.h"
-#include "runtime/data/rng.h"
 
 namespace fernn {
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "runtime/spec/json_reader.h"
 #include "runtime/data/rng.h"
+#include "runtime/spec/json_reader.h"
 
 namespace fernn {
 

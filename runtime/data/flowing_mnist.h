@@ -12,8 +12,8 @@
 #include <optional>
 #include <utility>
 
-#include "runtime/formats/array.h"
 #include "runtime/data/digits.h"
+#include "runtime/formats/array.h"
 
 namespace fernn {
 

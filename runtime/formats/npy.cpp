@@ -1,6 +1,8 @@
 #include "runtime/formats/npy.h"
 
+#include <algorithm>
 #include <cstring>
+#include <fstream>
 #include <regex>
 
 #include "runtime/formats/atomic_file.h"
@@ -81,6 +83,36 @@ Array<T> read_npy(const std::string &path) {
     Array<T> out(l.header.shape);
     decode_floats(bytes.data() + l.data_at, item, out.data);
     return out;
+}
+
+NpyHeader read_npy_header(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError(path + ": cannot open");
+    in.seekg(0, std::ios::end);
+    const uint64_t file_size = uint64_t(in.tellg());
+    in.seekg(0);
+    std::string head(size_t(std::min<uint64_t>(file_size, 1 << 16)), '\0');
+    in.read(head.data(), std::streamsize(head.size()));
+    const Layout l = read_layout(head, path, 0);
+    const std::string &d = l.header.descr;
+    size_t item = 0;
+    if (d == "|u1" || d == "<u1" || d == "u1") item = 1;
+    if (d == "<f4" || d == "=f4" || d == "<i4" || d == "=i4") item = 4;
+    if (d == "<f8" || d == "=f8" || d == "<i8" || d == "=i8") item = 8;
+    if (item == 0) {
+        throw InputError(path + ": dtype '" + d +
+                         "' is not supported; allowed: '|u1' (uint8), '<f4', '<f8', '<i4', '<i8'");
+    }
+    uint64_t need = item;
+    bool overflow = false;
+    for (int64_t dim : l.header.shape)
+        overflow |= __builtin_mul_overflow(need, uint64_t(dim), &need);
+    if (overflow || file_size - l.data_at != need) {
+        throw InputError(path + ": payload has " + std::to_string(file_size - l.data_at) +
+                         " bytes but shape " + shape_text(l.header.shape) + " needs " +
+                         (overflow ? std::string("more") : std::to_string(need)));
+    }
+    return NpyHeader{d, l.header.shape, l.data_at};
 }
 
 std::vector<int64_t> read_npy_integers(const std::string &path) {
@@ -186,6 +218,13 @@ std::string encode_npy(const Array<T> &array) {
     return encode_npy_bytes(descr_of<T>(), array.shape,
                             reinterpret_cast<const char *>(array.data.data()),
                             array.data.size() * sizeof(T));
+}
+
+void write_npy_bytes(const std::string &path, const std::vector<int64_t> &shape,
+                     const std::vector<uint8_t> &values) {
+    write_file_atomically(
+        path, encode_npy_bytes("|u1", shape, reinterpret_cast<const char *>(values.data()),
+                               values.size()));
 }
 
 void write_npy_integers(const std::string &path, const std::vector<int64_t> &values) {

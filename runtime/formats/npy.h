@@ -14,8 +14,22 @@ namespace fernn {
 template <typename T>
 Array<T> read_npy(const std::string &path);
 
+// The header of a .npy file read without its payload (for memory-mapping large files): the
+// dtype, the shape and where the payload starts. Checks that the file holds exactly the payload
+// the shape needs for its dtype ('|u1', '<f4', '<f8', '<i4' or '<i8').
+struct NpyHeader {
+    std::string descr;
+    std::vector<int64_t> shape;
+    size_t data_offset = 0;
+};
+NpyHeader read_npy_header(const std::string &path);
+
 // A vector of integers ('<i8' or '<i4'), e.g. class labels (N,).
 std::vector<int64_t> read_npy_integers(const std::string &path);
+
+// Writes bytes ('|u1') of the given shape, atomically (clips of pixels).
+void write_npy_bytes(const std::string &path, const std::vector<int64_t> &shape,
+                     const std::vector<uint8_t> &values);
 
 // Writes a vector of int64 ('<i8', shape (N,)), atomically.
 void write_npy_integers(const std::string &path, const std::vector<int64_t> &values);

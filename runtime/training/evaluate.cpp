@@ -5,9 +5,11 @@
 #include <sstream>
 
 #include "runtime/data/flowing_mnist.h"
+#include "runtime/data/sequence_source.h"
 #include "runtime/formats/atomic_file.h"
 #include "runtime/formats/png.h"
 #include "runtime/training/progress.h"
+#include "runtime/training/trainer.h"
 
 namespace fernn {
 
@@ -87,6 +89,41 @@ void write_strip(const std::string &path, const Run &r, int k) {
     write_gray_png(path, int(width), int(height), img);
 }
 
+// The test MSE of a frame predictor on clips (length and velocity generalization need
+// generated data).
+json evaluate_frames_on_clips(const SequenceModel<float> &model, const ModelWeights<float> &weights,
+                              const EvalSettings &s, const std::string &out_dir) {
+    const Spec &spec = model.spec();
+    Parameters<float> params(model.library());
+    params.upload(weights.params);
+    Statistics<float> stats(model.library());
+    stats.upload(weights.stats);
+    const std::unique_ptr<DataSet> data = open_data(s.data);
+    SourceConfig c = source_config(spec, s.velocity_range);
+    c.seed = kSplitSeed;
+    c.stream = kTestStream;
+    const auto test = data->source(Split::Test, c);
+    const int t_in = spec.sequence.input_frames, t_out = spec.sequence.output_frames;
+    const int64_t count = data->count(Split::Test);
+    SequenceModel<float>::Trace trace;
+    SequenceModel<float>::Options eval;
+    eval.t_out = t_out;
+    double total = 0;
+    for (int64_t first = 0; first < count; first += s.batch) {
+        const int n = int(std::min<int64_t>(s.batch, count - first));
+        const SequenceBatch b = test->batch(uint64_t(first), n);
+        model.forward(params, &stats, slice_frames(b.frames, 0, t_in), eval, trace);
+        total += model.loss(trace, slice_frames(b.frames, t_in, t_out)) * n;
+    }
+    std::filesystem::create_directories(out_dir);
+    json results{{"model", spec.name},        {"model_hash", spec.model_hash()},
+                 {"spec", spec.normalized()}, {"settings", s.to_json()},
+                 {"dataset", data->name()},   {"test_mse", total / double(count)},
+                 {"test_sequences", count}};
+    write_file_atomically(out_dir + "/results.json", results.dump(2) + "\n");
+    return results;
+}
+
 }  // namespace
 
 json EvalSettings::to_json() const {
@@ -101,7 +138,9 @@ json EvalSettings::to_json() const {
 
 json evaluate(const SequenceModel<float> &model, const ModelWeights<float> &weights,
               const EvalSettings &s, const std::string &out_dir) {
+    if (model.classifies()) return evaluate_classifier(model, weights, s, out_dir);
     const Spec &spec = model.spec();
+    if (s.data.rfind("clips:", 0) == 0) return evaluate_frames_on_clips(model, weights, s, out_dir);
     Parameters<float> params(model.library());  // on the model's device, once
     params.upload(weights.params);
     Statistics<float> stats(model.library());

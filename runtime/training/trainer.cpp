@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "runtime/data/flowing_mnist.h"
+#include "runtime/data/sequence_source.h"
 #include "runtime/formats/atomic_file.h"
 #include "runtime/training/optimizer.h"
 #include "runtime/training/progress.h"
@@ -125,7 +125,7 @@ void write_checkpoints(const std::string &dir, TrainState &s, const ModelPlan &p
     state.metadata = {{"fernn.model_hash", spec.model_hash()},
                       {"fernn.step", std::to_string(s.step)},
                       {"fernn.adam_steps", std::to_string(s.opt.steps())},
-                      {"fernn.best_val_mse", exact(s.best_val)},
+                      {"fernn.best_val", exact(s.best_val)},
                       {"fernn.best_step", std::to_string(s.best_step)}};
     // The resume state first: a kill before the second write leaves last.safetensors one
     // checkpoint behind, never the resume state inconsistent.
@@ -178,26 +178,40 @@ void read_resume_state(const std::string &dir, const ModelPlan &plan, const Spec
     }
     s.step = std::stoll(meta("fernn.step"));
     s.opt.set_steps(std::stoll(meta("fernn.adam_steps")));
-    s.best_val = std::stod(meta("fernn.best_val_mse"));
+    s.best_val = std::stod(meta("fernn.best_val"));
     s.best_step = std::stoll(meta("fernn.best_step"));
     s.to_device();
 }
 
-// Mean squared error over `count` fixed validation sequences (BatchNorm in evaluation mode).
-double validate(const SequenceModel<float> &model, Parameters<float> &params,
-                Statistics<float> &stats, const FlowingMnist &gen, int count, int batch, int t_in,
-                int t_out) {
-    double total = 0;
+// The validation score over `count` fixed sequences (BatchNorm in evaluation mode): the MSE of
+// the predicted frames (lower is better) or the classification accuracy (higher is better;
+// the mean cross-entropy is reported too).
+struct Validation {
+    double value = 0, loss = 0;
+};
+
+Validation validate(const SequenceModel<float> &model, Parameters<float> &params,
+                    Statistics<float> &stats, const SequenceSource &source, int count, int batch,
+                    int t_in, int t_out) {
+    Validation v;
     SequenceModel<float>::Trace trace;  // one for all batches: its memory is reused
     SequenceModel<float>::Options eval;
     eval.t_out = t_out;
     for (int first = 0; first < count; first += batch) {
         const int n = std::min(batch, count - first);
-        const Array<float> seq = gen.batch(first, n);
-        model.forward(params, &stats, slice_frames(seq, 0, t_in), eval, trace);
-        total += model.loss(trace, slice_frames(seq, t_in, t_out)) * n;
+        const SequenceBatch seq = source.batch(first, n);
+        model.forward(params, &stats, slice_frames(seq.frames, 0, t_in), eval, trace);
+        if (model.classifies()) {
+            const auto scores = model.class_scores(trace, seq.labels);
+            v.value += double(scores.correct);
+            v.loss += scores.loss * n;
+        } else {
+            v.value += model.loss(trace, slice_frames(seq.frames, t_in, t_out)) * n;
+        }
     }
-    return total / count;
+    v.value /= count;
+    v.loss /= count;
+    return v;
 }
 
 }  // namespace
@@ -250,21 +264,28 @@ double bptt_bytes(const Spec &s, int batch) {
     return 4.0 * batch * per_sample;
 }
 
-int64_t steps_per_epoch(const Dataset &data, int batch) {
-    return (data.train.count + batch - 1) / batch;
+int64_t steps_per_epoch(const DataSet &data, int batch) {
+    return (data.count(Split::Train) + batch - 1) / batch;
 }
 
-TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
+SourceConfig source_config(const Spec &spec, int velocity_range) {
+    SourceConfig c;
+    c.frames = spec.sequence.input_frames + spec.sequence.output_frames;
+    c.channels = spec.input.channels;
+    c.height = spec.input.height;
+    c.width = spec.input.width;
+    c.labels = spec.readout.kind == "classes";
+    c.velocity_range = velocity_range;
+    return c;
+}
+
+std::string validation_metric(const Spec &spec) {
+    return spec.readout.kind == "classes" ? "val_accuracy" : "val_mse";
+}
+
+TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
                   const std::string &dir, bool resume, int threads,
                   std::shared_ptr<const ModelLibrary> library) {
-    if (spec.input.channels != 1) {
-        throw InputError(spec.file + ": input.channels is " + std::to_string(spec.input.channels) +
-                         "; Flowing MNIST frames have 1 channel");
-    }
-    if (spec.readout.kind != "frames") {
-        throw InputError(spec.file + ": readout.kind is \"" + spec.readout.kind +
-                         "\"; training on Flowing MNIST frames needs \"frames\"");
-    }
     // The BPTT trace lives in host memory on the CPU; on a GPU in device memory, where a
     // trace that does not fit fails at its allocation with the driver's message instead.
     const bool on_host = library->device() == "cpu";
@@ -284,14 +305,19 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
     }
     if (threads > 0) library->set_threads(threads);
     const int t_in = spec.sequence.input_frames, t_out = spec.sequence.output_frames;
-    FlowingMnistConfig cfg;
-    cfg.frames = t_in + t_out;
-    cfg.height = spec.input.height;
-    cfg.width = spec.input.width;
-    cfg.velocity_range = t.velocity_range;
-    const FlowingMnist train_data(data.train, cfg, t.seed, kTrainStream);
-    const FlowingMnist val_data(data.val, cfg, kSplitSeed, kValStream);
-    const int val_count = std::min(t.val_sequences, std::max(1, data.val.count));
+    const bool classes = spec.readout.kind == "classes";
+    SourceConfig train_config = source_config(spec, t.velocity_range), val_config = train_config;
+    train_config.seed = t.seed;
+    train_config.stream = kTrainStream;
+    train_config.flips = true;  // clips: random horizontal flips, as the reference trains
+    val_config.seed = kSplitSeed;
+    val_config.stream = kValStream;
+    const auto train_data = data.source(Split::Train, train_config);
+    const auto val_data = data.source(Split::Val, val_config);
+    // Generated data (Flowing MNIST) has as many validation sequences as asked; clips have
+    // their split's.
+    const int val_count = int(std::min<int64_t>(
+        t.val_sequences, data.kind() == "clips" ? data.count(Split::Val) : int64_t(1) << 30));
     const int64_t epoch_steps = steps_per_epoch(data, t.batch);
     const int64_t val_every = t.val_every > 0 ? t.val_every : epoch_steps;
 
@@ -318,35 +344,48 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
         s.to_device();
         write_file_atomically(metrics, "");
     }
+    const std::string metric = validation_metric(spec);
     auto validate_and_save_best = [&](Progress &progress) {
-        const double val =
-            validate(model, s.opt.params(), s.stats, val_data, val_count, t.batch, t_in, t_out);
-        const bool best = val < s.best_val;
+        const Validation v =
+            validate(model, s.opt.params(), s.stats, *val_data, val_count, t.batch, t_in, t_out);
+        // Frames: the lowest MSE; classes: the highest accuracy (the reference's choice).
+        const bool best =
+            std::isinf(s.best_val) || (classes ? v.value > s.best_val : v.value < s.best_val);
         if (best) {
-            s.best_val = val;
+            s.best_val = v.value;
             s.best_step = s.step;
             s.opt.params().download(s.weights.params);
             s.stats.download(s.weights.stats);
             save_checkpoint(dir + "/best.safetensors", plan, s.weights,
                             {{"fernn.model_hash", spec.model_hash()},
                              {"fernn.step", std::to_string(s.step)},
-                             {"fernn.val_mse", exact(val)}},
+                             {"fernn." + metric, exact(v.value)}},
                             "F32");
         }
-        append_line(metrics, {{"step", s.step}, {"val_mse", val}, {"best", best}});
-        char line[160];
-        std::snprintf(line, sizeof line, "step %lld: validation MSE %.6f%s", (long long)s.step, val,
-                      best ? " (best so far, saved best.safetensors)" : "");
+        json line_json{{"step", s.step}, {metric, v.value}, {"best", best}};
+        if (classes) line_json["val_loss"] = v.loss;
+        append_line(metrics, line_json);
+        char line[200];
+        if (classes) {
+            std::snprintf(line, sizeof line,
+                          "step %lld: validation accuracy %.4f, cross-entropy %.5f%s",
+                          (long long)s.step, v.value, v.loss,
+                          best ? " (best so far, saved best.safetensors)" : "");
+        } else {
+            std::snprintf(line, sizeof line, "step %lld: validation MSE %.6f%s", (long long)s.step,
+                          v.value, best ? " (best so far, saved best.safetensors)" : "");
+        }
         progress.message(line);
     };
 
     TrainReport report;
     const int64_t first = s.step;
     Progress progress(t.steps, first);
-    progress.message(
-        "training " + spec.name + ": " + std::to_string(t.steps - first) + " steps from step " +
-        std::to_string(first) + " (" + std::to_string(epoch_steps) + " steps/epoch, batch " +
-        std::to_string(t.batch) + ", " + std::to_string(data.train.count) + " training digits)");
+    progress.message("training " + spec.name + ": " + std::to_string(t.steps - first) +
+                     " steps from step " + std::to_string(first) + " (" +
+                     std::to_string(epoch_steps) + " steps/epoch, batch " +
+                     std::to_string(t.batch) + ", " + std::to_string(data.count(Split::Train)) +
+                     (data.kind() == "clips" ? " training clips)" : " training digits)"));
     if (!from_checkpoint) validate_and_save_best(progress);  // where training starts from
     double data_seconds = 0, step_seconds = 0, loss_value = 0;
     Parameters<float> grads(*library);
@@ -358,11 +397,15 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
     const auto run_start = Clock::now();
     while (s.step < t.steps) {
         const auto t0 = Clock::now();
-        const Array<float> seq = train_data.batch(uint64_t(s.step) * t.batch, t.batch);
+        const SequenceBatch seq = train_data->batch(uint64_t(s.step) * t.batch, t.batch);
         const auto t1 = Clock::now();
-        model.forward(s.opt.params(), &s.stats, slice_frames(seq, 0, t_in), train_mode, trace);
-        const Array<float> targets = slice_frames(seq, t_in, t_out);
-        loss_value = model.backward(s.opt.params(), {&targets, nullptr}, trace, grads);
+        model.forward(s.opt.params(), &s.stats, slice_frames(seq.frames, 0, t_in), train_mode,
+                      trace);
+        const Array<float> targets = slice_frames(seq.frames, t_in, t_out);
+        loss_value = model.backward(s.opt.params(), {&targets, &seq.labels}, trace, grads);
+        // The batch's accuracy, from the logits the backward already computed.
+        const double accuracy =
+            classes ? double(model.class_scores(trace, seq.labels).correct) / t.batch : NAN;
         // A non-finite loss stops before the update; non-finite gradients are seen in the
         // update's norm. Either way no checkpoint is written from this step on.
         const double norm = std::isfinite(loss_value) ? s.opt.step(grads, t.clip_grad_norm) : NAN;
@@ -381,17 +424,25 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
         data_seconds += seconds(t0, t1);
         step_seconds += seconds(t0, t2);
         const double rate = t.batch / std::max(seconds(t0, t2), 1e-9);
-        append_line(metrics, {{"step", s.step},
-                              {"epoch", double(s.step) / epoch_steps},
-                              {"loss", loss_value},
-                              {"grad_norm", norm},
-                              {"sequences_per_second", rate},
-                              {"data_ms", 1e3 * seconds(t0, t1)},
-                              {"step_ms", 1e3 * seconds(t0, t2)}});
+        json step_json{{"step", s.step},
+                       {"epoch", double(s.step) / epoch_steps},
+                       {"loss", loss_value},
+                       {"grad_norm", norm},
+                       {"sequences_per_second", rate},
+                       {"data_ms", 1e3 * seconds(t0, t1)},
+                       {"step_ms", 1e3 * seconds(t0, t2)}};
+        if (classes) step_json["accuracy"] = accuracy;
+        append_line(metrics, step_json);
         char status[160];
-        std::snprintf(status, sizeof status, "epoch %.2f | loss %.5f | %.1f seq/s",
-                      double(s.step) / epoch_steps, loss_value,
-                      (s.step - first) * double(t.batch) / std::max(seconds(run_start, t2), 1e-9));
+        const double seq_per_s =
+            (s.step - first) * double(t.batch) / std::max(seconds(run_start, t2), 1e-9);
+        if (classes) {
+            std::snprintf(status, sizeof status, "epoch %.2f | loss %.5f | acc %.3f | %.1f seq/s",
+                          double(s.step) / epoch_steps, loss_value, accuracy, seq_per_s);
+        } else {
+            std::snprintf(status, sizeof status, "epoch %.2f | loss %.5f | %.1f seq/s",
+                          double(s.step) / epoch_steps, loss_value, seq_per_s);
+        }
         progress.update(s.step, status);
 
         if (s.step % val_every == 0 || s.step == t.steps) {
@@ -404,6 +455,7 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const Dataset &data,
     report.steps = s.step;
     report.last_loss = loss_value;
     report.best_val = s.best_val;
+    report.metric = metric;
     report.best_step = s.best_step;
     report.seconds = seconds(run_start, Clock::now());
     report.data_share = step_seconds > 0 ? data_seconds / step_seconds : 0;

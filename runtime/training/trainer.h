@@ -1,22 +1,25 @@
-// `fernn train`: BPTT training on Flowing MNIST with Adam, gradient clipping, validation,
-// checkpoints and exact resumption.
+// `fernn train`: BPTT training with Adam, gradient clipping, validation, checkpoints and exact
+// resumption, for every head: frame prediction (MSE; the best checkpoint has the lowest
+// validation MSE) and classification (cross-entropy; the highest validation accuracy), on
+// Flowing MNIST or clips from files (runtime/data/sequence_source.h).
 //
 // A run directory holds:
 //   run.json             the spec and settings of the run (resume reads them from here)
 //   resume.safetensors   everything needed to continue: parameters, Adam moments, step, best
 //                        validation so far; written atomically, first
 //   last.safetensors     the latest parameters (reference state_dict names), written second
-//   best.safetensors     the parameters with the lowest validation MSE so far
+//   best.safetensors     the weights with the best validation score so far
 //   metrics.jsonl        one JSON object per step and per validation
 // Training sequence i is a pure function of (seed, i), so a resumed run sees the same data
-// and ends with a byte-identical last.safetensors.
+// and ends with a byte-identical last.safetensors. Checkpoints hold BatchNorm's running
+// statistics too.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
-#include "runtime/data/digits.h"
+#include "runtime/data/sequence_source.h"
 #include "runtime/model/sequence_model.h"
 
 namespace fernn {
@@ -39,6 +42,7 @@ struct TrainSettings {
 struct TrainReport {
     int64_t first_step = 0, steps = 0;  // the run went from first_step to steps
     double last_loss = 0, best_val = 0, seconds = 0, data_share = 0, sequences_per_second = 0;
+    std::string metric;  // what best_val is: "val_mse" or "val_accuracy"
     int64_t best_step = 0;
     double peak_memory_gib = 0;
 };
@@ -48,11 +52,14 @@ double bptt_bytes(const Spec &spec, int batch);
 
 // Starts a new run in run_dir (which must not hold one) or, with resume, continues it.
 // threads: Halide worker threads (0: all cores).
-TrainReport train(const Spec &spec, const TrainSettings &settings, const Dataset &data,
+TrainReport train(const Spec &spec, const TrainSettings &settings, const DataSet &data,
                   const std::string &run_dir, bool resume, int threads,
                   std::shared_ptr<const ModelLibrary> library);
 
-// Epochs → steps: one epoch is ceil(training digits / batch) steps.
-int64_t steps_per_epoch(const Dataset &data, int batch);
+// Epochs → steps: one epoch is ceil(training digits or clips / batch) steps.
+int64_t steps_per_epoch(const DataSet &data, int batch);
+
+// What a model reads from a source: its frames (T_in + T_out), shape, labels (classes).
+SourceConfig source_config(const Spec &spec, int velocity_range);
 
 }  // namespace fernn

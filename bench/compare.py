@@ -7,6 +7,7 @@ the table into bench/RESULTS.md between the side-by-side markers, with the comma
 the CPU and the commit. Ratios are the headline: absolute times vary with the machine's load.
 
     bench/compare.py [--rounds 2] [--threads 2] [--batch 16] [--quick]
+    bench/compare.py --kth          # the KTH classifier: hidden 32 and 128, |V| = 1, 9, 25
 
 On a GPU machine (tools/gpu_check.sh), with models compiled beforehand and fernn-run:
 
@@ -23,10 +24,27 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LABELS = {"grnn": "G-RNN", "fernn_v1": "FERNN-V1", "fernn_v2": "FERNN-V2"}
-# (spec, hidden) of the CPU table
-CONFIGS = [("grnn", 32), ("fernn_v1", 32), ("fernn_v2", 32), ("grnn", 64), ("fernn_v1", 64),
-           ("fernn_v2", 64), ("fernn_v1", 128)]
+LABELS = {"grnn": "G-RNN", "fernn_v1": "FERNN-V1", "fernn_v2": "FERNN-V2",
+          "kth_grnn": "KTH G-RNN", "kth_fernn": "KTH FERNN", "kth_grnn_plus": "KTH G-RNN+"}
+# (spec, hidden, velocity range or None) of the CPU tables
+CONFIGS = [("grnn", 32, None), ("fernn_v1", 32, None), ("fernn_v2", 32, None), ("grnn", 64, None),
+           ("fernn_v1", 64, None), ("fernn_v2", 64, None), ("fernn_v1", 128, None)]
+# The KTH classifier (32×32, 16 frames): |V| = 1, 9, 25 at hidden 32 and 128.
+KTH_CONFIGS = [("kth_grnn", 32, None), ("kth_fernn", 32, 1), ("kth_fernn", 32, 2),
+               ("kth_grnn", 128, None), ("kth_fernn", 128, 1), ("kth_fernn", 128, 2)]
+
+
+def spec_sets(spec_path, hidden, velocity_range):
+    """--set options for a hidden size (the lifting's last layer follows) and a velocity range."""
+    sets = ["--set", f"recurrence.channels={hidden}"]
+    spec = json.load(open(spec_path))
+    if "layers" in spec["lifting"]:
+        lifting = spec["lifting"]
+        lifting["layers"][-1]["channels"] = hidden
+        sets += ["--set", "lifting=" + json.dumps(lifting)]
+    if velocity_range is not None:
+        sets += ["--set", f"flow.velocities.range={velocity_range}"]
+    return sets
 
 
 def run_json(cmd):
@@ -66,9 +84,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--batch", type=int, default=None, help="default 16 (32 with --kth)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="hidden 32 only (a fast check)")
+    ap.add_argument("--kth", action="store_true",
+                    help="the KTH classifier's table (batch 32 unless --batch) instead")
     ap.add_argument("--output", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--fernn", default=os.path.join(ROOT, "build", "fernn"),
@@ -78,16 +98,21 @@ def main():
     ap.add_argument("--python", default="/usr/bin/python3", help="the Python with torch")
     ap.add_argument("--torch-warmup", type=int, default=2, help="PyTorch's untimed first steps")
     args = ap.parse_args()
+    if args.batch is None:
+        args.batch = 32 if args.kth else 16
     cuda = args.device == "cuda"
-    configs = CONFIGS
-    if args.configs:
-        configs = [(c.split(":")[0], int(c.split(":")[1])) for c in args.configs.split(",")]
+    configs = KTH_CONFIGS if args.kth else CONFIGS
+    if args.configs:  # spec:hidden[:velocity range],...
+        configs = []
+        for c in args.configs.split(","):
+            parts = c.split(":")
+            configs.append((parts[0], int(parts[1]), int(parts[2]) if len(parts) > 2 else None))
     configs = [c for c in configs if not args.quick or c[1] == 32]
     rows = []
-    for spec, hidden in configs:
+    for spec, hidden, velocity_range in configs:
         label = LABELS.get(spec, spec)
         spec_path = os.path.join(ROOT, "specs", spec + ".json")
-        sets = ["--set", f"recurrence.channels={hidden}"]
+        sets = spec_sets(spec_path, hidden, velocity_range)
         model = ["--model", os.path.join(args.models, f"{spec}-h{hidden}")] if args.models else []
         fernn_cmd = [args.fernn, "bench", spec_path, *sets, *model, "--batch", str(args.batch),
                      "--threads", str(args.threads), "--repeats", str(args.repeats), "--json",
@@ -137,15 +162,21 @@ def main():
     # |V| scaling of the recurrent cell: FERNN-V cell time vs |V| x G-RNN cell time, same hidden.
     scaling = []
     for label, spec, hidden, f, t, nv in rows:
-        base = [r for r in rows if r[1] == "grnn" and r[2] == hidden]
-        if spec != "grnn" and base:
+        grnn = "kth_grnn" if spec.startswith("kth") else "grnn"
+        base = [r for r in rows if r[1] == grnn and r[2] == hidden]
+        if spec != grnn and base:
             g = base[0][3]
             scaling.append(f"{label} hidden {hidden}: cell forward {f['cell_forward_ms'] / (nv * g['cell_forward_ms']):.2f}, "
                            f"cell backward {f['cell_backward_ms'] / (nv * g['cell_backward_ms']):.2f}")
     # FERNN_COMMIT: set by tools/gpu_check.sh, whose copy of the tree has no git history.
     commit = os.environ.get("FERNN_COMMIT") or subprocess.run(
         ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    marker = "gpu-side-by-side" if cuda else "side-by-side"
+    marker = ("gpu-" if cuda else "") + ("kth-side-by-side" if args.kth else "side-by-side")
+    first = json.loads(subprocess.run([args.fernn, "check", os.path.join(ROOT, "specs", configs[0][0] + ".json"),
+                                       "--json"], capture_output=True, text=True).stdout)["spec"]
+    size = f"{first['input']['height']}×{first['input']['width']}"
+    frames = (f"{first['sequence']['input_frames']} frames" if first["readout"]["kind"] == "classes"
+              else f"{first['sequence']['input_frames']}+{first['sequence']['output_frames']} frames")
     torch_version = rows[0][4]["framework"].split(" ", 1)[-1]
     where = (f"{gpu_name(args.python)}, fernn vs PyTorch {torch_version}, float32 (TF32 off)"
              if cuda else f"{cpu_name()} ({os.cpu_count()} cores), {args.threads} threads each")
@@ -153,8 +184,8 @@ def main():
     peak = f"; peak {peak_value:.1f} GFLOP/s (measured FMA kernel)" if peak_value else ""
     block = "\n".join([
         f"<!-- {marker}:begin -->",
-        f"Measured {datetime.date.today()} on {where}, commit {commit}, batch {args.batch}, 28×28, "
-        f"10+10 frames, median of {args.rounds} alternating rounds × {args.repeats} repeats{peak}. "
+        f"Measured {datetime.date.today()} on {where}, commit {commit}, batch {args.batch}, {size}, "
+        f"{frames}, median of {args.rounds} alternating rounds × {args.repeats} repeats{peak}. "
         "Command: `bench/compare.py" + "".join(" " + a for a in sys.argv[1:]) + "`",
         "",
         *lines,
@@ -166,7 +197,9 @@ def main():
     if f"<!-- {marker}:begin -->" in text:
         text = re.sub(f"<!-- {marker}:begin -->.*<!-- {marker}:end -->", lambda _: block, text, flags=re.S)
     else:
-        title = "fernn vs PyTorch on the GPU, side by side" if cuda else "fernn vs PyTorch, side by side"
+        title = ("fernn vs PyTorch on the GPU, side by side" if cuda else "fernn vs PyTorch, side by side")
+        if args.kth:
+            title += ": the KTH classifier"
         text += f"\n## {title}\n\n" + block + "\n"
     with open(args.output, "w") as f:
         f.write(text)

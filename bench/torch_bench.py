@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """The PyTorch anchor of `fernn bench`: the same model written the way the paper's code writes
-it (tests/reference_model.py: torch.roll per velocity, circular Conv2d over the stacked
-copies), timed the same way: inference forward; training step = forward + MSE + backward +
-clip_grad_norm_ + Adam step. Prints one JSON object.
+it (tests/reference_model.py: frame predictors with torch.roll per velocity, classifiers with
+the KTH reference's shift-kernel group convolution; circular Conv2d over the stacked copies),
+timed the same way: inference forward (BatchNorm in evaluation mode); training step = forward
++ loss (MSE or cross-entropy) + backward + clip_grad_norm_ + Adam step. Prints one JSON
+object.
 
 On CUDA (--device cuda) every timing ends with torch.cuda.synchronize(); convolutions run in
 true float32 like fernn's (TF32 off unless --tf32) with cuDNN's autotuner on.
@@ -20,7 +22,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-from reference_model import Seq2Seq  # noqa: E402
+from reference_model import build  # noqa: E402
 
 
 def median(v):
@@ -55,23 +57,34 @@ def main():
     sets = [x for s in args.set for x in ("--set", s)]
     spec = json.loads(subprocess.run([args.fernn, "check", args.spec, "--json"] + sets, check=True,
                                      capture_output=True, text=True).stdout)["spec"]
-    t_in, t_out = spec["sequence"]["input_frames"], spec["sequence"]["output_frames"]
+    classes = spec["readout"]["kind"] == "classes"
+    t_in = spec["sequence"]["input_frames"]
+    t_out = 0 if classes else spec["sequence"]["output_frames"]
     c, h, w = spec["input"]["channels"], spec["input"]["height"], spec["input"]["width"]
     torch.manual_seed(0)
-    model = Seq2Seq(spec).to(dev)
+    model = build(spec).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=spec["training"]["lr"])
     x = torch.rand(args.batch, t_in, c, h, w, device=dev)
-    y = torch.rand(args.batch, t_out, c, h, w, device=dev)
+    if classes:
+        y = torch.randint(0, spec["readout"]["classes"], (args.batch,), device=dev)
+        run = lambda: model(x)  # noqa: E731
+        loss_of = torch.nn.functional.cross_entropy
+    else:
+        y = torch.rand(args.batch, t_out, c, h, w, device=dev)
+        run = lambda: model(x, t_out)  # noqa: E731
+        loss_of = torch.nn.functional.mse_loss
     clip = spec["training"]["clip_grad_norm"]
 
     forward, backward, step = [], [], []
     for rep in range(args.warmup + args.repeats):
+        model.eval()
         t0 = now()
         with torch.no_grad():
-            model(x, t_out)
+            run()
         t1 = now()
+        model.train()
         opt.zero_grad()
-        loss = torch.nn.functional.mse_loss(model(x, t_out), y)
+        loss = loss_of(run(), y)
         t2 = now()
         loss.backward()
         t3 = now()

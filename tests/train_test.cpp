@@ -210,3 +210,79 @@ TEST_F(Train, EvalWritesResultsTablesStripAndFigures) {
     EXPECT_TRUE(fs::exists(path("fig/length_generalization.png")));
     EXPECT_EQ(fernn_cli("plot " + path("nothing") + " --out " + path("fig2")).code, 2);
 }
+
+TEST_F(Train, ClassifierLearnsResumesExactlyAndEvaluates) {
+    // A classifier (spec version 2: BatchNorm lifting, classes head) on Flowing MNIST
+    // classification of Debian's Fashion-MNIST: one item per sequence, labelled by its class.
+    const std::string spec = path("classifier.json");
+    std::ofstream(spec) << R"({"fernn": 2, "name": "tcls",
+      "input": {"channels": 1, "height": 28, "width": 28},
+      "flow": {"group": "translation", "velocities": {"range": 1}, "boundary": "circular"},
+      "lifting": {"layers": [{"channels": 6, "kernel": 3, "padding": "zeros", "batchnorm": true,
+                              "activation": "relu"}]},
+      "recurrence": {"channels": 6, "kernel": 3, "activation": "tanh"},
+      "readout": {"kind": "classes", "classes": 10, "pool": "max", "time": "last", "space": "mean"},
+      "sequence": {"input_frames": 4}})";
+    const std::string common = " --batch 16 --lr 1e-2 --data fashion-mnist --data-velocity-range 1";
+    Result r = fernn_cli("train " + spec + common +
+                         " --steps 100 --val-every 50 --val-sequences 128 --out " + path("learn"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    std::ifstream in(path("learn/metrics.jsonl"));
+    std::vector<double> accuracy, loss;
+    int steps = 0;
+    for (std::string line; std::getline(in, line);) {
+        const json j = json::parse(line);
+        if (j.contains("val_accuracy")) {
+            accuracy.push_back(j["val_accuracy"]);
+            loss.push_back(j["val_loss"]);
+        } else {
+            EXPECT_TRUE(j.contains("accuracy")) << line;
+            ++steps;
+        }
+    }
+    ASSERT_EQ(accuracy.size(), 3u);  // steps 0, 50, 100
+    EXPECT_EQ(steps, 100);
+    std::printf("  validation accuracy %.3f -> %.3f, cross-entropy %.4f -> %.4f\n", accuracy[0],
+                accuracy[2], loss[0], loss[2]);
+    EXPECT_LT(loss[2], 0.9 * loss[0]);
+    EXPECT_GT(accuracy[2], accuracy[0]);
+
+    // Resume is exact, BatchNorm statistics and counters included.
+    ASSERT_EQ(fernn_cli("train " + spec + common + " --val-every 3 --val-sequences 16 --steps 6 --out " +
+                        path("a"))
+                  .code,
+              0);
+    r = fernn_cli("train --resume " + path("a") + " --steps 12");
+    ASSERT_EQ(r.code, 0) << r.output;
+    ASSERT_EQ(fernn_cli("train " + spec + common +
+                        " --val-every 3 --val-sequences 16 --steps 12 --out " + path("b"))
+                  .code,
+              0);
+    EXPECT_EQ(read_file_bytes(path("a/last.safetensors")),
+              read_file_bytes(path("b/last.safetensors")));
+    const auto last = read_safetensors<float>(path("a/last.safetensors"));
+    const Array<int64_t> *tracked = last.find_integer("lstm.conv_u_first.1.num_batches_tracked");
+    ASSERT_NE(tracked, nullptr);
+    EXPECT_EQ(tracked->data[0], 12 * 4);  // one update per training step and frame
+
+    // Evaluation: accuracy, confusion matrix, velocity generalization of accuracy.
+    r = fernn_cli("eval --run " + path("learn") + " --out " + path("eval") +
+                  " --sequences 64 --batch 16");
+    ASSERT_EQ(r.code, 0) << r.output;
+    const json res = read_json_file(path("eval/results.json"));
+    const double acc = res["test_accuracy"];
+    EXPECT_GE(acc, 0.0);
+    EXPECT_LE(acc, 1.0);
+    int64_t total = 0, diagonal = 0;
+    ASSERT_EQ(res["confusion"].size(), 10u);
+    for (size_t i = 0; i < 10; ++i) {
+        for (size_t j = 0; j < 10; ++j) total += res["confusion"][i][j].get<int64_t>();
+        diagonal += res["confusion"][i][i].get<int64_t>();
+    }
+    EXPECT_EQ(total, 64);
+    EXPECT_NEAR(double(diagonal) / total, acc, 1e-12);
+    EXPECT_EQ(res["velocity_accuracy"]["accuracy"].size(), 4u);  // ranges 0..3
+    EXPECT_EQ(read_file_bytes(path("eval/confusion.png")).substr(1, 3), "PNG");
+    EXPECT_TRUE(fs::exists(path("eval/velocity_accuracy.csv")));
+    EXPECT_TRUE(fs::exists(path("eval/velocity_accuracy.png")));
+}

@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-DTYPES = {"F32": np.float32, "F64": np.float64}
+DTYPES = {"F32": np.float32, "F64": np.float64, "I64": np.int64}
 
 
 def read_safetensors(path):

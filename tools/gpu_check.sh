@@ -6,9 +6,9 @@
 #                                     CUDA into .gpu/ (git-ignored; the CPU part for any x86-64
 #                                     with AVX2) and copies the digits there.
 #   bash tools/gpu_check.sh run       on the GPU machine (the device tool's `run`, carry [".gpu"]):
-#                                     1. CPU vs CUDA: predictions, hidden states, loss gradients of
-#                                        a tiny model and FERNN-V1 (hidden 32), relative error
-#                                        <= 1e-4 each;
+#                                     1. CPU vs CUDA: predictions (logits), hidden states, loss
+#                                        gradients of a tiny model, FERNN-V1 (hidden 32) and a tiny
+#                                        two-layer BatchNorm classifier, relative error <= 1e-4 each;
 #                                     2. trains FERNN-V1 (hidden 32) 300 steps on the digits on the
 #                                        GPU; the validation MSE must fall;
 #                                     3. fernn against our PyTorch model on the GPU, alternating,
@@ -27,6 +27,7 @@ CUDA_TARGET=$CPU_TARGET-cuda-cuda_capability_86
 # name spec hidden: the models the check runs.
 MODELS=(
   "tiny tests/specs/tiny_fernn.json 0"
+  "classifier tests/specs/tiny_classifier.json 0"
   "fernn_v1-h32 specs/fernn_v1.json 32"
   "grnn-h128 specs/grnn.json 128"
   "fernn_v1-h128 specs/fernn_v1.json 128"
@@ -71,7 +72,7 @@ run() {
   local failed=0
 
   echo "== 1. CPU vs $dev: predictions, hidden states, gradients (relative error <= 1e-4)"
-  for name in tiny fernn_v1-h32; do
+  for name in tiny fernn_v1-h32 classifier; do
     local spec hidden
     for m in "${MODELS[@]}"; do
       set -- $m
@@ -89,23 +90,31 @@ import numpy as np
 w, spec = sys.argv[1], json.loads(sys.argv[2])["spec"]
 rng = np.random.default_rng()  # fresh inputs every run
 c, h, wd = spec["input"]["channels"], spec["input"]["height"], spec["input"]["width"]
-t_in, t_out = spec["sequence"]["input_frames"], spec["sequence"]["output_frames"]
+t_in, t_out = spec["sequence"]["input_frames"], spec["sequence"].get("output_frames", 0)
 np.save(f"{w}/x.npy", rng.random((4, t_in, c, h, wd), dtype=np.float32))
-np.save(f"{w}/y.npy", rng.random((4, t_out, c, h, wd), dtype=np.float32))
+if spec["readout"]["kind"] == "classes":
+    np.save(f"{w}/y.npy", rng.integers(0, spec["readout"]["classes"], size=4).astype(np.int64))
+else:
+    np.save(f"{w}/y.npy", rng.random((4, t_out, c, h, wd), dtype=np.float32))
 np.save(f"{w}/t_out.npy", np.array(t_out))
 EOF
     local t_out
     t_out=$("$py" -c "import numpy; print(int(numpy.load('$w/t_out.npy')))")
+    # Frame predictors predict t_out frames and take target frames; classifiers take labels.
+    local frames=(--frames "$t_out") target=(--target "$w/y.npy")
+    if [ "$t_out" = 0 ]; then frames=(); target=(--labels "$w/y.npy"); fi
     for tag in cpu dev; do
       local d=cpu
       [ "$tag" = dev ] && d=$dev
       local args=("$spec" $sets --model "$G/models/$name" --device "$d" --checkpoint "$w/params.safetensors" --input "$w/x.npy")
-      "$fr" predict "${args[@]}" --frames "$t_out" --output "$w/pred_$tag.npy" >/dev/null
-      "$fr" encode "${args[@]}" --output "$w/hidden_$tag.npy" >/dev/null
-      "$fr" gradients "${args[@]}" --target "$w/y.npy" --out "$w/grad_$tag.safetensors" >"$w/loss_$tag.txt"
+      "$fr" predict "${args[@]}" "${frames[@]}" --output "$w/pred_$tag.npy" >/dev/null
+      "$fr" encode "${args[@]}" --layer 0 --output "$w/hidden_$tag.npy" >/dev/null
+      "$fr" gradients "${args[@]}" "${target[@]}" --out "$w/grad_$tag.safetensors" \
+        --state-out "$w/state_$tag.safetensors" >"$w/loss_$tag.txt"
     done
     "$py" tools/compare_tensors.py --tol 1e-4 --label "$name" "$w/pred_dev.npy" "$w/pred_cpu.npy" \
-      "$w/hidden_dev.npy" "$w/hidden_cpu.npy" "$w/grad_dev.safetensors" "$w/grad_cpu.safetensors" |
+      "$w/hidden_dev.npy" "$w/hidden_cpu.npy" "$w/grad_dev.safetensors" "$w/grad_cpu.safetensors" \
+      "$w/state_dev.safetensors" "$w/state_cpu.safetensors" |
       tee "$w/compare.txt" | tail -1 || failed=1
     grep -q '"failures": \[\]' "$w/compare.txt" || failed=1
     echo "   loss cpu: $(cat "$w/loss_cpu.txt" | tr '\n' ' ')"

@@ -3,9 +3,10 @@
 
     plot_results.py OUT_DIR RESULTS.json [RESULTS.json ...] [--labels A B ...]
 
-Writes OUT_DIR/length_generalization.png (per-step test MSE, mean ± std, the training horizon
-marked) and OUT_DIR/velocity_generalization.png (MSE per (vx, vy), the training velocities
-boxed; one panel per model, on a shared color scale).
+Frame predictors: writes OUT_DIR/length_generalization.png (per-step test MSE, mean ± std, the
+training horizon marked) and OUT_DIR/velocity_generalization.png (MSE per (vx, vy), the training
+velocities boxed; one panel per model, on a shared color scale). Classifiers: writes
+OUT_DIR/velocity_accuracy.png (test accuracy per velocity range, the training range marked).
 """
 import argparse
 import json
@@ -32,6 +33,11 @@ def main():
     if len(labels) != len(runs):
         raise SystemExit("--labels needs one label per results file")
     os.makedirs(args.out_dir, exist_ok=True)
+    if all("velocity_accuracy" in r for r in runs):
+        plot_classifiers(args.out_dir, runs, labels)
+        return
+    if any("velocity_accuracy" in r for r in runs):
+        raise SystemExit("plot classifiers and frame predictors separately")
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for run, label in zip(runs, labels):
@@ -69,6 +75,24 @@ def main():
     fig.savefig(os.path.join(args.out_dir, "velocity_generalization.png"), dpi=120)
     plt.close(fig)
     print(f"wrote {args.out_dir}/length_generalization.png and velocity_generalization.png")
+
+
+def plot_classifiers(out_dir, runs, labels):
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for run, label in zip(runs, labels):
+        va = run["velocity_accuracy"]
+        ax.plot(va["velocity_range"], va["accuracy"], marker="o", label=label)
+    ax.axvline(runs[0]["velocity_accuracy"]["train_range"], color="gray", ls="--", lw=1,
+               label="training range")
+    ax.set_xlabel("test velocity range d (velocities in [-d, d]²)")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, 1)
+    ax.set_title("Velocity generalization")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_dir, "velocity_accuracy.png"), dpi=120)
+    plt.close(fig)
+    print(f"wrote {out_dir}/velocity_accuracy.png")
 
 
 if __name__ == "__main__":

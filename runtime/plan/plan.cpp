@@ -177,19 +177,23 @@ class PlanBuilder {
         const TensorType out_type = type(layers.back().channels);
         const std::vector<ConvLayerPlan> convs = b.convs;
 
+        // Both forward modes read the input, every parameter and the running statistics.
+        auto forward_inputs = [&](Sig &f) {
+            f.in(arg::in, in_type);
+            for (const auto &c : convs) {
+                param_in(f, c.weight);
+                if (c.bn_weight >= 0) {
+                    param_in(f, c.bn_weight);
+                    param_in(f, c.bn_bias);
+                    buffer_in(f, c.running_mean);
+                    buffer_in(f, c.running_var);
+                }
+            }
+            f.out(arg::out, out_type);
+        };
         // Training mode: batch statistics, and everything the backward reads.
         Sig fwd = sig(Op::StackForward);
-        fwd.in(arg::in, in_type);
-        for (const auto &c : convs) {
-            param_in(fwd, c.weight);
-            if (c.bn_weight >= 0) {
-                param_in(fwd, c.bn_weight);
-                param_in(fwd, c.bn_bias);
-                buffer_in(fwd, c.running_mean);
-                buffer_in(fwd, c.running_var);
-            }
-        }
-        fwd.out(arg::out, out_type);
+        forward_inputs(fwd);
         for (int i = 0; i < n; ++i) {
             if (i + 1 < n) fwd.out(arg::layer_out(i), type(layers[i].channels));
             if (layers[i].batchnorm) {
@@ -206,17 +210,7 @@ class PlanBuilder {
         // Evaluation mode (running statistics), where training mode differs or saves more.
         if (saves) {
             Sig eval = sig(Op::StackForwardEval);
-            eval.in(arg::in, in_type);
-            for (const auto &c : convs) {
-                param_in(eval, c.weight);
-                if (c.bn_weight >= 0) {
-                    param_in(eval, c.bn_weight);
-                    param_in(eval, c.bn_bias);
-                    buffer_in(eval, c.running_mean);
-                    buffer_in(eval, c.running_var);
-                }
-            }
-            eval.out(arg::out, out_type);
+            forward_inputs(eval);
             add_pipeline(block, std::move(eval));
         }
 

@@ -1,7 +1,8 @@
 // The `flow` section of a spec: which flow group acts on the hidden state, and so how many
 // copies the hidden state has and how each copy is moved before the recurrent convolution.
-// Each group is one parser in this file's registry, one plan entry (runtime/plan/flow_plan.cpp,
-// its parameters) and one Halide module (generators/flows/); nothing else knows what a group is.
+// Each group is one parser in flow_spec.cpp's registry, one case of the plan's flow()
+// (runtime/plan/plan.cpp: its parameters or constants) and one Halide module
+// (generators/flows/, one entry in make_flow's table); nothing else knows what a group is.
 #pragma once
 
 #include <string>

@@ -9,9 +9,10 @@
 // Both adjoints are gathers written by hand: Halide 14's propagate_adjoints turns modulo
 // indexing into scatters and runs 15x slower (bench/RESULTS.md).
 //
-// Convolutions read their input through its circular extension (circular_pad), materialized
-// once per call like PyTorch's F.pad: every access in the inner loops is then affine (a
-// constant offset per kernel tap and velocity), with no modulo arithmetic left to do there.
+// Convolutions read their input through its extension (pad: circular, or zeros for the conv
+// stacks that ask for it), materialized once per call like PyTorch's F.pad: every access in
+// the inner loops is then affine (a constant offset per kernel tap and velocity), with no
+// modulo arithmetic left to do there.
 #pragma once
 
 #include "generators/stages.h"
@@ -41,7 +42,7 @@ Padding padding_from(const std::string &spec_value);
 Func pad(const std::string &name, const Func &in, const Frame &frame, bool has_v, Padding padding);
 
 // `in` has dims (c, x, y, v, b) when has_v, else (c, x, y, b), and is defined around the frame:
-// `pad`, a circular_pad, possibly moved by a flow. Returns the reduction Func; the caller wraps it
+// `pad`, a pad() of the input, possibly moved by a flow. Returns the reduction Func; the caller wraps it
 // in its owner and records the ConvStage.
 ConvStage correlate(const std::string &name, const Func &in, const Func &pad, const Func &packed,
                     int in_channels, int out_channels, int kernel, bool has_v, Type type);

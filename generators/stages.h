@@ -17,7 +17,7 @@ struct ConvStage {
     RDom r;
     int out_channels, in_channels, kernel;
     bool has_v;
-    Func pad;  // the circularly padded input the conv reads (conv.h circular_pad)
+    Func pad;  // the padded input the conv reads (conv.h pad: circular or zeros)
 };
 
 // A weight gradient: `dw(co, ci, kx, ky)` reduces over r = (x, y[, v], b); `out(kx, ky, ci, co)`
@@ -27,7 +27,7 @@ struct WeightGradStage {
     RDom r;
     int out_channels, in_channels, kernel;
     bool has_v;
-    Func pad;  // the circularly padded input it reads
+    Func pad;  // the padded input it reads
 };
 
 // A pointwise or small-reduction Func worth materializing once (repacked weights, the

@@ -52,6 +52,26 @@ def run_json(cmd):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def run_torch(cmd):
+    """torch_bench.py's result, or None where the kernel killed it (out of memory): such a
+    configuration is a result too (fernn runs where PyTorch cannot), not a reason to lose the
+    table."""
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode == -9:
+        return None
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd, proc.stdout, proc.stderr)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def memory_gib():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) / 2**20
+    return float("nan")
+
+
 def median(v):
     if any(x is None for x in v):  # e.g. the peak, which fernn-run does not measure
         return None
@@ -124,7 +144,7 @@ def main():
         f_runs, t_runs = [], []
         for _ in range(args.rounds):
             f_runs.append(run_json(fernn_cmd))
-            t_runs.append(run_json(torch_cmd))
+            t_runs.append(run_torch(torch_cmd))
         f = {k: median([r[k] for r in f_runs]) for k in
              ("train_step_ms", "forward_ms", "backward_ms", "gflops_per_s",
               "cell_forward_gflops_per_s", "cell_backward_gflops_per_s")}
@@ -132,13 +152,21 @@ def main():
             f.update({k: median([r[k] for r in f_runs]) for k in
                       ("peak_fraction", "cell_forward_peak_fraction", "cell_backward_peak_fraction",
                        "peak_gflops_per_s")})
-        t = {k: median([r[k] for r in t_runs]) for k in ("train_step_ms", "forward_ms", "backward_ms")}
-        t["framework"] = t_runs[0].get("framework", "pytorch ?")
+        f["peak_memory_gib"] = max(r.get("peak_memory_gib", 0) for r in f_runs)
+        t_ok = [r for r in t_runs if r is not None]
+        if len(t_ok) == len(t_runs):
+            t = {k: median([r[k] for r in t_runs]) for k in ("train_step_ms", "forward_ms", "backward_ms")}
+            t["peak_memory_gib"] = max(r["peak_memory_gib"] for r in t_runs)
+            t["framework"] = t_runs[0]["framework"]
+        else:  # killed in some round: report it, and no times
+            t = {"killed": True}
         f["cell_forward_ms"] = median([r["cell_forward_ms"] for r in f_runs])
         f["cell_backward_ms"] = median([r["cell_backward_ms"] for r in f_runs])
         rows.append((label, spec, hidden, f, t, f_runs[0]["velocities"]))
-        print(f"{label:9s} hidden {hidden:3d}: train step fernn {f['train_step_ms']:.1f} ms, "
-              f"PyTorch {t['train_step_ms']:.1f} ms -> {t['train_step_ms'] / f['train_step_ms']:.2f}x", flush=True)
+        torch_text = ("killed (out of memory)" if t.get("killed") else
+                      f"{t['train_step_ms']:.1f} ms -> {t['train_step_ms'] / f['train_step_ms']:.2f}x")
+        print(f"{label:9s} hidden {hidden:3d} |V| {f_runs[0]['velocities']:2d}: train step fernn "
+              f"{f['train_step_ms']:.1f} ms, PyTorch {torch_text}", flush=True)
 
     if cuda:
         lines = ["| model | hidden | |V| | train step fernn / PyTorch (ms) | speed-up | forward speed-up | "
@@ -146,12 +174,21 @@ def main():
                  "|---|---|---|---|---|---|---|---|"]
     else:
         lines = ["| model | hidden | |V| | train step fernn / PyTorch (ms) | speed-up | forward speed-up | "
+                 "peak memory fernn / PyTorch (GiB) | "
                  "fernn GFLOP/s (share of peak) | recurrent cell fwd / bwd share of peak |",
-                 "|---|---|---|---|---|---|---|---|"]
+                 "|---|---|---|---|---|---|---|---|---|"]
+    total = memory_gib()
     for label, spec, hidden, f, t, nv in rows:
-        head = (f"| {label} | {hidden} | {nv} | {f['train_step_ms']:.1f} / {t['train_step_ms']:.1f} | "
-                f"**{t['train_step_ms'] / f['train_step_ms']:.2f}×** | "
-                f"{t['forward_ms'] / f['forward_ms']:.2f}× | ")
+        if t.get("killed"):
+            head = (f"| {label} | {hidden} | {nv} | {f['train_step_ms']:.1f} / killed | "
+                    f"PyTorch out of memory ({total:.0f} GiB) | – | ")
+        else:
+            head = (f"| {label} | {hidden} | {nv} | {f['train_step_ms']:.1f} / {t['train_step_ms']:.1f} | "
+                    f"**{t['train_step_ms'] / f['train_step_ms']:.2f}×** | "
+                    f"{t['forward_ms'] / f['forward_ms']:.2f}× | ")
+        if not cuda:
+            torch_memory = "killed" if t.get("killed") else f"{t['peak_memory_gib']:.1f}"
+            head += f"{f['peak_memory_gib']:.1f} / {torch_memory} | "
         if cuda:
             lines.append(head + f"{f['gflops_per_s']:.0f} | {f['cell_forward_gflops_per_s']:.0f} / "
                          f"{f['cell_backward_gflops_per_s']:.0f} |")
@@ -177,7 +214,7 @@ def main():
     size = f"{first['input']['height']}×{first['input']['width']}"
     frames = (f"{first['sequence']['input_frames']} frames" if first["readout"]["kind"] == "classes"
               else f"{first['sequence']['input_frames']}+{first['sequence']['output_frames']} frames")
-    torch_version = rows[0][4]["framework"].split(" ", 1)[-1]
+    torch_version = next((r[4]["framework"] for r in rows if "framework" in r[4]), "pytorch ?").split(" ", 1)[-1]
     where = (f"{gpu_name(args.python)}, fernn vs PyTorch {torch_version}, float32 (TF32 off)"
              if cuda else f"{cpu_name()} ({os.cpu_count()} cores), {args.threads} threads each")
     peak_value = None if cuda else rows[0][3]["peak_gflops_per_s"]

@@ -15,6 +15,7 @@ true float32 like fernn's (TF32 off unless --tf32) with cuDNN's autotuner on.
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -99,7 +100,9 @@ def main():
     print(json.dumps({"framework": f"pytorch {torch.__version__}", "device": args.device,
                       "tf32": args.tf32, "threads": args.threads,
                       "batch": args.batch, "forward_ms": median(forward),
-                      "backward_ms": median(backward), "train_step_ms": median(step)}))
+                      "backward_ms": median(backward), "train_step_ms": median(step),
+                      # the process's largest resident set (host memory; GPU memory not counted)
+                      "peak_memory_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@
 #include "runtime/data/rng.h"
 #include "runtime/model/sequence_model.h"
 #include "runtime/training/optimizer.h"
+#include "runtime/training/process_memory.h"
 #include "tools/commands.h"
 
 namespace fernn::cli {
@@ -165,6 +166,7 @@ int bench(const BenchArgs &a) {
              {"cell_forward_gflops_per_s", cell_fwd_flops / cf / 1e6},
              {"cell_backward_gflops_per_s", cell_bwd_flops / cb / 1e6},
              {"stages_per_train_step", stages},
+             {"peak_memory_gib", peak_memory_gib()},
              {"repeats", a.repeats}};
     out["cell_forward_peak_fraction"] = share(out["cell_forward_gflops_per_s"].get<double>());
     out["cell_backward_peak_fraction"] = share(out["cell_backward_gflops_per_s"].get<double>());
@@ -196,6 +198,8 @@ int bench(const BenchArgs &a) {
         std::printf("  recurrent cell        forward %.1f GFLOP/s, backward %.1f GFLOP/s\n",
                     cf_rate, cb_rate);
     }
+    std::printf("  peak memory           %9.2f GiB (resident, host)\n",
+                out["peak_memory_gib"].get<double>());
     std::printf("  per training step:");
     for (const auto &[name, v] : stage) std::printf(" %s %.2f ms;", name.c_str(), median(v));
     std::printf("\n");

@@ -1,7 +1,5 @@
 #include "runtime/training/trainer.h"
 
-#include <sys/resource.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +10,7 @@
 #include "runtime/data/sequence_source.h"
 #include "runtime/formats/atomic_file.h"
 #include "runtime/training/optimizer.h"
+#include "runtime/training/process_memory.h"
 #include "runtime/training/progress.h"
 
 namespace fernn {
@@ -34,31 +33,6 @@ std::string exact(double v) {
     char buf[40];
     std::snprintf(buf, sizeof buf, "%.17g", v);
     return buf;
-}
-
-double available_memory_bytes() {
-    double available = 0;
-    std::ifstream meminfo("/proc/meminfo");
-    std::string key;
-    double kb;
-    std::string unit;
-    while (meminfo >> key >> kb >> unit) {
-        if (key == "MemAvailable:") available = kb * 1024;
-    }
-    // A cgroup limit (containers, CI) can be tighter than the machine.
-    std::ifstream max("/sys/fs/cgroup/memory.max"), current("/sys/fs/cgroup/memory.current");
-    std::string limit;
-    double used = 0;
-    if (max >> limit && limit != "max" && current >> used) {
-        available = std::min(available, std::stod(limit) - used);
-    }
-    return available;
-}
-
-double peak_memory_gib() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    return usage.ru_maxrss / (1024.0 * 1024.0);  // ru_maxrss is in KiB on Linux
 }
 
 void append_line(const std::string &path, const json &line) {

@@ -16,8 +16,9 @@ namespace fernn {
 // Bump when the algorithm of any pipeline changes meaning or signature: it keys the compile
 // cache and tells stale schedule records apart.
 //   3: first-step pipelines; 4: pipelines from the model plan (lifting and layer inputs as
-//   conv stacks of their own, stacked layers, BatchNorm, learned flows, the classes head).
-constexpr int kAlgorithmVersion = 4;
+//   conv stacks of their own, stacked layers, BatchNorm, learned flows, the classes head);
+//   5: float32 tanh in vectorizable arithmetic (generators/activation.cpp).
+constexpr int kAlgorithmVersion = 5;
 
 }  // namespace fernn
 

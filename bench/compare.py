@@ -113,7 +113,8 @@ def main():
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--fernn", default=os.path.join(ROOT, "build", "fernn"),
                     help="fernn or fernn-run")
-    ap.add_argument("--models", help="compiled models as DIR/<spec>-h<hidden> (default: compile)")
+    ap.add_argument("--models", help="compiled models as DIR/<spec>-h<hidden>[-r<velocity range>] "
+                                     "(default: compile)")
     ap.add_argument("--configs", help="spec:hidden,... (default: the CPU table's)")
     ap.add_argument("--python", default="/usr/bin/python3", help="the Python with torch")
     ap.add_argument("--torch-warmup", type=int, default=2, help="PyTorch's untimed first steps")
@@ -133,7 +134,9 @@ def main():
         label = LABELS.get(spec, spec)
         spec_path = os.path.join(ROOT, "specs", spec + ".json")
         sets = spec_sets(spec_path, hidden, velocity_range)
-        model = ["--model", os.path.join(args.models, f"{spec}-h{hidden}")] if args.models else []
+        # DIR/<spec>-h<hidden>[-r<velocity range>]: one compiled model per configuration
+        name = f"{spec}-h{hidden}" + (f"-r{velocity_range}" if velocity_range is not None else "")
+        model = ["--model", os.path.join(args.models, name)] if args.models else []
         fernn_cmd = [args.fernn, "bench", spec_path, *sets, *model, "--batch", str(args.batch),
                      "--threads", str(args.threads), "--repeats", str(args.repeats), "--json",
                      "--device", args.device]
@@ -144,7 +147,8 @@ def main():
         f_runs, t_runs = [], []
         for _ in range(args.rounds):
             f_runs.append(run_json(fernn_cmd))
-            t_runs.append(run_torch(torch_cmd))
+            if None not in t_runs:  # once killed for memory, it would only be killed again
+                t_runs.append(run_torch(torch_cmd))
         f = {k: median([r[k] for r in f_runs]) for k in
              ("train_step_ms", "forward_ms", "backward_ms", "gflops_per_s",
               "cell_forward_gflops_per_s", "cell_backward_gflops_per_s")}
@@ -153,12 +157,11 @@ def main():
                       ("peak_fraction", "cell_forward_peak_fraction", "cell_backward_peak_fraction",
                        "peak_gflops_per_s")})
         f["peak_memory_gib"] = max(r.get("peak_memory_gib", 0) for r in f_runs)
-        t_ok = [r for r in t_runs if r is not None]
-        if len(t_ok) == len(t_runs):
+        if None not in t_runs:
             t = {k: median([r[k] for r in t_runs]) for k in ("train_step_ms", "forward_ms", "backward_ms")}
             t["peak_memory_gib"] = max(r["peak_memory_gib"] for r in t_runs)
             t["framework"] = t_runs[0]["framework"]
-        else:  # killed in some round: report it, and no times
+        else:  # killed: report it, and no times
             t = {"killed": True}
         f["cell_forward_ms"] = median([r["cell_forward_ms"] for r in f_runs])
         f["cell_backward_ms"] = median([r["cell_backward_ms"] for r in f_runs])

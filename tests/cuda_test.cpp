@@ -248,6 +248,12 @@ TEST_F(Cuda, WithoutAGpuUsingCudaIsACleanError) {
     EXPECT_EQ(r.code, 2) << r.output;
     EXPECT_NE(r.output.find("fernn: error: no CUDA device: "), std::string::npos) << r.output;
     EXPECT_FALSE(fs::exists(temp("out.npy")));
+    // Without --model, the device is asked for before anything is compiled.
+    const auto fast = test::fernn_cli("predict " + spec + " --set recurrence.channels=3" +
+                                      " --device cuda --checkpoint " + ckpt + " --input " + x +
+                                      " --output " + temp("out.npy"));
+    EXPECT_EQ(fast.code, 2) << fast.output;
+    EXPECT_NE(fast.output.find("nothing was compiled"), std::string::npos) << fast.output;
 
     // A CPU-only library says it has no CUDA pipelines and how to get them.
     auto cpu_only = test::compiled(*spec_, "float32");

@@ -47,6 +47,22 @@ TEST(Spec, ValidTinySpecParses) {
     EXPECT_EQ(s.training.batch, 128);  // training is optional, with the paper's defaults
 }
 
+TEST(SpecErrors, MisspeltKeysAreNamedWithTheirCorrection) {
+    json doc = tiny_spec_json();
+    doc["recurrence"].erase("channels");
+    doc["recurrence"]["chanels"] = 4;
+    expect_contains(error_of(doc),
+                    {"<test>: recurrence.channels: required field is missing; did you mean "
+                     "\"channels\" instead of \"chanels\"?"});
+    doc = tiny_spec_json();
+    doc["readout"]["decoder"]["kernal"] = 3;
+    expect_contains(error_of(doc), {"readout.decoder.kernal: unknown key (did you mean \"kernel\"?)"});
+    doc = tiny_spec_json();
+    doc["readout"]["colour"] = 3;  // nothing close: no guess
+    const std::string message = error_of(doc);
+    expect_contains(message, {"readout.colour: unknown key; allowed keys here"});
+}
+
 TEST(Spec, Version1NormalizesToItsVersion2Form) {
     // v1's one-conv lifting and one-layer recurrence, written out in v2's long forms.
     json v2 = tiny_spec_json();

@@ -13,44 +13,10 @@
 #include "runtime/model/model_library.h"
 #include "runtime/plan/plan.h"
 #include "runtime/spec/spec.h"
+#include "tests/test_specs.h"
 #include "tools/compiler/model_cache.h"
 
 namespace fernn::test {
-
-inline Spec spec_from(const json &doc) {
-    return parse_spec(doc, JsonSource{"<test>", {}});
-}
-
-// A small valid spec to modify in tests.
-inline json tiny_spec_json() {
-    return json::parse(R"({
-      "fernn": 1, "name": "t",
-      "input": {"channels": 1, "height": 6, "width": 7},
-      "flow": {"group": "translation", "velocities": {"range": 1}, "boundary": "circular"},
-      "lifting": {"kernel": 3},
-      "recurrence": {"channels": 4, "kernel": 3, "activation": "relu"},
-      "readout": {"pool": "max", "decoder": {"layers": 1, "kernel": 3}, "channels": 1},
-      "sequence": {"input_frames": 3, "output_frames": 2}
-    })");
-}
-
-// A small valid classifier (spec version 2): BatchNorm lifting, two layers, classes head.
-inline json tiny_classifier_json() {
-    return json::parse(R"({
-      "fernn": 2, "name": "c",
-      "input": {"channels": 1, "height": 7, "width": 6},
-      "flow": {"group": "translation", "velocities": {"range": 1}, "boundary": "circular"},
-      "lifting": {"layers": [
-        {"channels": 3, "kernel": 5, "padding": "zeros", "batchnorm": true, "activation": "relu"},
-        {"channels": 4, "kernel": 3, "padding": "zeros", "batchnorm": true, "activation": "relu"}]},
-      "recurrence": {"layers": [
-        {"channels": 4, "kernel": 3, "activation": "tanh"},
-        {"channels": 5, "kernel": 3, "activation": "tanh",
-         "input": {"kernel": 3, "padding": "zeros", "batchnorm": true, "activation": "relu"}}]},
-      "readout": {"kind": "classes", "classes": 3, "pool": "max", "time": "last", "space": "mean"},
-      "sequence": {"input_frames": 4}
-    })");
-}
 
 struct CliResult {
     int code;

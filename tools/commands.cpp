@@ -6,6 +6,7 @@
 
 #include "runtime/formats/npy.h"
 #include "runtime/model/checkpoint.h"
+#include "runtime/model/cuda_probe.h"
 #include "runtime/model/sequence_model.h"
 #include "runtime/plan/plan.h"
 
@@ -17,6 +18,11 @@ std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec
     if (a.device != "cpu" && a.device != "cuda") {
         throw InputError("--device: \"" + a.device +
                          "\" is not a device; allowed: \"cpu\", \"cuda\"");
+    }
+    if (a.device == "cuda") {
+        const std::string why = cuda_unavailable_reason();
+        if (!why.empty())
+            throw InputError("no CUDA device: " + why + " (--device cuda); nothing was compiled");
     }
     const std::string target = a.device == "cuda" && a.target == "host" ? "host,cuda" : a.target;
     const std::string dir =

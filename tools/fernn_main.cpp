@@ -2,14 +2,33 @@
 #include <malloc.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdlib>
 #include <iostream>
 
+#include "runtime/spec/did_you_mean.h"
 #include "runtime/spec/json_reader.h"
+#include "runtime/spec/limits.h"
 #include "tools/commands.h"
 
 using namespace fernn;
 
 namespace {
+
+// A command-line check of the same range the spec and run.json use (runtime/spec/limits.h).
+template <typename T>
+CLI::Validator range(Limits<T> l) {
+    CLI::Validator v = CLI::Range(l.lo, l.hi);
+    if (!l.lo_open) return v;
+    return v & CLI::Validator(
+                   [l](std::string &text) -> std::string {
+                       char *end = nullptr;
+                       const double d = std::strtod(text.c_str(), &end);
+                       if (end != text.c_str() && d > l.lo) return "";
+                       return "Value " + text + " not above " + std::to_string(l.lo);
+                   },
+                   "");
+}
 
 void add_spec(CLI::App *cmd, cli::SpecArgs &a) {
     cmd->add_option("SPEC", a.spec, "model spec (JSON), see specs/README.md")
@@ -154,18 +173,18 @@ int main(int argc, char **argv) {
     train
         ->add_option("--steps", train_args.steps,
                      "the run's total steps (counting steps before a resume)")
-        ->check(CLI::PositiveNumber);
+        ->check(range(limits::steps));
     train
         ->add_option("--epochs", train_args.epochs, "epochs (default: training.epochs of the spec)")
-        ->check(CLI::PositiveNumber);
+        ->check(range(limits::epochs));
     train->add_option("--batch", train_args.batch, "sequences per step (default: training.batch)")
-        ->check(CLI::PositiveNumber);
+        ->check(range(limits::batch));
     train->add_option("--lr", train_args.lr, "Adam learning rate (default: training.lr)")
-        ->check(CLI::PositiveNumber);
+        ->check(range(limits::lr));
     train
         ->add_option("--clip", train_args.clip,
                      "gradient norm clipping, 0 = off (default: training.clip_grad_norm)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(range(limits::clip_grad_norm));
     train->add_option("--seed", train_args.seed,
                       "seed of initialization and training data (default 0)");
     train->add_option("--data", train_args.data,
@@ -174,15 +193,15 @@ int main(int argc, char **argv) {
         ->add_option(
             "--data-velocity-range", train_args.velocity_range,
             "digits move with velocities in [-d, d]^2 (default: training.data_velocity_range)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(range(limits::data_velocity_range));
     train
         ->add_option("--val-every", train_args.val_every,
                      "steps between validations and checkpoints (default: one epoch)")
-        ->check(CLI::PositiveNumber);
+        ->check(range(Limits<int64_t>{1, limits::val_every.hi}));
     train
         ->add_option("--val-sequences", train_args.val_sequences,
                      "validation sequences (default 256)")
-        ->check(CLI::PositiveNumber);
+        ->check(range(limits::val_sequences));
     train->add_option("--device", train_args.device, "cpu (default) or cuda")
         ->check(CLI::IsMember({"cpu", "cuda"}));
     train->add_option("--model", train_args.model_dir,
@@ -327,6 +346,24 @@ int main(int argc, char **argv) {
     auto *info = data->add_subcommand("info", "print a dataset's split sizes");
     info->add_option("--data", info_data, "mnist (default), fashion-mnist, or a directory");
 
+    // CLI11 reports a misspelt subcommand as an unexpected argument; name it as what it is.
+    CLI::App *level = &app;
+    for (int i = 1; i < argc && argv[i][0] != '-'; ++i) {
+        std::vector<std::string> names;
+        for (const CLI::App *sub : level->get_subcommands({})) names.push_back(sub->get_name());
+        if (names.empty()) break;
+        auto found = std::find(names.begin(), names.end(), std::string(argv[i]));
+        if (found == names.end()) {
+            std::string list;
+            for (const auto &n : names) list += (list.empty() ? "" : ", ") + n;
+            const std::string guess = closest_name(argv[i], names);
+            std::cerr << "fernn: error: unknown subcommand \"" << argv[i] << "\""
+                      << (guess.empty() ? "" : " (did you mean \"" + guess + "\"?)")
+                      << "; allowed: " << list << "\n";
+            return 2;
+        }
+        level = level->get_subcommand(*found);
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

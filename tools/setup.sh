@@ -11,6 +11,7 @@ packages=(
   python3-torch python3-numpy    # PyTorch parity tests and the demo input (never at run time)
   python3-matplotlib             # figures drawn from result files
   zlib1g-dev                     # gzip-compressed IDX files
+  clang-14 libclang-rt-14-dev    # the sanitizer build and fuzzers (tools/fuzz.sh)
   pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # KTH videos
   ffmpeg python3-opencv          # the KTH importer's test: makes AVIs, OpenCV as reference
   dataset-fashion-mnist          # Fashion-MNIST IDX files

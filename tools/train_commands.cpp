@@ -14,6 +14,7 @@
 #include "runtime/formats/npy.h"
 #include "runtime/training/evaluate.h"
 #include "runtime/training/progress.h"
+#include "runtime/training/run_record.h"
 #include "runtime/training/trainer.h"
 #include "tools/commands.h"
 
@@ -26,31 +27,6 @@ namespace fernn::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-// A run's spec and settings as run.json records them.
-struct RunRecord {
-    Spec spec;
-    TrainSettings settings;
-};
-
-RunRecord read_run(const std::string &dir) {
-    const std::string path = dir + "/run.json";
-    if (!fs::exists(path)) throw InputError(dir + ": not a training run (no run.json)");
-    const json j = read_json_file(path);
-    if (!j.contains("spec") || !j.contains("settings"))
-        throw InputError(path + ": malformed run record");
-    return RunRecord{parse_spec(j["spec"], JsonSource{path + " (spec)", {}}),
-                     TrainSettings::from_json(j["settings"], path)};
-}
-
-void write_run(const std::string &dir, const Spec &spec, const TrainSettings &t) {
-    write_file_atomically(dir + "/run.json", json{{"fernn_run", 1},
-                                                  {"spec", spec.normalized()},
-                                                  {"model_hash", spec.model_hash()},
-                                                  {"settings", t.to_json()}}
-                                                     .dump(2) +
-                                                 "\n");
-}
 
 std::shared_ptr<ModelLibrary> float32_model(const SpecArgs &a, const Spec &spec,
                                             const std::string &model_dir, int threads,
@@ -98,23 +74,49 @@ int train(const TrainArgs &a) {
     const bool resume = !a.resume.empty();
     const std::string dir = resume ? a.resume : a.out;
     if (resume) {
-        for (const char *flag : {"--out", "--batch", "--seed", "--data", "--val-every",
-                                 "--val-sequences", "--data-velocity-range", "--set"}) {
-            if (a.given.count(flag)) {
-                throw InputError(
-                    std::string(flag) + " cannot change when resuming; " + dir +
-                    "/run.json holds the run's settings (--steps, --epochs, --threads, "
-                    "--lr and --clip may be given)");
+        run = read_run_record(dir);
+        // The command that started the run, plus --resume, must work: options are refused
+        // only when they would change what run.json holds.
+        const TrainSettings &t = run.settings;
+        const std::vector<std::pair<const char *, bool>> same = {
+            {"--out", a.out.empty() || (fs::exists(a.out) && fs::equivalent(a.out, dir))},
+            {"--batch", a.batch == t.batch},
+            {"--seed", a.seed == t.seed},
+            {"--data", a.data == t.data},
+            {"--val-every", a.val_every == t.val_every},
+            {"--val-sequences", a.val_sequences == t.val_sequences},
+            {"--data-velocity-range", a.velocity_range == t.velocity_range},
+        };
+        for (const auto &[flag, unchanged] : same) {
+            if (a.given.count(flag) && !unchanged) {
+                throw InputError(std::string(flag) + " differs from the run's setting in " + dir +
+                                 "/run.json and cannot change when resuming (--steps, --epochs, "
+                                 "--threads, --lr and --clip may)");
             }
         }
-        run = read_run(dir);
+        if (a.spec.empty() && !a.sets.empty())
+            throw InputError("--set needs SPEC (the run's spec is in " + dir + "/run.json)");
+        if (!a.spec.empty()) {
+            // The model and the sequence lengths must be the run's; the spec's training
+            // defaults were resolved into run.json when the run started.
+            json given = load_spec(a.spec, a.sets).normalized(), stored = run.spec.normalized();
+            given.erase("training");
+            stored.erase("training");
+            const json patch = json::diff(stored, given);  // both validated: bounded depth
+            if (!patch.empty()) {
+                std::string paths;
+                for (size_t i = 0; i < patch.size() && i < 3; ++i)
+                    paths += (i ? ", " : "") + patch[i]["path"].get<std::string>();
+                throw InputError(a.spec + (a.sets.empty() ? "" : " with --set") + ": " + paths +
+                                 " differ" + (patch.size() == 1 ? "s" : "") +
+                                 " from the spec of the run in " + dir +
+                                 "/run.json; a run's model cannot change when resuming");
+            }
+        }
         // The optimizer's settings may change (e.g. a lower rate after a divergence); the data
         // order does not depend on them. run.json records the new values.
         if (a.given.count("--lr")) run.settings.lr = a.lr;
         if (a.given.count("--clip")) run.settings.clip_grad_norm = a.clip;
-        if (!a.spec.empty() && load_spec(a.spec, a.sets).model_hash() != run.spec.model_hash()) {
-            throw InputError(a.spec + " is not the model of the run in " + dir);
-        }
     } else {
         if (a.spec.empty() || a.out.empty())
             throw InputError("train needs SPEC and --out RUN (or --resume RUN)");
@@ -144,10 +146,15 @@ int train(const TrainArgs &a) {
     } else if (!resume) {
         run.settings.steps = run.spec.training.epochs * per_epoch;
     }
+    check_settings(run.settings, run.spec,
+                   resume ? dir + "/run.json"
+                          : a.given.count("--data-velocity-range") ? "--data-velocity-range"
+                                                                   : a.spec);
     auto lib = float32_model(a, run.spec, a.model_dir, a.threads, a.device);
-    fs::create_directories(dir);
-    write_run(dir, run.spec, run.settings);
-    const TrainReport r = train(run.spec, run.settings, *data, dir, resume, a.threads, lib);
+    const TrainReport r = train(run.spec, run.settings, *data, dir, resume, a.threads, lib, [&] {
+        fs::create_directories(dir);
+        write_run_record(dir, run);
+    });
     const char *best =
         r.metric == "val_accuracy" ? "best validation accuracy %.4f" : "best validation MSE %.6f";
     char best_text[64];
@@ -175,7 +182,7 @@ int eval(const EvalArgs &a) {
     EvalSettings s;
     s.data = a.data;
     if (!a.run.empty()) {
-        const RunRecord run = read_run(a.run);
+        const RunRecord run = read_run_record(a.run);
         spec = run.spec;
         if (checkpoint.empty()) checkpoint = a.run + "/best.safetensors";
         if (!a.given.count("--data")) s.data = run.settings.data;

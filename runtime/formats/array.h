@@ -4,9 +4,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "runtime/formats/checked_size.h"
 
 namespace fernn {
 
@@ -57,10 +60,12 @@ struct Array {
     // Uninitialized contents (see AlignedAllocator::construct).
     explicit Array(std::vector<int64_t> s) : shape(std::move(s)), data(count(shape)) {}
 
+    // Readers check shapes against their files first (checked_size.h); this check keeps any
+    // other path from wrapping around into a small allocation.
     static int64_t count(const std::vector<int64_t> &s) {
-        int64_t n = 1;
-        for (auto d : s) n *= d;
-        return n;
+        const auto n = shape_bytes(s, 1);
+        if (!n || *n > uint64_t(INT64_MAX)) throw std::length_error("array shape out of range");
+        return int64_t(*n);
     }
     int64_t numel() const { return static_cast<int64_t>(data.size()); }
 };

@@ -5,8 +5,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "runtime/spec/json_reader.h"
 
@@ -40,12 +40,24 @@ void write_file_atomically(const std::string &path, const std::string &bytes) {
     }
 }
 
-std::string read_file_bytes(const std::string &path) {
+std::string read_file_bytes(const std::string &path, uint64_t most) {
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+        throw InputError(path + ": not a regular file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw InputError(path + ": cannot open file for reading");
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
+    in.seekg(0, std::ios::end);
+    const std::streamoff size = in.tellg();
+    if (size < 0) throw InputError(path + ": cannot determine the file's size");
+    if (uint64_t(size) > most) {
+        throw InputError(path + ": is " + std::to_string(size) + " bytes; allowed: at most " +
+                         std::to_string(most) + " bytes for this kind of file");
+    }
+    in.seekg(0);
+    std::string bytes(size_t(size), '\0');
+    in.read(bytes.data(), size);
+    if (in.gcount() != size) throw InputError(path + ": read failed (file changed while read?)");
+    return bytes;
 }
 
 }  // namespace fernn

@@ -3,9 +3,10 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <regex>
+#include <cctype>
 
 #include "runtime/formats/atomic_file.h"
+#include "runtime/formats/checked_size.h"
 #include "runtime/spec/json_reader.h"
 
 namespace fernn {
@@ -18,116 +19,205 @@ struct Header {
     std::vector<int64_t> shape;
 };
 
-// The header is a Python dict literal; numpy always writes the three keys below.
-Header parse_header(const std::string &text, const std::string &path) {
-    auto bad = [&](const std::string &what) -> InputError {
-        return InputError(path + ": malformed .npy header (" + what + "): " + text);
-    };
-    Header h;
-    std::smatch m;
-    if (!std::regex_search(text, m, std::regex(R"('descr'\s*:\s*'([^']*)')")))
-        throw bad("no 'descr'");
-    h.descr = m[1];
-    if (!std::regex_search(text, m, std::regex(R"('fortran_order'\s*:\s*(True|False))"))) {
-        throw bad("no 'fortran_order'");
+// The header is a Python dict literal, {'descr': '<f4', 'fortran_order': False, 'shape': (2,
+// 3), }, padded with spaces and a newline. A scanner, not a regular expression: headers may be
+// up to 4 GiB long (format 2.0) and std::regex recurses per character.
+class HeaderScanner {
+  public:
+    HeaderScanner(const std::string &text, const std::string &path) : text_(text), path_(path) {}
+
+    Header parse() {
+        Header h;
+        bool descr = false, fortran = false, shape = false;
+        skip_space();
+        expect('{');
+        while (true) {
+            skip_space();
+            if (peek() == '}') break;
+            const std::string key = quoted();
+            skip_space();
+            expect(':');
+            skip_space();
+            if (key == "descr" && !descr) {
+                if (peek() != '\'' && peek() != '"') {
+                    throw bad("the dtype is not a plain type string (structured arrays are not "
+                              "supported)");
+                }
+                h.descr = quoted();
+                descr = true;
+            } else if (key == "fortran_order" && !fortran) {
+                h.fortran = word();
+                fortran = true;
+            } else if (key == "shape" && !shape) {
+                h.shape = tuple();
+                shape = true;
+            } else {
+                throw bad("key '" + printable_prefix(key, 40) +
+                          "' is unknown or repeated; allowed: 'descr', 'fortran_order', 'shape'");
+            }
+            skip_space();
+            if (peek() == ',') {
+                ++at_;
+                continue;
+            }
+            if (peek() != '}') throw bad("expected ',' or '}'");
+        }
+        ++at_;
+        skip_space();
+        if (at_ != text_.size()) throw bad("text after the closing '}'");
+        if (!descr || !fortran || !shape) {
+            throw bad(std::string("no '") + (!descr ? "descr" : !fortran ? "fortran_order" : "shape") +
+                      "'");
+        }
+        return h;
     }
-    h.fortran = m[1] == "True";
-    if (!std::regex_search(text, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")))
-        throw bad("no 'shape'");
-    const std::string dims = m[1];
-    std::regex dim(R"(\s*(\d+)\s*(,|$))");
-    size_t consumed = 0;
-    for (auto it = std::sregex_iterator(dims.begin(), dims.end(), dim);
-         it != std::sregex_iterator(); ++it) {
-        if (static_cast<size_t>(it->position()) != consumed) throw bad("bad shape");
-        if ((*it)[1].length() > 15) throw bad("a dimension has more than 15 digits");
-        h.shape.push_back(std::stoll((*it)[1]));
-        consumed = it->position() + it->length();
+
+  private:
+    InputError bad(const std::string &what) const {
+        return InputError(path_ + ": malformed .npy header (" + what + " at character " +
+                          std::to_string(at_) + "): " + printable_prefix(text_, 120));
     }
-    if (dims.find_first_not_of(" \t") != std::string::npos && consumed != dims.size())
-        throw bad("bad shape");
-    return h;
-}
+    char peek() const { return at_ < text_.size() ? text_[at_] : '\0'; }
+    void skip_space() {
+        while (at_ < text_.size() && (text_[at_] == ' ' || text_[at_] == '\t' ||
+                                      text_[at_] == '\n' || text_[at_] == '\r'))
+            ++at_;
+    }
+    void expect(char c) {
+        if (peek() != c) throw bad(std::string("expected '") + c + "'");
+        ++at_;
+    }
+    std::string quoted() {
+        const char q = peek();
+        if (q != '\'' && q != '"') throw bad("expected a quoted string");
+        const size_t close = text_.find(q, at_ + 1);
+        if (close == std::string::npos || close - at_ > 64) throw bad("unterminated or long string");
+        std::string out = text_.substr(at_ + 1, close - at_ - 1);
+        at_ = close + 1;
+        return out;
+    }
+    bool word() {
+        for (const char *w : {"True", "False"}) {
+            if (text_.compare(at_, std::strlen(w), w) == 0) {
+                at_ += std::strlen(w);
+                return w[0] == 'T';
+            }
+        }
+        throw bad("expected True or False");
+    }
+    // (d0, d1, ...), () or (d0,): non-negative integers of at most 18 digits.
+    std::vector<int64_t> tuple() {
+        std::vector<int64_t> dims;
+        expect('(');
+        while (true) {
+            skip_space();
+            if (peek() == ')') break;
+            if (!std::isdigit(static_cast<unsigned char>(peek())))
+                throw bad("a dimension is not a non-negative integer");
+            int64_t d = 0;
+            int digits = 0;
+            while (std::isdigit(static_cast<unsigned char>(peek()))) {
+                if (++digits > 18) throw bad("a dimension has more than 18 digits");
+                d = d * 10 + (text_[at_++] - '0');
+            }
+            if (dims.size() == kMaxArrayDims) {
+                throw bad("more than " + std::to_string(kMaxArrayDims) +
+                          " dimensions; allowed: at most " + std::to_string(kMaxArrayDims));
+            }
+            dims.push_back(d);
+            skip_space();
+            if (peek() == ',') {
+                ++at_;
+            } else if (peek() != ')') {
+                throw bad("expected ',' or ')' in the shape");
+            }
+        }
+        ++at_;
+        return dims;
+    }
+
+    const std::string &text_;
+    const std::string &path_;
+    size_t at_ = 0;
+};
 
 template <typename T>
 constexpr const char *descr_of() {
     return sizeof(T) == 4 ? "<f4" : "<f8";
 }
 
-// The header and where the payload starts; checks that the payload has exactly the bytes the
-// shape needs (before anything is allocated for it).
+// The header and where the payload starts.
 struct Layout {
     Header header;
     size_t data_at = 0;
 };
 
-Layout read_layout(const std::string &bytes, const std::string &path, size_t item);
+// Reads the header from the first bytes of a file of `file_size` bytes; `item` > 0 also checks
+// that the payload is exactly what the shape needs (before anything is allocated for it).
+Layout read_layout(const std::string &bytes, uint64_t file_size, const std::string &path,
+                   size_t item);
+
+// Element size of a dtype among `allowed` ({descr, size}), or an InputError listing them.
+size_t item_size(const std::string &descr, const std::vector<std::pair<const char *, size_t>> &allowed,
+                 const std::string &allowed_text, const std::string &path) {
+    for (const auto &[d, size] : allowed) {
+        if (descr == d) return size;
+    }
+    throw InputError(path + ": dtype '" + printable_prefix(descr, 40) +
+                     "' is not supported; allowed: " + allowed_text);
+}
+
+const std::vector<std::pair<const char *, size_t>> kFloatTypes = {
+    {"<f4", 4}, {"=f4", 4}, {"<f8", 8}, {"=f8", 8}};
+const std::vector<std::pair<const char *, size_t>> kIntegerTypes = {
+    {"<i8", 8}, {"=i8", 8}, {"<i4", 4}, {"=i4", 4}};
 
 }  // namespace
 
 template <typename T>
-Array<T> read_npy(const std::string &path) {
-    const std::string bytes = read_file_bytes(path);
-    const std::string allowed = "'<f4' (float32) or '<f8' (float64)";
-    std::string descr;
-    descr = read_layout(bytes, path, 0).header.descr;  // the dtype gives the element size
-    size_t item = 0;
-    if (descr == "<f4" || descr == "=f4") {
-        item = 4;
-    } else if (descr == "<f8" || descr == "=f8") {
-        item = 8;
-    } else {
-        throw InputError(path + ": dtype '" + descr + "' is not supported; allowed: " + allowed);
-    }
-    const Layout l = read_layout(bytes, path, item);
+Array<T> parse_npy(const std::string &bytes, const std::string &path) {
+    const std::string descr = read_layout(bytes, bytes.size(), path, 0).header.descr;
+    const size_t item =
+        item_size(descr, kFloatTypes, "'<f4' (float32) or '<f8' (float64)", path);
+    const Layout l = read_layout(bytes, bytes.size(), path, item);
     Array<T> out(l.header.shape);
     decode_floats(bytes.data() + l.data_at, item, out.data);
     return out;
+}
+
+template <typename T>
+Array<T> read_npy(const std::string &path) {
+    return parse_npy<T>(read_file_bytes(path), path);
+}
+
+NpyHeader parse_npy_header(const std::string &head, uint64_t file_size, const std::string &path) {
+    const std::string descr = read_layout(head, file_size, path, 0).header.descr;
+    std::vector<std::pair<const char *, size_t>> types = {{"|u1", 1}, {"<u1", 1}, {"u1", 1}};
+    types.insert(types.end(), kFloatTypes.begin(), kFloatTypes.end());
+    types.insert(types.end(), kIntegerTypes.begin(), kIntegerTypes.end());
+    const size_t item =
+        item_size(descr, types, "'|u1' (uint8), '<f4', '<f8', '<i4', '<i8'", path);
+    const Layout l = read_layout(head, file_size, path, item);
+    return NpyHeader{descr, l.header.shape, l.data_at};
 }
 
 NpyHeader read_npy_header(const std::string &path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw InputError(path + ": cannot open");
     in.seekg(0, std::ios::end);
-    const uint64_t file_size = uint64_t(in.tellg());
+    const std::streamoff size = in.tellg();
+    if (size < 0) throw InputError(path + ": cannot determine the file's size");
     in.seekg(0);
-    std::string head(size_t(std::min<uint64_t>(file_size, 1 << 16)), '\0');
+    // Headers longer than this are refused by read_layout (kMaxNpyHeaderBytes).
+    std::string head(size_t(std::min<uint64_t>(uint64_t(size), kMaxNpyHeaderBytes + 12)), '\0');
     in.read(head.data(), std::streamsize(head.size()));
-    const Layout l = read_layout(head, path, 0);
-    const std::string &d = l.header.descr;
-    size_t item = 0;
-    if (d == "|u1" || d == "<u1" || d == "u1") item = 1;
-    if (d == "<f4" || d == "=f4" || d == "<i4" || d == "=i4") item = 4;
-    if (d == "<f8" || d == "=f8" || d == "<i8" || d == "=i8") item = 8;
-    if (item == 0) {
-        throw InputError(path + ": dtype '" + d +
-                         "' is not supported; allowed: '|u1' (uint8), '<f4', '<f8', '<i4', '<i8'");
-    }
-    uint64_t need = item;
-    bool overflow = false;
-    for (int64_t dim : l.header.shape)
-        overflow |= __builtin_mul_overflow(need, uint64_t(dim), &need);
-    if (overflow || file_size - l.data_at != need) {
-        throw InputError(path + ": payload has " + std::to_string(file_size - l.data_at) +
-                         " bytes but shape " + shape_text(l.header.shape) + " needs " +
-                         (overflow ? std::string("more") : std::to_string(need)));
-    }
-    return NpyHeader{d, l.header.shape, l.data_at};
+    return parse_npy_header(head, uint64_t(size), path);
 }
 
-std::vector<int64_t> read_npy_integers(const std::string &path) {
-    const std::string bytes = read_file_bytes(path);
-    const std::string allowed = "'<i8' (int64) or '<i4' (int32)";
-    std::string descr = read_layout(bytes, path, 0).header.descr;
-    size_t item = 0;
-    if (descr == "<i8" || descr == "=i8") {
-        item = 8;
-    } else if (descr == "<i4" || descr == "=i4") {
-        item = 4;
-    } else {
-        throw InputError(path + ": dtype '" + descr + "' is not supported; allowed: " + allowed);
-    }
-    const Layout l = read_layout(bytes, path, item);
+std::vector<int64_t> parse_npy_integers(const std::string &bytes, const std::string &path) {
+    const std::string descr = read_layout(bytes, bytes.size(), path, 0).header.descr;
+    const size_t item = item_size(descr, kIntegerTypes, "'<i8' (int64) or '<i4' (int32)", path);
+    const Layout l = read_layout(bytes, bytes.size(), path, item);
     if (l.header.shape.size() != 1) {
         throw InputError(path + ": has shape " + shape_text(l.header.shape) +
                          "; allowed: a vector (N,)");
@@ -145,9 +235,14 @@ std::vector<int64_t> read_npy_integers(const std::string &path) {
     return out;
 }
 
+std::vector<int64_t> read_npy_integers(const std::string &path) {
+    return parse_npy_integers(read_file_bytes(path), path);
+}
+
 namespace {
 
-Layout read_layout(const std::string &bytes, const std::string &path, size_t item) {
+Layout read_layout(const std::string &bytes, uint64_t file_size, const std::string &path,
+                   size_t item) {
     if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0) {
         throw InputError(path + ": not a .npy file (the magic string \\x93NUMPY is missing)");
     }
@@ -167,9 +262,13 @@ Layout read_layout(const std::string &bytes, const std::string &path, size_t ite
         throw InputError(path + ": .npy format version " + std::to_string(major) +
                          " is not supported; allowed: 1, 2, 3");
     }
+    if (header_len > kMaxNpyHeaderBytes) {
+        throw InputError(path + ": .npy header of " + std::to_string(header_len) +
+                         " bytes; allowed: at most " + std::to_string(kMaxNpyHeaderBytes));
+    }
     if (offset + header_len > bytes.size()) throw InputError(path + ": truncated .npy header");
     Layout l;
-    l.header = parse_header(bytes.substr(offset, header_len), path);
+    l.header = HeaderScanner(bytes.substr(offset, header_len), path).parse();
     if (l.header.fortran) {
         throw InputError(path +
                          ": array is in Fortran order; allowed: C order "
@@ -177,14 +276,12 @@ Layout read_layout(const std::string &bytes, const std::string &path, size_t ite
     }
     l.data_at = offset + header_len;
     if (item == 0) return l;  // the dtype is checked by the caller first
-    const size_t have = bytes.size() - l.data_at;
-    size_t need = item;
-    bool overflow = false;
-    for (int64_t d : l.header.shape) overflow |= __builtin_mul_overflow(need, size_t(d), &need);
-    if (overflow || have != need) {
+    const uint64_t have = file_size - l.data_at;
+    const auto need = shape_bytes(l.header.shape, item);
+    if (!need || have != *need) {
         throw InputError(path + ": payload has " + std::to_string(have) + " bytes but shape " +
                          shape_text(l.header.shape) + " needs " +
-                         (overflow ? std::string("more") : std::to_string(need)));
+                         (need ? std::to_string(*need) : std::string("more than 2^64")));
     }
     return l;
 }
@@ -238,6 +335,8 @@ void write_npy(const std::string &path, const Array<T> &array) {
     write_file_atomically(path, encode_npy(array));
 }
 
+template Array<float> parse_npy<float>(const std::string &, const std::string &);
+template Array<double> parse_npy<double>(const std::string &, const std::string &);
 template Array<float> read_npy<float>(const std::string &);
 template Array<double> read_npy<double>(const std::string &);
 template void write_npy<float>(const std::string &, const Array<float> &);

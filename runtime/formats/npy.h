@@ -11,8 +11,14 @@
 
 namespace fernn {
 
+// Longest header accepted (numpy writes ~128 bytes; format 2.0 allows 4 GiB).
+constexpr size_t kMaxNpyHeaderBytes = 1 << 16;
+
 template <typename T>
 Array<T> read_npy(const std::string &path);
+// The same from the file's bytes; `path` names it in messages.
+template <typename T>
+Array<T> parse_npy(const std::string &bytes, const std::string &path);
 
 // The header of a .npy file read without its payload (for memory-mapping large files): the
 // dtype, the shape and where the payload starts. Checks that the file holds exactly the payload
@@ -23,9 +29,12 @@ struct NpyHeader {
     size_t data_offset = 0;
 };
 NpyHeader read_npy_header(const std::string &path);
+// The same from the file's first bytes (at least the header) and its size.
+NpyHeader parse_npy_header(const std::string &head, uint64_t file_size, const std::string &path);
 
 // A vector of integers ('<i8' or '<i4'), e.g. class labels (N,).
 std::vector<int64_t> read_npy_integers(const std::string &path);
+std::vector<int64_t> parse_npy_integers(const std::string &bytes, const std::string &path);
 
 // Writes bytes ('|u1') of the given shape, atomically (clips of pixels).
 void write_npy_bytes(const std::string &path, const std::vector<int64_t> &shape,

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 #include "runtime/formats/atomic_file.h"
+#include "runtime/formats/checked_size.h"
 #include "runtime/spec/json_reader.h"
 
 namespace fernn {
@@ -26,7 +28,11 @@ const Array<int64_t> *TensorFile<T>::find_integer(const std::string &name) const
 
 template <typename T>
 TensorFile<T> read_safetensors(const std::string &path) {
-    const std::string bytes = read_file_bytes(path);
+    return parse_safetensors<T>(read_file_bytes(path), path);
+}
+
+template <typename T>
+TensorFile<T> parse_safetensors(const std::string &bytes, const std::string &path) {
     auto bad = [&](const std::string &what) {
         return InputError(path + ": not a valid safetensors file: " + what);
     };
@@ -34,6 +40,10 @@ TensorFile<T> read_safetensors(const std::string &path) {
     uint64_t n = 0;
     for (int i = 0; i < 8; ++i) n |= uint64_t(static_cast<unsigned char>(bytes[i])) << (8 * i);
     if (n > bytes.size() - 8) throw bad("header length " + std::to_string(n) + " exceeds the file");
+    if (n > kMaxSafetensorsHeader) {
+        throw bad("header length " + std::to_string(n) + "; allowed: at most " +
+                  std::to_string(kMaxSafetensorsHeader));
+    }
     json header;
     try {
         header = parse_json_strict(bytes.substr(8, n), path + " (header)");
@@ -52,19 +62,20 @@ TensorFile<T> read_safetensors(const std::string &path) {
     std::vector<Span> spans;
     for (const auto &item : header.items()) {
         const std::string &name = item.key();
+        const std::string shown = bounded_text(name, 80);  // names in messages
         const json &info = item.value();
         if (name == "__metadata__") {
             if (!info.is_object()) throw bad("__metadata__ is not an object");
             for (const auto &m : info.items()) {
                 if (!m.value().is_string())
-                    throw bad("__metadata__." + m.key() + " is not a string");
+                    throw bad("__metadata__." + bounded_text(m.key(), 80) + " is not a string");
                 out.metadata[m.key()] = m.value().get<std::string>();
             }
             continue;
         }
         if (!info.is_object() || !info.contains("dtype") || !info.contains("shape") ||
             !info.contains("data_offsets")) {
-            throw bad("entry \"" + name + "\" lacks dtype, shape or data_offsets");
+            throw bad("entry \"" + shown + "\" lacks dtype, shape or data_offsets");
         }
         const json &dtype = info["dtype"];
         size_t item_size = 0;
@@ -74,31 +85,35 @@ TensorFile<T> read_safetensors(const std::string &path) {
         else if (dtype == "F64" || integer)
             item_size = 8;
         else
-            throw InputError(path + ": tensor \"" + name + "\" has dtype " + dtype.dump() +
+            throw InputError(path + ": tensor \"" + shown + "\" has dtype " +
+                             (dtype.is_string() ? "\"" + bounded_text(dtype.get<std::string>(), 40) + "\""
+                                                : describe(dtype)) +
                              "; allowed: \"F32\", \"F64\" or \"I64\"");
         std::vector<int64_t> shape;
-        if (!info["shape"].is_array()) throw bad("shape of \"" + name + "\" is not a list");
+        if (!info["shape"].is_array() || info["shape"].size() > kMaxArrayDims) {
+            throw bad("shape of \"" + shown + "\" is not a list of at most " +
+                      std::to_string(kMaxArrayDims) + " dimensions");
+        }
         for (const auto &d : info["shape"]) {
-            if (!d.is_number_unsigned()) throw bad("shape of \"" + name + "\" holds " + d.dump());
+            // Each dimension fits the file anyway; 2^53 keeps them exact as JSON numbers.
+            if (!d.is_number_unsigned() || d.get<uint64_t>() > (uint64_t(1) << 53))
+                throw bad("shape of \"" + shown + "\" holds " + describe(d));
             shape.push_back(d.get<int64_t>());
         }
         const json &off = info["data_offsets"];
         if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
             !off[1].is_number_unsigned()) {
-            throw bad("data_offsets of \"" + name + "\" is not [begin, end]");
+            throw bad("data_offsets of \"" + shown + "\" is not [begin, end]");
         }
-        const size_t begin = off[0].get<size_t>(), end = off[1].get<size_t>();
+        const uint64_t begin = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
         if (end < begin || end > data_size)
-            throw bad("data_offsets of \"" + name + "\" lie outside the data");
+            throw bad("data_offsets of \"" + shown + "\" lie outside the data");
         // The shape's byte count, checked against the span before anything is allocated.
-        size_t bytes_needed = item_size;
-        bool overflow = false;
-        for (int64_t d : shape)
-            overflow |= __builtin_mul_overflow(bytes_needed, size_t(d), &bytes_needed);
-        if (overflow || bytes_needed != end - begin) {
-            throw bad("\"" + name + "\" has " + std::to_string(end - begin) + " bytes but shape " +
+        const auto bytes_needed = shape_bytes(shape, item_size);
+        if (!bytes_needed || *bytes_needed != end - begin) {
+            throw bad("\"" + shown + "\" has " + std::to_string(end - begin) + " bytes but shape " +
                       shape_text(shape) + " needs " +
-                      (overflow ? std::string("more") : std::to_string(bytes_needed)));
+                      (bytes_needed ? std::to_string(*bytes_needed) : std::string("more than 2^64")));
         }
         spans.push_back({begin, end, name});
         if (integer) {
@@ -119,18 +134,18 @@ TensorFile<T> read_safetensors(const std::string &path) {
     size_t at = 0;
     for (size_t i : order) {
         if (spans[i].begin != at)
-            throw bad("tensor \"" + spans[i].name + "\" overlaps another or leaves a hole");
+            throw bad("tensor \"" + bounded_text(spans[i].name, 80) +
+                      "\" overlaps another or leaves a hole");
         at = spans[i].end;
     }
     if (at != data_size)
         throw bad("data section has " + std::to_string(data_size - at) + " unclaimed bytes");
     // Each list in file order.
+    std::map<std::string, size_t> begin_of;
+    for (const Span &s : spans) begin_of[s.name] = s.begin;
     auto by_offset = [&](auto &list) {
         std::vector<size_t> at_of;
-        for (const auto &e : list) {
-            for (const Span &s : spans)
-                if (s.name == e.first) at_of.push_back(s.begin);
-        }
+        for (const auto &e : list) at_of.push_back(begin_of.at(e.first));
         std::vector<size_t> idx(list.size());
         for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
         std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return at_of[a] < at_of[b]; });
@@ -182,6 +197,8 @@ void write_safetensors(const std::string &path, const TensorFile<T> &file,
 
 template struct TensorFile<float>;
 template struct TensorFile<double>;
+template TensorFile<float> parse_safetensors<float>(const std::string &, const std::string &);
+template TensorFile<double> parse_safetensors<double>(const std::string &, const std::string &);
 template TensorFile<float> read_safetensors<float>(const std::string &);
 template TensorFile<double> read_safetensors<double>(const std::string &);
 template void write_safetensors<float>(const std::string &, const TensorFile<float> &,

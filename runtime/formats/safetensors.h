@@ -4,6 +4,7 @@
 // so `model.load_state_dict(safetensors.torch.load_file(path))` works on them.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
@@ -29,6 +30,12 @@ struct TensorFile {
 // (checked before anything is allocated).
 template <typename T>
 TensorFile<T> read_safetensors(const std::string &path);
+// The same from the file's bytes; `path` names it in messages.
+template <typename T>
+TensorFile<T> parse_safetensors(const std::string &bytes, const std::string &path);
+
+// Longest JSON header accepted (the format's reference implementation allows 100 MB).
+constexpr uint64_t kMaxSafetensorsHeader = 100'000'000;
 
 // Writes tensors as `dtype` ("F32" or "F64"), then the integers as I64, in the given order,
 // atomically.

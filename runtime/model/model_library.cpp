@@ -8,6 +8,9 @@
 #include <mutex>
 #include <type_traits>
 
+#include "runtime/formats/atomic_file.h"
+#include "runtime/model/manifest.h"
+
 namespace fernn {
 
 namespace fs = std::filesystem;
@@ -67,76 +70,60 @@ std::shared_ptr<ModelLibrary> ModelLibrary::open(const std::string &dir) {
     if (manifest_path.empty())
         throw InputError(dir + ": no <name>.manifest.json; run fernn compile");
 
+    Manifest m = read_manifest(manifest_path);
     std::shared_ptr<ModelLibrary> lib(new ModelLibrary());
     lib->dir_ = dir;
-    lib->manifest_ = read_json_file(manifest_path);
-    const json &m = lib->manifest_;
-    if (m.value("library_version", 1) != kLibraryVersion) {
-        throw InputError(dir + ": compiled by another fernn version (library version " +
-                         std::to_string(m.value("library_version", 1)) + ", this fernn needs " +
-                         std::to_string(kLibraryVersion) + "); recompile it with fernn compile");
+    lib->spec_ = m.spec;
+    lib->plan_ = m.plan;
+    lib->float64_ = m.float64;
+    const std::string so = (fs::path(dir) / m.library).string();
+    if (library_hash(so) != m.library_hash) {
+        throw InputError(so + ": does not match the hash recorded in " + manifest_path +
+                         " (truncated, damaged or replaced); recompile the model");
     }
-    try {
-        lib->spec_ = parse_spec(m.at("spec"), JsonSource{manifest_path + " (spec)", {}});
-        lib->plan_ = build_plan(lib->spec_);
-        if (m.at("plan") != lib->plan_.to_json()) {
-            throw InputError(dir +
-                             ": the manifest's model plan differs from the one this fernn "
-                             "makes of its spec; recompile the model with fernn compile");
+    // RTLD_LOCAL: each model keeps its own Halide runtime and pipeline symbols.
+    lib->handle_ = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!lib->handle_) throw InputError(so + ": cannot load: " + dlerror());
+    using SetHandler = void (*)(void (*)(void *, const char *));
+    symbol<SetHandler>(lib->handle_, "halide_set_error_handler", so)(record_halide_error);
+    lib->set_num_threads_ = symbol<int (*)(int)>(lib->handle_, "halide_set_num_threads", so);
+    for (const ManifestPipeline &p : m.pipelines) {
+        using Meta = const halide_filter_metadata_t *(*)();
+        const halide_filter_metadata_t *meta =
+            symbol<Meta>(lib->handle_, p.symbol + "_metadata", so)();
+        // The manifest's tensors must be exactly the library's arguments, in order.
+        bool match = int(p.arguments.size()) == meta->num_arguments;
+        for (int i = 0; match && i < meta->num_arguments; ++i) {
+            const std::string actual = meta->arguments[i].name;
+            match = actual.substr(0, actual.find('$')) == p.arguments[i];
         }
-        lib->float64_ = m.at("precision").get<std::string>() == "float64";
-        const std::string so = (fs::path(dir) / m.at("library").get<std::string>()).string();
-        // RTLD_LOCAL: each model keeps its own Halide runtime and pipeline symbols.
-        lib->handle_ = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
-        if (!lib->handle_) throw InputError(so + ": cannot load: " + dlerror());
-        using SetHandler = void (*)(void (*)(void *, const char *));
-        symbol<SetHandler>(lib->handle_, "halide_set_error_handler", so)(record_halide_error);
-        lib->set_num_threads_ = symbol<int (*)(int)>(lib->handle_, "halide_set_num_threads", so);
-        for (const json &p : m.at("pipelines")) {
-            const std::string sym = p.at("symbol").get<std::string>();
-            using Meta = const halide_filter_metadata_t *(*)();
-            const halide_filter_metadata_t *meta =
-                symbol<Meta>(lib->handle_, sym + "_metadata", so)();
-            // The manifest's tensors must be exactly the library's arguments, in order.
-            std::vector<std::string> listed;
-            for (const char *part : {"inputs", "outputs"}) {
-                for (const json &t : p.at(part)) listed.push_back(t.get<std::string>());
-            }
-            bool match = int(listed.size()) == meta->num_arguments;
-            for (int i = 0; match && i < meta->num_arguments; ++i) {
-                const std::string actual = meta->arguments[i].name;
-                match = actual.substr(0, actual.find('$')) == listed[i];
-            }
-            if (!match) {
-                throw InputError(so + ": pipeline " + sym + " does not match " + manifest_path +
-                                 "; recompile the model");
-            }
-            lib->pipelines_.push_back(
-                {p.at("name").get<std::string>(), p.value("device", std::string("cpu")),
-                 symbol<int (*)(void **)>(lib->handle_, sym + "_argv", so), meta, listed});
+        if (!match) {
+            throw InputError(so + ": pipeline " + p.symbol + " does not match " + manifest_path +
+                             "; recompile the model");
         }
-        const auto devices = lib->devices();
-        lib->device_ = std::find(devices.begin(), devices.end(), "cpu") != devices.end()
-                           ? "cpu"
-                           : devices.at(0);
-        if (std::find(devices.begin(), devices.end(), "cuda") != devices.end()) {
-            auto &d = lib->device_calls_;
-            auto load = [&](auto &call, const char *name) {
-                call = symbol<std::remove_reference_t<decltype(call)>>(lib->handle_, name, so);
-            };
-            load(d.malloc, "halide_device_malloc");
-            load(d.free, "halide_device_free");
-            load(d.copy_to_device, "halide_copy_to_device");
-            load(d.copy_to_host, "halide_copy_to_host");
-            load(d.sync, "halide_device_sync");
-            load(d.wrap, "halide_cuda_wrap_device_ptr");
-            load(d.detach, "halide_cuda_detach_device_ptr");
-            load(d.interface, "halide_cuda_device_interface");
-            load(d.reuse_allocations, "halide_reuse_device_allocations");
-        }
-    } catch (const json::exception &e) {
-        throw InputError(manifest_path + ": malformed manifest: " + e.what());
+        lib->pipelines_.push_back({p.name, p.device,
+                                   symbol<int (*)(void **)>(lib->handle_, p.symbol + "_argv", so),
+                                   meta, p.arguments});
     }
+    const auto devices = lib->devices();
+    lib->device_ =
+        std::find(devices.begin(), devices.end(), "cpu") != devices.end() ? "cpu" : devices[0];
+    if (std::find(devices.begin(), devices.end(), "cuda") != devices.end()) {
+        auto &d = lib->device_calls_;
+        auto load = [&](auto &call, const char *name) {
+            call = symbol<std::remove_reference_t<decltype(call)>>(lib->handle_, name, so);
+        };
+        load(d.malloc, "halide_device_malloc");
+        load(d.free, "halide_device_free");
+        load(d.copy_to_device, "halide_copy_to_device");
+        load(d.copy_to_host, "halide_copy_to_host");
+        load(d.sync, "halide_device_sync");
+        load(d.wrap, "halide_cuda_wrap_device_ptr");
+        load(d.detach, "halide_cuda_detach_device_ptr");
+        load(d.interface, "halide_cuda_device_interface");
+        load(d.reuse_allocations, "halide_reuse_device_allocations");
+    }
+    lib->manifest_ = std::move(m.doc);
     return lib;
 }
 

@@ -12,19 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "runtime/model/manifest.h"
 #include "runtime/plan/plan.h"
 #include "runtime/spec/json_reader.h"
 #include "runtime/spec/spec.h"
 
 namespace fernn {
-
-// The pipelines a model library holds and how the runtime calls them. Bump when a pipeline is
-// added or removed or an argument changes: libraries compiled for another version are refused
-// with a message, and the compile cache is keyed by it.
-//   1: cell, readout and loss pipelines; 2: + grad_accumulate and optimizer_step;
-//   3: CUDA libraries export halide_reuse_device_allocations; 4: + fill_zero;
-//   5: pipelines from the model plan, which the manifest records.
-constexpr int kLibraryVersion = 5;
 
 // A dense host tensor as Halide sees it: extents innermost first, strides dense.
 struct BufferView {

@@ -33,14 +33,18 @@ template <typename T>
 void SequenceModel<T>::forward(Parameters &params, Statistics *stats, const Array<T> &inputs,
                                const Options &o, Trace &tr) const {
     const InputSpec &s = spec().input;
-    const bool ok = inputs.shape.size() == 5 && inputs.shape[0] >= 1 && inputs.shape[1] >= 1 &&
-                    inputs.shape[2] == s.channels && inputs.shape[3] == s.height &&
+    // B and T within the spec's own limits (training.batch, sequence.input_frames): the trace
+    // indexes them with int.
+    const bool ok = inputs.shape.size() == 5 && inputs.shape[0] >= 1 &&
+                    inputs.shape[0] <= kMaxBatch && inputs.shape[1] >= 1 &&
+                    inputs.shape[1] <= kMaxFrames && inputs.shape[2] == s.channels && inputs.shape[3] == s.height &&
                     inputs.shape[4] == s.width;
     if (!ok) {
         throw InputError("input has shape " + shape_text(inputs.shape) + "; spec " + spec().name +
-                         " needs (B, T >= 1, " + std::to_string(s.channels) + ", " +
+                         " needs (B, T, " + std::to_string(s.channels) + ", " +
                          std::to_string(s.height) + ", " + std::to_string(s.width) +
-                         ") with B >= 1");
+                         ") with B in 1.." + std::to_string(kMaxBatch) + " and T in 1.." +
+                         std::to_string(kMaxFrames));
     }
     if (!classifies() && o.t_out < 0)
         throw InputError("the number of predicted frames must be >= 0");

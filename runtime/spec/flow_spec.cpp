@@ -28,7 +28,9 @@ FlowSpec parse_translation(ObjectReader &flow, const FrameShape &frame) {
     if (v.is_object()) {
         // {"range": R}: the grid {-R..R}², ordered as the reference (vx outer, vy inner).
         ObjectReader grid(v, vpath, source);
-        const int limit = (std::min(frame.height, frame.width) - 1) / 2;
+        // Digits must fit the frame, and |V| = (2R+1)^2 stays within kMaxCopies (R <= 31).
+        int limit = (std::min(frame.height, frame.width) - 1) / 2;
+        while ((2 * limit + 1) * (2 * limit + 1) > kMaxCopies) --limit;
         const int r = grid.integer("range", 0, limit);
         grid.finish();
         for (int vx = -r; vx <= r; ++vx) {
@@ -36,6 +38,10 @@ FlowSpec parse_translation(ObjectReader &flow, const FrameShape &frame) {
         }
     } else if (v.is_array()) {
         if (v.empty()) source.fail(vpath, "the velocity list is empty; give at least one [vx, vy]");
+        if (v.size() > size_t(kMaxCopies)) {
+            source.fail(vpath, "the velocity list has " + std::to_string(v.size()) +
+                                   " entries; allowed: at most " + std::to_string(kMaxCopies));
+        }
         std::map<std::pair<int, int>, size_t> seen;  // velocity modulo the torus -> index
         for (size_t i = 0; i < v.size(); ++i) {
             const std::string ipath = vpath + "[" + std::to_string(i) + "]";
@@ -53,7 +59,7 @@ FlowSpec parse_translation(ObjectReader &flow, const FrameShape &frame) {
                                           ((vy % frame.height) + frame.height) % frame.height};
             auto [it, inserted] = seen.emplace(key, i);
             if (!inserted) {
-                source.fail(ipath, "velocity " + v[i].dump() + " moves the " +
+                source.fail(ipath, "velocity " + describe(v[i]) + " moves the " +
                                        std::to_string(frame.width) + "x" +
                                        std::to_string(frame.height) + " frame exactly like " +
                                        vpath + "[" + std::to_string(it->second) +
@@ -74,7 +80,7 @@ FlowSpec parse_learned(ObjectReader &flow, const FrameShape &frame) {
     FlowSpec spec;
     spec.group = "learned";
     spec.boundary = flow.choice("boundary", {"circular"});
-    spec.learned_copies = flow.integer("copies", 1, 4096);
+    spec.learned_copies = flow.integer("copies", 1, kMaxCopies);
     spec.learned_kernel = read_odd_kernel(flow, "kernel", frame);
     return spec;
 }

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
-#include <regex>
+#include <cctype>
 #include <set>
 #include <sstream>
+
+#include "runtime/formats/atomic_file.h"
+#include "runtime/spec/did_you_mean.h"
 
 namespace fernn {
 
@@ -43,20 +45,27 @@ std::string line_col(const std::string &text, size_t byte) {
 
 json parse_json_strict(const std::string &text, const std::string &file) {
     // nlohmann keeps the last of duplicate keys silently; a spec with two "channels" is almost
-    // certainly a mistake, so the parser callback tracks the keys of each open object.
+    // certainly a mistake, so the parser callback tracks the keys of each open object. It also
+    // refuses nesting beyond kMaxJsonDepth while parsing: nlohmann's parser keeps its own
+    // stack, but dump(), comparison and every reader recurse on a document's depth.
     std::vector<std::set<std::string>> open_objects;
-    std::vector<std::string> key_path;
     std::string duplicate;
-    auto callback = [&](int /*depth*/, json::parse_event_t event, json &parsed) {
+    bool too_deep = false;
+    auto callback = [&](int depth, json::parse_event_t event, json &parsed) {
         switch (event) {
             case json::parse_event_t::object_start:
-                open_objects.emplace_back();
+            case json::parse_event_t::array_start:
+                if (depth >= kMaxJsonDepth) {
+                    too_deep = true;
+                    throw std::length_error("nesting");
+                }
+                if (event == json::parse_event_t::object_start) open_objects.emplace_back();
                 break;
             case json::parse_event_t::object_end:
                 if (!open_objects.empty()) open_objects.pop_back();
                 break;
             case json::parse_event_t::key: {
-                const std::string key = parsed.get<std::string>();
+                const std::string &key = parsed.get_ref<const std::string &>();
                 if (!open_objects.empty() && !open_objects.back().insert(key).second &&
                     duplicate.empty()) {
                     duplicate = key;
@@ -72,26 +81,81 @@ json parse_json_strict(const std::string &text, const std::string &file) {
         json doc =
             json::parse(text, callback, /*allow_exceptions=*/true, /*ignore_comments=*/false);
         if (!duplicate.empty()) {
-            throw InputError(file + ": key \"" + duplicate +
+            throw InputError(file + ": key \"" + bounded_text(duplicate, 60) +
                              "\" appears twice in one object; each key may appear once");
         }
         return doc;
     } catch (const json::parse_error &e) {
         throw InputError(file + ": not valid JSON at " + line_col(text, e.byte) + ": " + e.what());
+    } catch (const json::exception &e) {
+        // Out-of-range numbers (1e400) and the like.
+        throw InputError(file + ": not valid JSON: " + e.what());
+    } catch (const std::length_error &) {
+        if (!too_deep) throw;
+        throw InputError(file + ": JSON nested more than " + std::to_string(kMaxJsonDepth) +
+                         " levels deep; allowed: at most " + std::to_string(kMaxJsonDepth));
     }
 }
 
 json read_json_file(const std::string &file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw InputError(file + ": cannot open file for reading");
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return parse_json_strict(buffer.str(), file);
+    return parse_json_strict(read_file_bytes(file, kMaxJsonFileBytes), file);
 }
 
+std::string bounded_text(const std::string &text, size_t most) {
+    if (text.size() <= most) return text;
+    size_t cut = most > 3 ? most - 3 : 0;
+    // Never inside a UTF-8 sequence: continuation bytes are 10xxxxxx.
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;
+    return text.substr(0, cut) + "...";
+}
+
+namespace {
+
+// A string in JSON syntax; only a prefix is escaped, so a long string costs no more than a
+// short one. Invalid UTF-8 (possible only in documents built by code) is replaced.
+std::string quoted(const std::string &text, size_t most) {
+    return json(bounded_text(text, most)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// Appends at most `budget` characters of `value` in JSON syntax. Recursion stops at a fixed
+// depth whatever the document, so any value may be described.
+void render(const json &value, size_t budget, int depth, std::string &out) {
+    if (out.size() >= budget) return;
+    switch (value.type()) {
+        case json::value_t::array:
+        case json::value_t::object: {
+            const bool object = value.is_object();
+            out += object ? '{' : '[';
+            if (depth >= 4 && !value.empty()) {
+                out += "...";
+            } else {
+                bool first = true;
+                for (auto it = value.begin(); it != value.end() && out.size() < budget; ++it) {
+                    if (!first) out += ", ";
+                    first = false;
+                    if (object) out += quoted(it.key(), budget) + ": ";
+                    render(*it, budget, depth + 1, out);
+                }
+            }
+            out += object ? '}' : ']';
+            break;
+        }
+        case json::value_t::string:
+            out += quoted(value.get_ref<const std::string &>(), budget);
+            break;
+        default:
+            out += value.dump();  // scalars are short
+            break;
+    }
+}
+
+}  // namespace
+
 std::string describe(const json &value) {
-    std::string text = value.dump();
-    if (text.size() > 60) text = text.substr(0, 57) + "...";
+    constexpr size_t kMost = 60;
+    std::string text;
+    render(value, kMost + 1, 0, text);
+    text = bounded_text(text, kMost);
     const char *kind = "";
     switch (value.type()) {
         case json::value_t::string:
@@ -133,25 +197,79 @@ bool ObjectReader::has(const std::string &key) {
 }
 
 const json &ObjectReader::raw(const std::string &key) {
-    if (!has(key)) source_.fail(path_of(key), "required field is missing");
+    if (!has(key)) {
+        // A misspelt key is the usual cause: name the present key that is closest.
+        std::vector<std::string> unknown;
+        for (const auto &item : node_.items()) {
+            if (std::find(known_.begin(), known_.end(), item.key()) == known_.end())
+                unknown.push_back(item.key());
+        }
+        const std::string typo = closest_name(key, unknown);
+        source_.fail(path_of(key), "required field is missing" +
+                                       (typo.empty() ? std::string()
+                                                     : "; did you mean \"" + key +
+                                                           "\" instead of \"" + typo + "\"?"));
+    }
     return node_.at(key);
+}
+
+int64_t require_int64(const json &value, int64_t lo, int64_t hi, const std::string &path,
+                      const JsonSource &source) {
+    const std::string allowed =
+        "allowed: an integer in " + std::to_string(lo) + ".." + std::to_string(hi);
+    bool in_range = false;
+    int64_t v = 0;
+    if (value.is_number_unsigned()) {
+        const uint64_t u = value.get<uint64_t>();
+        in_range = u <= uint64_t(INT64_MAX);
+        v = in_range ? int64_t(u) : 0;
+    } else if (value.is_number_integer()) {
+        v = value.get<int64_t>();
+        in_range = true;
+    } else if (value.is_number_float()) {
+        // 3.0 is accepted as 3; 3.5 is not an integer.
+        const double d = value.get<double>();
+        if (!std::isfinite(d) || d != std::floor(d))
+            source.fail(path, "got " + describe(value) + "; " + allowed);
+        in_range = std::fabs(d) < 9e15;
+        v = in_range ? int64_t(d) : 0;
+    } else {
+        source.fail(path, "got " + describe(value) + "; " + allowed);
+    }
+    if (!in_range || v < lo || v > hi)
+        source.fail(path, "value " + value.dump() + " is out of range; " + allowed);  // a number
+    return v;
 }
 
 int require_integer(const json &value, int lo, int hi, const std::string &path,
                     const JsonSource &source) {
-    const std::string allowed =
-        "allowed: an integer in " + std::to_string(lo) + ".." + std::to_string(hi);
-    bool integral = value.is_number_integer();
-    if (value.is_number_float()) {
-        // 3.0 is accepted as 3; 3.5 is not an integer.
-        const double d = value.get<double>();
-        integral = std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 2e9;
+    return int(require_int64(value, lo, hi, path, source));
+}
+
+int64_t ObjectReader::integer64(const std::string &key, Limits<int64_t> range) {
+    return require_int64(raw(key), range.lo, range.hi, path_of(key), source_);
+}
+
+uint64_t ObjectReader::unsigned64(const std::string &key) {
+    const json &value = raw(key);
+    if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<int64_t>() >= 0)) {
+        source_.fail(path_of(key),
+                     "got " + describe(value) + "; allowed: an integer in 0..2^64-1");
     }
-    if (!integral) source.fail(path, "got " + describe(value) + "; " + allowed);
-    const double d = value.get<double>();
-    if (d < lo || d > hi)
-        source.fail(path, "value " + value.dump() + " is out of range; " + allowed);
-    return static_cast<int>(d);
+    return value.get<uint64_t>();
+}
+
+double ObjectReader::number(const std::string &key, Limits<double> range) {
+    return number(key, range.lo, range.hi, range.lo_open);
+}
+
+std::string ObjectReader::string(const std::string &key, size_t most) {
+    const json &value = raw(key);
+    if (!value.is_string() || value.get_ref<const std::string &>().size() > most) {
+        source_.fail(path_of(key), "got " + describe(value) + "; allowed: a string of at most " +
+                                       std::to_string(most) + " characters");
+    }
+    return value.get<std::string>();
 }
 
 int ObjectReader::integer(const std::string &key, int lo, int hi) {
@@ -170,7 +288,8 @@ double ObjectReader::number(const std::string &key, double lo, double hi, bool l
         source_.fail(path_of(key), "got " + describe(value) + "; " + allowed.str());
     const double d = value.get<double>();
     if (!std::isfinite(d) || d < lo || d > hi || (lo_open && d == lo)) {
-        source_.fail(path_of(key), "value " + value.dump() + " is out of range; " + allowed.str());
+        source_.fail(path_of(key),
+                     "value " + value.dump() + " is out of range; " + allowed.str());  // a number
     }
     return d;
 }
@@ -209,11 +328,21 @@ std::string ObjectReader::choice(const std::string &key, const std::vector<std::
     return value.get<std::string>();
 }
 
-std::string ObjectReader::string_matching(const std::string &key, const std::string &regex,
-                                          const std::string &allowed_text) {
+std::string ObjectReader::identifier(const std::string &key, size_t most) {
     const json &value = raw(key);
-    if (!value.is_string() || !std::regex_match(value.get<std::string>(), std::regex(regex))) {
-        source_.fail(path_of(key), "got " + describe(value) + "; allowed: " + allowed_text);
+    bool ok = value.is_string();
+    if (ok) {
+        const std::string &s = value.get_ref<const std::string &>();
+        ok = !s.empty() && s.size() <= most && std::isalpha(static_cast<unsigned char>(s[0]));
+        for (size_t i = 0; ok && i < s.size(); ++i) {
+            const unsigned char c = static_cast<unsigned char>(s[i]);
+            ok = c < 128 && (std::isalnum(c) || c == '_');
+        }
+    }
+    if (!ok) {
+        source_.fail(path_of(key), "got " + describe(value) + "; allowed: a name of 1-" +
+                                       std::to_string(most) +
+                                       " letters, digits and '_', starting with a letter");
     }
     return value.get<std::string>();
 }
@@ -227,8 +356,10 @@ void ObjectReader::finish() const {
         if (std::find(known_.begin(), known_.end(), item.key()) == known_.end()) {
             std::string list;
             for (const auto &k : known_) list += (list.empty() ? "\"" : ", \"") + k + "\"";
-            source_.fail(path_of(item.key()),
-                         "unknown key; allowed keys here: " + (list.empty() ? "none" : list));
+            const std::string guess = closest_name(item.key(), known_);
+            source_.fail(path_of(bounded_text(item.key(), 80)),
+                         "unknown key" + (guess.empty() ? "" : " (did you mean \"" + guess + "\"?)") +
+                             "; allowed keys here: " + (list.empty() ? "none" : list));
         }
     }
 }

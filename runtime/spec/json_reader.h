@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/spec/limits.h"
+
 namespace fernn {
 
 using json = nlohmann::json;
@@ -32,12 +34,22 @@ struct JsonSource {
     [[noreturn]] void fail(const std::string &path, const std::string &problem) const;
 };
 
-// Parses JSON text; syntax errors and duplicate keys become InputErrors with line:column.
+// Limits on every JSON document fernn reads (specs, --set values, manifests, run records,
+// safetensors headers, metrics lines): nesting depth, and the size of a file read whole.
+constexpr int kMaxJsonDepth = 64;
+constexpr size_t kMaxJsonFileBytes = size_t(64) << 20;
+
+// Parses JSON text; syntax errors, duplicate keys, numbers out of double's range and nesting
+// deeper than kMaxJsonDepth become InputErrors naming `file` (with line:column for syntax).
 json parse_json_strict(const std::string &text, const std::string &file);
+// Reads and parses a file of at most kMaxJsonFileBytes.
 json read_json_file(const std::string &file);
 
-// Short rendering of a JSON value for error messages (long values are elided).
+// Short rendering of a JSON value for error messages: a bounded prefix, whatever the value's
+// size or depth.
 std::string describe(const json &value);
+// `text` cut to at most `most` characters ("..." marks the cut).
+std::string bounded_text(const std::string &text, size_t most);
 
 class ObjectReader {
   public:
@@ -50,16 +62,20 @@ class ObjectReader {
     const JsonSource &source() const { return source_; }
 
     int integer(const std::string &key, int lo, int hi);
+    int64_t integer64(const std::string &key, Limits<int64_t> range);
+    uint64_t unsigned64(const std::string &key);
+    std::string string(const std::string &key, size_t most);
     int integer_or(const std::string &key, int lo, int hi, int fallback);
     double number(const std::string &key, double lo, double hi, bool lo_open = false);
+    double number(const std::string &key, Limits<double> range);
     double number_or(const std::string &key, double lo, double hi, double fallback,
                      bool lo_open = false);
     bool boolean(const std::string &key);
     std::string choice(const std::string &key, const std::vector<std::string> &allowed);
     // A required non-empty list of at most `most` objects; each is read by the caller.
     std::vector<ObjectReader> objects(const std::string &key, size_t most);
-    std::string string_matching(const std::string &key, const std::string &regex,
-                                const std::string &allowed_text);
+    // A name: 1..most ASCII letters, digits and '_', starting with a letter.
+    std::string identifier(const std::string &key, size_t most);
     ObjectReader object(const std::string &key);
 
     // Rejects keys that were never read.
@@ -73,6 +89,8 @@ class ObjectReader {
 };
 
 // Checks that `value` is an integer in [lo, hi]; `path` names it in the error.
+int64_t require_int64(const json &value, int64_t lo, int64_t hi, const std::string &path,
+                      const JsonSource &source);
 int require_integer(const json &value, int lo, int hi, const std::string &path,
                     const JsonSource &source);
 

@@ -5,6 +5,11 @@
 
 namespace fernn {
 
+Limits<int64_t> data_velocity_limits(const InputSpec &input) {
+    return {0, std::min<int64_t>(limits::data_velocity_range.hi,
+                                 (std::min(input.height, input.width) - 1) / 2)};
+}
+
 Spec parse_spec(const json &doc, const JsonSource &source) {
     Spec s;
     s.file = source.file;
@@ -14,8 +19,7 @@ Spec parse_spec(const json &doc, const JsonSource &source) {
         source.fail("fernn", "spec version " + std::to_string(version) +
                                  " is not supported; allowed: 1.." + std::to_string(kSpecVersion));
     }
-    s.name = top.string_matching("name", "[A-Za-z][A-Za-z0-9_]{0,63}",
-                                 "a name of 1-64 letters, digits and '_', starting with a letter");
+    s.name = top.identifier("name", 64);
 
     ObjectReader input = top.object("input");
     s.input.channels = input.integer("channels", 1, 64);
@@ -30,6 +34,21 @@ Spec parse_spec(const json &doc, const JsonSource &source) {
     // The recurrence first: the lifting's last layer must produce its first layer's channels.
     ObjectReader rec = top.object("recurrence");
     s.recurrence = parse_recurrence(rec, frame, version);
+    for (size_t i = 0; i < s.recurrence.layers.size(); ++i) {
+        const int64_t elements = int64_t(s.flow.copies()) * s.recurrence.layers[i].channels *
+                                 s.input.height * s.input.width;
+        if (elements > kMaxStateElements) {
+            source.fail("recurrence", "layer " + std::to_string(i) + "'s hidden state is |V| " +
+                                          std::to_string(s.flow.copies()) + " x " +
+                                          std::to_string(s.recurrence.layers[i].channels) +
+                                          " channels x " + std::to_string(s.input.height) + "x" +
+                                          std::to_string(s.input.width) + " = " +
+                                          std::to_string(elements) +
+                                          " values per sequence; allowed: at most " +
+                                          std::to_string(kMaxStateElements) +
+                                          " (fewer velocities, channels or pixels)");
+        }
+    }
     ObjectReader lifting = top.object("lifting");
     s.lifting = parse_lifting(lifting, frame, s.flow, s.recurrence, version);
 
@@ -37,22 +56,27 @@ Spec parse_spec(const json &doc, const JsonSource &source) {
     s.readout = parse_readout(readout, frame, version);
 
     ObjectReader seq = top.object("sequence");
-    s.sequence.input_frames = seq.integer("input_frames", 1, 10000);
+    s.sequence.input_frames = int(seq.integer64("input_frames", limits::frames));
     // A classifier reads its input frames and predicts none.
     if (s.readout.predicts_frames())
-        s.sequence.output_frames = seq.integer("output_frames", 1, 10000);
+        s.sequence.output_frames = int(seq.integer64("output_frames", limits::frames));
     seq.finish();
 
     if (top.has("training")) {
         ObjectReader tr = top.object("training");
         TrainingSpec d;
-        s.training.batch = tr.integer_or("batch", 1, 1 << 20, d.batch);
-        s.training.lr = tr.number_or("lr", 0.0, 10.0, d.lr, /*lo_open=*/true);
-        s.training.epochs = tr.integer_or("epochs", 1, 1000000, d.epochs);
-        s.training.clip_grad_norm = tr.number_or("clip_grad_norm", 0.0, 1e9, d.clip_grad_norm);
+        s.training.batch =
+            tr.has("batch") ? int(tr.integer64("batch", limits::batch)) : d.batch;
+        s.training.lr = tr.has("lr") ? tr.number("lr", limits::lr) : d.lr;
+        s.training.epochs =
+            tr.has("epochs") ? int(tr.integer64("epochs", limits::epochs)) : d.epochs;
+        s.training.clip_grad_norm = tr.has("clip_grad_norm")
+                                        ? tr.number("clip_grad_norm", limits::clip_grad_norm)
+                                        : d.clip_grad_norm;
         s.training.data_velocity_range =
-            tr.integer_or("data_velocity_range", 0,
-                          (std::min(s.input.height, s.input.width) - 1) / 2, d.data_velocity_range);
+            tr.has("data_velocity_range")
+                ? int(tr.integer64("data_velocity_range", data_velocity_limits(s.input)))
+                : d.data_velocity_range;
         tr.finish();
     }
     top.finish();
@@ -69,8 +93,16 @@ void apply_override(json &doc, const std::string &assignment, JsonSource &source
     const std::string text = assignment.substr(eq + 1);
     // VALUE is JSON when it parses as JSON (numbers, lists, objects, quoted strings) and a
     // plain string otherwise, so `--set readout.pool=mean` needs no quotes.
-    json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (value.is_discarded()) value = text;
+    json value;
+    try {
+        value = parse_json_strict(text, "--set " + path);
+    } catch (const InputError &e) {
+        // Text that starts like JSON but does not parse is a mistake, not a string.
+        const size_t first = text.find_first_not_of(" \t");
+        if (first != std::string::npos && std::string("[{\"").find(text[first]) != std::string::npos)
+            throw;
+        value = text;
+    }
 
     json *node = &doc;
     std::string walked;

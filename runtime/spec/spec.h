@@ -70,6 +70,9 @@ struct Spec {
 Spec load_spec(const std::string &file, const std::vector<std::string> &sets = {});
 Spec parse_spec(const json &doc, const JsonSource &source);
 
+// The data velocity ranges frames of this size allow (limits.h, and digits must fit).
+Limits<int64_t> data_velocity_limits(const InputSpec &input);
+
 // Applies one "PATH=VALUE" override to `doc`, recording it in `source`.
 void apply_override(json &doc, const std::string &assignment, JsonSource &source);
 

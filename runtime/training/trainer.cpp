@@ -9,6 +9,7 @@
 
 #include "runtime/data/sequence_source.h"
 #include "runtime/formats/atomic_file.h"
+#include "runtime/training/metrics_log.h"
 #include "runtime/training/optimizer.h"
 #include "runtime/training/process_memory.h"
 #include "runtime/training/progress.h"
@@ -33,22 +34,6 @@ std::string exact(double v) {
     char buf[40];
     std::snprintf(buf, sizeof buf, "%.17g", v);
     return buf;
-}
-
-void append_line(const std::string &path, const json &line) {
-    std::ofstream out(path, std::ios::app);
-    out << line.dump() << "\n";
-}
-
-// Keeps the metrics of steps <= step (a resumed run rewrites what came after its checkpoint).
-void truncate_metrics(const std::string &path, int64_t step) {
-    std::ifstream in(path);
-    std::string kept, line;
-    while (std::getline(in, line)) {
-        const json j = json::parse(line, nullptr, false);
-        if (!j.is_discarded() && j.value("step", int64_t(0)) <= step) kept += line + "\n";
-    }
-    write_file_atomically(path, kept);
 }
 
 // Parameters and Adam's moments live on the model's device (in the optimizer); the host copies
@@ -116,15 +101,7 @@ void read_resume_state(const std::string &dir, const ModelPlan &plan, const Spec
                        TrainState &s) {
     const std::string path = dir + "/resume.safetensors";
     const TensorFile<float> file = read_safetensors<float>(path);
-    auto meta = [&](const std::string &key) {
-        auto it = file.metadata.find(key);
-        if (it == file.metadata.end()) throw InputError(path + ": metadata " + key + " is missing");
-        return it->second;
-    };
-    if (meta("fernn.model_hash") != spec.model_hash()) {
-        throw InputError(path + ": saved for model " + meta("fernn.model_hash") + ", not " +
-                         spec.model_hash());
-    }
+    const ResumeCounters counters = parse_resume_metadata(file.metadata, path, spec.model_hash());
     for (size_t i = 0; i < plan.params.size(); ++i) {
         const auto &info = plan.params[i];
         for (const auto &[prefix, target] :
@@ -147,13 +124,14 @@ void read_resume_state(const std::string &dir, const ModelPlan &plan, const Spec
     }
     for (size_t i = 0; i < plan.counters.size(); ++i) {
         const Array<int64_t> *a = file.find_integer(plan.counters[i]);
-        if (!a) throw InputError(path + ": tensor " + plan.counters[i] + " is missing");
+        if (!a || a->numel() != 1)
+            throw InputError(path + ": tensor " + plan.counters[i] + " is missing or misshapen");
         s.weights.stats.counters[i] = a->data[0];
     }
-    s.step = std::stoll(meta("fernn.step"));
-    s.opt.set_steps(std::stoll(meta("fernn.adam_steps")));
-    s.best_val = std::stod(meta("fernn.best_val"));
-    s.best_step = std::stoll(meta("fernn.best_step"));
+    s.step = counters.step;
+    s.opt.set_steps(counters.adam_steps);
+    s.best_val = counters.best_val;
+    s.best_step = counters.best_step;
     s.to_device();
 }
 
@@ -189,36 +167,6 @@ Validation validate(const SequenceModel<float> &model, Parameters<float> &params
 }
 
 }  // namespace
-
-json TrainSettings::to_json() const {
-    return json{{"data", data},
-                {"steps", steps},
-                {"batch", batch},
-                {"lr", lr},
-                {"clip_grad_norm", clip_grad_norm},
-                {"seed", seed},
-                {"data_velocity_range", velocity_range},
-                {"val_every", val_every},
-                {"val_sequences", val_sequences}};
-}
-
-TrainSettings TrainSettings::from_json(const json &j, const std::string &file) {
-    try {
-        TrainSettings t;
-        t.data = j.at("data").get<std::string>();
-        t.steps = j.at("steps").get<int64_t>();
-        t.batch = j.at("batch").get<int>();
-        t.lr = j.at("lr").get<double>();
-        t.clip_grad_norm = j.at("clip_grad_norm").get<double>();
-        t.seed = j.at("seed").get<uint64_t>();
-        t.velocity_range = j.at("data_velocity_range").get<int>();
-        t.val_every = j.at("val_every").get<int64_t>();
-        t.val_sequences = j.at("val_sequences").get<int>();
-        return t;
-    } catch (const json::exception &e) {
-        throw InputError(file + ": malformed run settings: " + e.what());
-    }
-}
 
 double bptt_bytes(const Spec &s, int batch) {
     const double pixels = double(s.input.height) * s.input.width;
@@ -259,7 +207,8 @@ std::string validation_metric(const Spec &spec) {
 
 TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
                   const std::string &dir, bool resume, int threads,
-                  std::shared_ptr<const ModelLibrary> library) {
+                  std::shared_ptr<const ModelLibrary> library,
+                  const std::function<void()> &started) {
     // The BPTT trace lives in host memory on the CPU; on a GPU in device memory, where a
     // trace that does not fit fails at its allocation with the driver's message instead.
     const bool on_host = library->device() == "cpu";
@@ -299,11 +248,6 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
     const ModelPlan &plan = model.plan();
     TrainState s(*library, t);
     const std::string metrics = dir + "/metrics.jsonl";
-    // A kill during an atomic write leaves its temporary file behind: clear them.
-    for (const auto &entry : fs::directory_iterator(dir)) {
-        if (entry.path().filename().string().find(".tmp.") != std::string::npos)
-            fs::remove(entry.path());
-    }
     // A run killed before its first checkpoint resumes from the start.
     const bool from_checkpoint = resume && fs::exists(dir + "/resume.safetensors");
     if (from_checkpoint) {
@@ -312,10 +256,21 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
             throw InputError(dir + " is at step " + std::to_string(s.step) + ", beyond --steps " +
                              std::to_string(t.steps) + "; --steps counts the run's total steps");
         }
-        truncate_metrics(metrics, s.step);
+        if (fs::exists(metrics)) read_metrics(metrics);  // damaged metrics fail here
     } else {
         s.weights = init_weights<float>(plan, t.seed);
         s.to_device();
+    }
+    // Everything is checked: from here on the run directory changes.
+    if (started) started();
+    // A kill during an atomic write leaves its temporary file behind: clear them.
+    for (const auto &entry : fs::directory_iterator(dir)) {
+        if (entry.path().filename().string().find(".tmp.") != std::string::npos)
+            fs::remove(entry.path());
+    }
+    if (from_checkpoint && fs::exists(metrics)) {
+        truncate_metrics(metrics, s.step);
+    } else {
         write_file_atomically(metrics, "");
     }
     const std::string metric = validation_metric(spec);
@@ -338,7 +293,7 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
         }
         json line_json{{"step", s.step}, {metric, v.value}, {"best", best}};
         if (classes) line_json["val_loss"] = v.loss;
-        append_line(metrics, line_json);
+        append_metrics(metrics, line_json);
         char line[200];
         if (classes) {
             std::snprintf(line, sizeof line,
@@ -406,7 +361,7 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
                        {"data_ms", 1e3 * seconds(t0, t1)},
                        {"step_ms", 1e3 * seconds(t0, t2)}};
         if (classes) step_json["accuracy"] = accuracy;
-        append_line(metrics, step_json);
+        append_metrics(metrics, step_json);
         char status[160];
         const double seq_per_s =
             (s.step - first) * double(t.batch) / std::max(seconds(run_start, t2), 1e-9);

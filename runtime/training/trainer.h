@@ -16,28 +16,18 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <map>
 #include <string>
 
 #include "runtime/data/sequence_source.h"
+#include "runtime/training/resume_metadata.h"
+#include "runtime/training/train_settings.h"
 #include "runtime/model/sequence_model.h"
 
 namespace fernn {
 
-struct TrainSettings {
-    std::string data = "mnist";
-    int64_t steps = 0;  // the run's total steps
-    int batch = 128;
-    double lr = 1e-3;
-    double clip_grad_norm = 1.0;
-    uint64_t seed = 0;
-    int velocity_range = 2;
-    int64_t val_every = 0;  // steps between validations and checkpoints; 0: once per epoch
-    int val_sequences = 256;
-
-    json to_json() const;
-    static TrainSettings from_json(const json &j, const std::string &file);
-};
 
 struct TrainReport {
     int64_t first_step = 0, steps = 0;  // the run went from first_step to steps
@@ -51,10 +41,13 @@ struct TrainReport {
 double bptt_bytes(const Spec &spec, int batch);
 
 // Starts a new run in run_dir (which must not hold one) or, with resume, continues it.
-// threads: Halide worker threads (0: all cores).
+// threads: Halide worker threads (0: all cores). `started` runs once everything is checked
+// (memory, data, the resume state), before anything in run_dir changes: the caller creates
+// run_dir and records the run there, so a run that fails its checks leaves nothing behind.
 TrainReport train(const Spec &spec, const TrainSettings &settings, const DataSet &data,
                   const std::string &run_dir, bool resume, int threads,
-                  std::shared_ptr<const ModelLibrary> library);
+                  std::shared_ptr<const ModelLibrary> library,
+                  const std::function<void()> &started = nullptr);
 
 // Epochs → steps: one epoch is ceil(training digits or clips / batch) steps.
 int64_t steps_per_epoch(const DataSet &data, int batch);

@@ -330,7 +330,7 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
     }
     const std::string exports = (staging / "exports.map").string();
     write_file_atomically(exports, "{ global: " + exported + " local: *; };\n");
-    const std::string library_name = "lib" + spec.name + ".so";
+    const std::string library_name = library_file_name(spec.name);
     const char *cxx_env = std::getenv("CXX");
     std::vector<std::string> link = {cxx_env && *cxx_env ? cxx_env : FERNN_DEFAULT_CXX, "-shared",
                                      "-fPIC", "-o", (staging / library_name).string()};
@@ -351,6 +351,7 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
         {"library_version", kLibraryVersion},
         {"name", spec.name},
         {"library", library_name},
+        {"library_hash", library_hash((staging / library_name).string())},
         {"target", devices[0].target.to_string()},
         {"targets", targets},
         {"precision", options.precision},

@@ -1,0 +1,24 @@
+#include "runtime/model/cuda_probe.h"
+
+#include <dlfcn.h>
+
+namespace fernn {
+
+std::string cuda_unavailable_reason() {
+    // The driver stays loaded: Halide's CUDA runtime opens the same library afterwards.
+    void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!driver) return "the CUDA driver (libcuda.so.1) is not installed";
+    using Init = int (*)(unsigned);
+    using Count = int (*)(int *);
+    auto init = reinterpret_cast<Init>(dlsym(driver, "cuInit"));
+    auto count = reinterpret_cast<Count>(dlsym(driver, "cuDeviceGetCount"));
+    if (!init || !count) return "libcuda.so.1 lacks cuInit or cuDeviceGetCount";
+    const int rc = init(0);
+    if (rc == 100) return "the driver found no CUDA device (CUDA_ERROR_NO_DEVICE)";
+    if (rc != 0) return "cuInit failed (CUDA error " + std::to_string(rc) + ")";
+    int devices = 0;
+    if (count(&devices) != 0 || devices == 0) return "the driver reports no CUDA device";
+    return "";
+}
+
+}  // namespace fernn

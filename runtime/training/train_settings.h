@@ -1,0 +1,27 @@
+// The settings of a training run (data, steps, batch, optimizer, validation), as the command
+// line gives them and run.json records them; the ranges are limits.h's.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "runtime/spec/json_reader.h"
+
+namespace fernn {
+
+struct TrainSettings {
+    std::string data = "mnist";
+    int64_t steps = 0;  // the run's total steps
+    int batch = 128;
+    double lr = 1e-3;
+    double clip_grad_norm = 1.0;
+    uint64_t seed = 0;
+    int velocity_range = 2;
+    int64_t val_every = 0;  // steps between validations and checkpoints; 0: once per epoch
+    int val_sequences = 256;
+
+    json to_json() const;
+    static TrainSettings from_json(const json &j, const std::string &file);
+};
+
+}  // namespace fernn

@@ -124,6 +124,75 @@ TEST_F(Train, KillAtAnyMomentThenResumeGivesTheSameResult) {
     }
 }
 
+// SIGTERM (a batch scheduler) or Ctrl-C mid-epoch saves the state at the current step; the
+// resumed run ends exactly where an uninterrupted one does.
+TEST_F(Train, SigtermSavesTheCurrentStepAndResumesExactly) {
+    const std::string args = common_ + " --val-every 300 --steps 300";
+    ASSERT_EQ(fernn_cli("train " + spec_ + args + " --out " + path("straight")).code, 0);
+    const std::string run = path("stopped"), log = path("stopped.log");
+    const std::string full = std::string("FERNN_CACHE=") + FERNN_TEST_CACHE + " exec " +
+                             FERNN_BINARY + " train " + spec_ + args + " --out " + run + " > " +
+                             log + " 2>&1";
+    const pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", full.c_str(), nullptr);
+        _exit(127);
+    }
+    // Wait for 20 steps of metrics, then ask it to stop.
+    for (int i = 0; i < 3000; ++i) {
+        std::ifstream metrics(run + "/metrics.jsonl");
+        int lines = 0;
+        for (std::string line; std::getline(metrics, line);) ++lines;
+        if (lines >= 20) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    const std::string output = read_file_bytes(log);
+    ASSERT_TRUE(WIFEXITED(status)) << output;
+    EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM) << output;
+    ASSERT_NE(output.find("interrupted (SIGTERM) at step "), std::string::npos) << output;
+    const int64_t stopped_at = step_of(run + "/last.safetensors");
+    EXPECT_GE(stopped_at, 19);
+    EXPECT_LT(stopped_at, 300) << "the run finished before the signal";
+    EXPECT_NE(output.find("at step " + std::to_string(stopped_at) + " of 300"), std::string::npos)
+        << output;
+    const Result resumed = fernn_cli("train --resume " + run);
+    ASSERT_EQ(resumed.code, 0) << resumed.output;
+    EXPECT_NE(resumed.output.find("from step " + std::to_string(stopped_at)), std::string::npos)
+        << resumed.output;
+    EXPECT_EQ(read_file_bytes(run + "/last.safetensors"),
+              read_file_bytes(path("straight/last.safetensors")));
+}
+
+// predict and encode take a run: its spec (with the run's overrides) and best checkpoint.
+TEST_F(Train, PredictAndEncodeTakeARun) {
+    ASSERT_EQ(fernn_cli("train " + spec_ + common_ + " --val-every 2 --steps 4 --out " + path("r"))
+                  .code,
+              0);
+    write_npy(path("x.npy"), test::random_array<float>({2, 3, 1, 28, 28}, 1));
+    Result r = fernn_cli("predict --run " + path("r") + " --input " + path("x.npy") +
+                         " --output " + path("by_run.npy"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = fernn_cli("predict " + spec_ + " --checkpoint " + path("r/best.safetensors") +
+                  " --input " + path("x.npy") + " --output " + path("by_spec.npy"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(read_file_bytes(path("by_run.npy")), read_file_bytes(path("by_spec.npy")));
+    r = fernn_cli("encode --run " + path("r") + " --checkpoint " + path("r/last.safetensors") +
+                  " --input " + path("x.npy") + " --output " + path("h.npy"));
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(read_npy<float>(path("h.npy")).shape, (std::vector<int64_t>{2, 3, 9, 4, 28, 28}));
+    r = fernn_cli("predict " + spec_ + " --run " + path("r") + " --input " + path("x.npy") +
+                  " --output " + path("both.npy"));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.output.find("give SPEC (and --set) or --run, not both"), std::string::npos)
+        << r.output;
+    r = fernn_cli("predict --input " + path("x.npy") + " --output " + path("none.npy"));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.output.find("predict needs SPEC or --run RUN"), std::string::npos) << r.output;
+}
+
 TEST_F(Train, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
     // Clips whose pixels become 1e30 after the first steps: the loss overflows on resuming
     // (learning rates are capped at 10, too low to diverge this small model within a test).
@@ -226,6 +295,16 @@ TEST_F(Train, EvalWritesResultsTablesStripAndFigures) {
     EXPECT_EQ(res["velocity_generalization"]["mse"].size(), 5u);
     EXPECT_EQ(res["velocity_generalization"]["mse"][0].size(), 5u);
     EXPECT_EQ(read_file_bytes(path("eval/strip.png")).substr(1, 3), "PNG");
+    EXPECT_EQ(read_npy<float>(path("eval/strip.npy")).shape,
+              (std::vector<int64_t>{4, 3, 3, 1, 28, 28}));  // rows input/truth/prediction
+    // Training curves of the run; a damaged metrics file is named, exit code 2.
+    Result curves = fernn_cli("plot " + path("r") + " --out " + path("curves"));
+    ASSERT_EQ(curves.code, 0) << curves.output;
+    EXPECT_EQ(read_file_bytes(path("curves/training.png")).substr(1, 3), "PNG");
+    std::ofstream(path("r/metrics.jsonl"), std::ios::app) << "{\"step\": \"x\"}\n";
+    curves = fernn_cli("plot " + path("r") + " --out " + path("curves"));
+    EXPECT_EQ(curves.code, 2) << curves.output;
+    EXPECT_NE(curves.output.find(path("r/metrics.jsonl") + " line "), std::string::npos) << curves.output;
     std::ifstream csv(path("eval/velocity_generalization.csv"));
     int rows = 0;
     for (std::string l; std::getline(csv, l);) ++rows;

@@ -9,6 +9,7 @@
 #include "runtime/model/cuda_probe.h"
 #include "runtime/model/sequence_model.h"
 #include "runtime/plan/plan.h"
+#include "runtime/training/run_record.h"
 
 namespace fernn::cli {
 
@@ -31,7 +32,8 @@ std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec
     const std::string compiled = lib->manifest().value("model_hash", "");
     if (compiled != spec.model_hash()) {
         throw InputError(dir + ": compiled from another model (model hash " + compiled + ") than " +
-                         a.spec + " (" + spec.model_hash() + "); recompile it or pass its spec");
+                         (a.spec.empty() ? a.run + "/run.json" : a.spec) + " (" + spec.model_hash() +
+                         "); recompile it or pass its spec");
     }
     if (a.threads > 0) lib->set_threads(a.threads);
     lib->use_device(a.device);
@@ -42,6 +44,27 @@ namespace {
 
 Spec load(const SpecArgs &a) {
     return load_spec(a.spec, a.sets);
+}
+
+// SPEC (with --set), or the spec a training run recorded.
+Spec load_model_spec(const ModelArgs &a, const std::string &command) {
+    if (a.run.empty()) {
+        if (a.spec.empty()) throw InputError(command + " needs SPEC or --run RUN");
+        return load(a);
+    }
+    if (!a.spec.empty() || !a.sets.empty()) {
+        throw InputError("--run " + a.run + ": the run's spec is in its run.json; give SPEC (and "
+                         "--set) or --run, not both");
+    }
+    return read_run_record(a.run).spec;
+}
+
+// --checkpoint, or the run's best checkpoint.
+std::string checkpoint_of(const ModelArgs &a, const std::string &checkpoint,
+                          const std::string &command) {
+    if (!checkpoint.empty()) return checkpoint;
+    if (a.run.empty()) throw InputError(command + " needs --checkpoint CKPT (or --run RUN)");
+    return a.run + "/best.safetensors";
 }
 
 template <typename T>
@@ -269,18 +292,20 @@ int init(const SpecArgs &a, unsigned long long seed, const std::string &out) {
     return 0;
 }
 
-int predict(const ModelArgs &a, const std::string &checkpoint, const std::string &input,
+int predict(const ModelArgs &a, const std::string &checkpoint_arg, const std::string &input,
             const std::string &output, int frames) {
-    const Spec s = load(a);
+    const Spec s = load_model_spec(a, "predict");
+    const std::string checkpoint = checkpoint_of(a, checkpoint_arg, "predict");
     auto lib = resolve_model(a, s);
     const int n = frames > 0 ? frames : s.sequence.output_frames;
     return lib->is_float64() ? predict_as<double>(lib, checkpoint, input, output, n)
                              : predict_as<float>(lib, checkpoint, input, output, n);
 }
 
-int encode(const ModelArgs &a, const std::string &checkpoint, const std::string &input,
+int encode(const ModelArgs &a, const std::string &checkpoint_arg, const std::string &input,
            const std::string &output, int layer) {
-    const Spec s = load(a);
+    const Spec s = load_model_spec(a, "encode");
+    const std::string checkpoint = checkpoint_of(a, checkpoint_arg, "encode");
     auto lib = resolve_model(a, s);
     return lib->is_float64() ? encode_as<double>(lib, checkpoint, input, output, layer)
                              : encode_as<float>(lib, checkpoint, input, output, layer);

@@ -18,6 +18,7 @@ struct SpecArgs {
 
 struct ModelArgs : SpecArgs {
     std::string model_dir;        // empty: compile into the cache on first use
+    std::string run;              // predict, encode: a training run instead of SPEC
     std::string device = "cpu";   // where the pipelines run: cpu | cuda
     std::string target = "host";  // compile target on first use ("host,cuda" for --device cuda)
     std::string precision = "float32";

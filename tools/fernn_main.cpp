@@ -30,17 +30,27 @@ CLI::Validator range(Limits<T> l) {
                    "");
 }
 
-void add_spec(CLI::App *cmd, cli::SpecArgs &a) {
-    cmd->add_option("SPEC", a.spec, "model spec (JSON), see specs/README.md")
-        ->required()
-        ->check(CLI::ExistingFile);
+void add_spec(CLI::App *cmd, cli::SpecArgs &a, bool required = true) {
+    auto *spec = cmd->add_option("SPEC", a.spec,
+                                 required ? "model spec (JSON), see specs/README.md"
+                                          : "model spec (JSON), see specs/README.md; optional "
+                                            "with --run");
+    spec->check(CLI::ExistingFile);
+    if (required) spec->required();
     cmd->add_option("--set", a.sets,
                     "override a spec value before validation, PATH=VALUE (repeatable), e.g. "
                     "--set recurrence.channels=32");
 }
 
-void add_model(CLI::App *cmd, cli::ModelArgs &a) {
-    add_spec(cmd, a);
+// with_run: SPEC may instead come from a training run (--run RUN: its spec and, unless
+// --checkpoint is given, its best checkpoint).
+void add_model(CLI::App *cmd, cli::ModelArgs &a, bool with_run = false) {
+    add_spec(cmd, a, !with_run);
+    if (with_run) {
+        cmd->add_option("--run", a.run,
+                        "a training run: its spec and (without --checkpoint) its best checkpoint")
+            ->check(CLI::ExistingDirectory);
+    }
     cmd->add_option("--model", a.model_dir,
                     "compiled model directory (default: compile on first use, cached by spec hash "
                     "under $FERNN_CACHE or ~/.cache/fernn)");
@@ -103,9 +113,8 @@ int main(int argc, char **argv) {
     std::string checkpoint, input, output, target_file;
     int frames = -1;
     auto *predict = app.add_subcommand("predict", "predict frames after an input sequence");
-    add_model(predict, predict_args);
-    predict->add_option("--checkpoint", checkpoint, "parameters (.safetensors)")
-        ->required()
+    add_model(predict, predict_args, /*with_run=*/true);
+    predict->add_option("--checkpoint", checkpoint, "parameters (.safetensors); optional with --run")
         ->check(CLI::ExistingFile);
     predict->add_option("--input", input, "input frames, .npy (B, T, C, H, W)")
         ->required()
@@ -118,9 +127,8 @@ int main(int argc, char **argv) {
     cli::ModelArgs encode_args;
     auto *encode =
         app.add_subcommand("encode", "hidden states after each input frame, (B, T, |V|, C, H, W)");
-    add_model(encode, encode_args);
-    encode->add_option("--checkpoint", checkpoint, "parameters (.safetensors)")
-        ->required()
+    add_model(encode, encode_args, /*with_run=*/true);
+    encode->add_option("--checkpoint", checkpoint, "parameters (.safetensors); optional with --run")
         ->check(CLI::ExistingFile);
     encode->add_option("--input", input, "input frames, .npy (B, T, C, H, W)")
         ->required()
@@ -251,8 +259,11 @@ int main(int argc, char **argv) {
 
     std::vector<std::string> plot_dirs, plot_labels;
     std::string plot_out;
-    auto *plot = app.add_subcommand("plot", "draw the evaluations of several models on one figure");
-    plot->add_option("RESULTS", plot_dirs, "fernn eval output directories (or results.json files)")
+    auto *plot = app.add_subcommand(
+        "plot", "training curves of runs, or the evaluations of several models, on one figure");
+    plot->add_option("INPUTS", plot_dirs,
+                     "training run directories (metrics.jsonl), or fernn eval output directories "
+                     "(or results.json files)")
         ->required();
     plot->add_option("--out", plot_out, "directory for the figures")->required();
     plot->add_option("--labels", plot_labels, "one legend label per result");

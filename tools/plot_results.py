@@ -7,6 +7,9 @@ Frame predictors: writes OUT_DIR/length_generalization.png (per-step test MSE, m
 training horizon marked) and OUT_DIR/velocity_generalization.png (MSE per (vx, vy), the training
 velocities boxed; one panel per model, on a shared color scale). Classifiers: writes
 OUT_DIR/velocity_accuracy.png (test accuracy per velocity range, the training range marked).
+A frame predictor's results with a strip (strip.npy beside results.json) also give
+OUT_DIR/strip.png (strip_<label>.png for several): input, truth and prediction rows of the first
+test sequences, each frame under its index.
 """
 import argparse
 import json
@@ -38,6 +41,12 @@ def main():
         return
     if any("velocity_accuracy" in r for r in runs):
         raise SystemExit("plot classifiers and frame predictors separately")
+
+    for path, run, label in zip(args.results, runs, labels):
+        if "strip" in run:
+            name = "strip.png" if len(runs) == 1 else f"strip_{label}.png"
+            plot_strip(os.path.join(os.path.dirname(os.path.abspath(path)), run["strip"]["file"]),
+                       run["strip"], os.path.join(args.out_dir, name), label)
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for run, label in zip(runs, labels):
@@ -75,6 +84,37 @@ def main():
     fig.savefig(os.path.join(args.out_dir, "velocity_generalization.png"), dpi=120)
     plt.close(fig)
     print(f"wrote {args.out_dir}/length_generalization.png and velocity_generalization.png")
+
+
+def plot_strip(npy, info, out, label):
+    """Rows input / truth / prediction per sequence; frames numbered from 1 (the input's first)."""
+    strip = np.load(npy)  # (k, 3, frames, C, H, W), NaN where a row is shorter
+    k, rows, cols = strip.shape[:3]
+    t_in = info["input_frames"]
+    fig, axes = plt.subplots(k * rows, cols, figsize=(0.75 * cols + 1.2, 0.8 * k * rows + 0.6),
+                             squeeze=False)
+    for b in range(k):
+        for r in range(rows):
+            for c in range(cols):
+                ax = axes[b * rows + r][c]
+                ax.set_xticks([])
+                ax.set_yticks([])
+                frame = strip[b, r, c]
+                if np.isnan(frame).all():
+                    ax.axis("off")
+                    continue
+                image = frame[0] if frame.shape[0] != 3 else np.transpose(frame, (1, 2, 0))
+                ax.imshow(np.clip(image, 0, 1), cmap="gray", vmin=0, vmax=1)
+                # Frame index: the input row counts from 1, the predicted frames go on after it.
+                ax.set_xlabel(str(c + 1 if r == 0 else t_in + c + 1), fontsize=6, labelpad=1)
+                if c == 0:
+                    ax.set_ylabel(f"{b + 1}: {info['rows'][r]}", fontsize=7, rotation=0,
+                                  ha="right", va="center")
+    fig.suptitle(f"{label}: frames 1..{t_in} in, {t_in + 1}..{t_in + info['output_frames']} "
+                 "predicted", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
 
 
 def plot_classifiers(out_dir, runs, labels):

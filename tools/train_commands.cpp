@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include "runtime/formats/atomic_file.h"
 #include "runtime/formats/npy.h"
 #include "runtime/training/evaluate.h"
+#include "runtime/training/metrics_log.h"
 #include "runtime/training/progress.h"
 #include "runtime/training/run_record.h"
 #include "runtime/training/trainer.h"
@@ -39,11 +41,13 @@ std::shared_ptr<ModelLibrary> float32_model(const SpecArgs &a, const Spec &spec,
     return resolve_model(m, spec);
 }
 
-// Runs /usr/bin/python3 tools/plot_results.py; plots are a convenience, so failure only warns.
+// Runs /usr/bin/python3 tools/SCRIPT (plot_results.py by default); plots are a convenience, so
+// failure only warns.
 void draw_figures(const std::string &out, const std::vector<std::string> &results,
-                  const std::vector<std::string> &labels) {
-    std::vector<std::string> argv{"/usr/bin/python3",
-                                  std::string(FERNN_TOOLS_DIR) + "/plot_results.py", out};
+                  const std::vector<std::string> &labels,
+                  const std::string &script = "plot_results.py") {
+    std::vector<std::string> argv{"/usr/bin/python3", std::string(FERNN_TOOLS_DIR) + "/" + script,
+                                  out};
     argv.insert(argv.end(), results.begin(), results.end());
     if (!labels.empty()) {
         argv.push_back("--labels");
@@ -155,6 +159,13 @@ int train(const TrainArgs &a) {
         fs::create_directories(dir);
         write_run_record(dir, run);
     });
+    if (r.interrupted_by) {
+        std::printf("interrupted (%s) at step %lld of %lld; the state at that step is saved: "
+                    "continue with fernn train --resume %s\n",
+                    r.interrupted_by == SIGINT ? "Ctrl-C" : "SIGTERM", (long long)r.steps,
+                    (long long)run.settings.steps, dir.c_str());
+        return 128 + r.interrupted_by;  // the shell's convention for a command stopped by a signal
+    }
     const char *best =
         r.metric == "val_accuracy" ? "best validation accuracy %.4f" : "best validation MSE %.6f";
     char best_text[64];
@@ -222,18 +233,39 @@ int eval(const EvalArgs &a) {
 
 int plot(const std::vector<std::string> &dirs, const std::string &out,
          const std::vector<std::string> &labels) {
-    std::vector<std::string> results;
-    for (const auto &d : dirs) {
-        const std::string path = fs::is_directory(d) ? d + "/results.json" : d;
-        if (!fs::exists(path))
-            throw InputError(d + ": no results.json (run fernn eval --out " + d + " first)");
-        results.push_back(path);
-    }
     if (!labels.empty() && labels.size() != dirs.size()) {
         throw InputError("--labels: " + std::to_string(labels.size()) + " labels for " +
-                         std::to_string(dirs.size()) + " results");
+                         std::to_string(dirs.size()) + " inputs");
     }
-    draw_figures(out, results, labels);
+    // Training runs (metrics.jsonl: curves of loss and validation) or evaluations
+    // (results.json: generalization figures), not both on one figure.
+    std::vector<std::string> runs, results;
+    for (const auto &d : dirs) {
+        if (fs::is_directory(d) && fs::exists(d + "/metrics.jsonl")) {
+            const std::string metrics = d + "/metrics.jsonl";
+            if (read_metrics(metrics).empty())  // damaged files fail here, with exit code 2
+                throw InputError(metrics + ": no metrics yet (the run has not taken a step)");
+            runs.push_back(metrics);
+            continue;
+        }
+        const std::string path = fs::is_directory(d) ? d + "/results.json" : d;
+        if (!fs::exists(path)) {
+            throw InputError(d + ": neither a training run (metrics.jsonl) nor an evaluation "
+                                 "(results.json; run fernn eval --out " + d + " first)");
+        }
+        results.push_back(path);
+    }
+    if (!runs.empty() && !results.empty())
+        throw InputError("plot training runs and evaluations separately");
+    if (!runs.empty()) {
+        std::vector<std::string> names = labels;
+        if (names.empty()) {
+            for (const auto &d : dirs) names.push_back(fs::path(d).filename().string());
+        }
+        draw_figures(out, runs, names, "plot_training.py");
+    } else {
+        draw_figures(out, results, labels);
+    }
     return 0;
 }
 

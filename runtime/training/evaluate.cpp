@@ -7,7 +7,7 @@
 #include "runtime/data/flowing_mnist.h"
 #include "runtime/data/sequence_source.h"
 #include "runtime/formats/atomic_file.h"
-#include "runtime/formats/png.h"
+#include "runtime/formats/npy.h"
 #include "runtime/training/progress.h"
 #include "runtime/training/trainer.h"
 
@@ -63,30 +63,32 @@ Run run(const SequenceModel<float> &model, Parameters<float> &params, Statistics
     return r;
 }
 
-// Rows of frames for each of the first k sequences: inputs, then truth, then predictions,
-// separated by 2-pixel gaps.
-void write_strip(const std::string &path, const Run &r, int k) {
-    const int64_t H = r.inputs.shape[3], W = r.inputs.shape[4];
+// The first k test sequences as (k, 3, frames, C, H, W): rows input, truth and prediction;
+// the input row holds frames 1..t_in, the others t_in+1..t_in+t_out, NaN where a row is
+// shorter. tools/plot_results.py draws it as strip.png with its rows and frames labelled.
+json write_strip(const std::string &out_dir, const Run &r, int k) {
+    const int64_t C = r.inputs.shape[2], H = r.inputs.shape[3], W = r.inputs.shape[4];
     const int64_t t_in = r.inputs.shape[1], t_out = r.targets.shape[1];
     k = int(std::min<int64_t>(k, r.inputs.shape[0]));
-    const int64_t cols = std::max(t_in, t_out), gap = 2;
-    const int64_t width = cols * (W + gap), height = k * 3 * (H + gap);
-    std::vector<float> img(width * height, 0.25f);  // gray background marks the gaps
-    auto paste = [&](const Array<float> &a, int64_t b, int64_t t, int64_t row, int64_t col) {
-        const int64_t T = a.shape[1];
-        for (int64_t y = 0; y < H; ++y)
-            for (int64_t x = 0; x < W; ++x)
-                img[(row * (H + gap) + y) * width + col * (W + gap) + x] =
-                    a.data[((b * T + t) * H + y) * W + x];
+    const int64_t cols = std::max(t_in, t_out), frame = C * H * W;
+    Array<float> strip({k, 3, cols, C, H, W});
+    std::fill(strip.data.begin(), strip.data.end(), NAN);
+    auto paste = [&](const Array<float> &a, int64_t b, int64_t t, int64_t row) {
+        const float *src = a.data.data() + (b * a.shape[1] + t) * frame;
+        std::copy(src, src + frame, strip.data.data() + ((b * 3 + row) * cols + t) * frame);
     };
     for (int b = 0; b < k; ++b) {
-        for (int64_t t = 0; t < t_in; ++t) paste(r.inputs, b, t, 3 * b, t);
+        for (int64_t t = 0; t < t_in; ++t) paste(r.inputs, b, t, 0);
         for (int64_t t = 0; t < t_out; ++t) {
-            paste(r.targets, b, t, 3 * b + 1, t);
-            paste(r.predictions, b, t, 3 * b + 2, t);
+            paste(r.targets, b, t, 1);
+            paste(r.predictions, b, t, 2);
         }
     }
-    write_gray_png(path, int(width), int(height), img);
+    write_npy(out_dir + "/strip.npy", strip);
+    return json{{"file", "strip.npy"},
+                {"rows", {"input", "truth", "prediction"}},
+                {"input_frames", t_in},
+                {"output_frames", t_out}};
 }
 
 // The test MSE of a frame predictor on clips (length and velocity generalization need
@@ -171,7 +173,7 @@ json evaluate(const SequenceModel<float> &model, const ModelWeights<float> &weig
         for (double v : e) total += v;
     results["test_mse"] = total / (double(test.errors.size()) * t_out);
     results["test_sequences"] = test.errors.size();
-    write_strip(out_dir + "/strip.png", test, s.strip_sequences);
+    results["strip"] = write_strip(out_dir, test, s.strip_sequences);
     std::fprintf(stderr, "test MSE %.6f over %zu sequences\n", results["test_mse"].get<double>(),
                  test.errors.size());
 

@@ -9,6 +9,7 @@
 
 #include "runtime/data/sequence_source.h"
 #include "runtime/formats/atomic_file.h"
+#include "runtime/training/interrupt.h"
 #include "runtime/training/metrics_log.h"
 #include "runtime/training/optimizer.h"
 #include "runtime/training/process_memory.h"
@@ -324,6 +325,7 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
     train_mode.keep_all = true;
     train_mode.t_out = t_out;
     const auto run_start = Clock::now();
+    const InterruptGuard interrupt;
     while (s.step < t.steps) {
         const auto t0 = Clock::now();
         const SequenceBatch seq = train_data->batch(uint64_t(s.step) * t.batch, t.batch);
@@ -377,6 +379,12 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
         if (s.step % val_every == 0 || s.step == t.steps) {
             validate_and_save_best(progress);
             write_checkpoints(dir, s, plan, spec, t);
+        } else if (interrupt.signal()) {
+            write_checkpoints(dir, s, plan, spec, t);  // the resume state at this very step
+        }
+        if (interrupt.signal()) {
+            report.interrupted_by = interrupt.signal();
+            break;
         }
     }
     progress.finish();

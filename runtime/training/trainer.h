@@ -35,6 +35,8 @@ struct TrainReport {
     std::string metric;  // what best_val is: "val_mse" or "val_accuracy"
     int64_t best_step = 0;
     double peak_memory_gib = 0;
+    // SIGINT or SIGTERM when the run stopped early at `steps`, its state saved there; else 0.
+    int interrupted_by = 0;
 };
 
 // Bytes BPTT keeps for one training step (states, decoder activations, frames, temporaries).

@@ -32,6 +32,7 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = os.path.join(ROOT, "tests", "specs", "tiny_fernn.json")
+CLASSIFIER = os.path.join(ROOT, "tests", "specs", "tiny_classifier.json")
 AS_LIMIT = 2 << 30
 RSS_LIMIT_MIB = 1024
 EXTREMES = [b"0", b"-1", b"-0", b"1e400", b"-1e400", b"2147483648", b"4294967296",
@@ -184,7 +185,7 @@ def one_run(args):
     shutil.copytree(seed_dir, scratch, symlinks=True)
     target = os.path.join(scratch, spec["file"])
     original = open(target, "rb").read()
-    data = spec["mutate"](original, rng)
+    data = spec["mutate"](original, rng) if index >= 0 else original  # -1: the seed itself
     with open(target, "wb") as f:
         f.write(data)
     template = set_argv(scratch) if family == "set" else spec["argv"]
@@ -192,6 +193,7 @@ def one_run(args):
             for a in template]
     code, this_peak, err = run_limited(argv, scratch, 120)
     ok = code in (0, 2) and not (len(data) < (1 << 20) and this_peak > RSS_LIMIT_MIB)
+    ok = ok and (index >= 0 or code == 0)
     finding = None
     if not ok:
         os.makedirs(os.path.join(work, "findings", family), exist_ok=True)
@@ -242,12 +244,20 @@ def prepare(work, fernn, fernn_run):
         fname = "images-idx3-ubyte" + (".gz" if gz else "")
         with open(os.path.join(d, fname), "wb") as f:
             f.write(gzip.compress(payload, mtime=0) if gz else payload)
-    for name in ("clips", "labels"):
-        d = os.path.join(seeds, name)
-        base(name)
-        os.makedirs(os.path.join(d, "clips"))
-        np.save(os.path.join(d, "clips", "clips.npy"), rng.integers(0, 255, (20, 5, 1, 6, 7), dtype=np.uint8))
-    np.save(os.path.join(seeds, "labels", "labels.npy"), np.arange(2, dtype=np.int64))
+    d = os.path.join(seeds, "clips")
+    base("clips")
+    os.makedirs(os.path.join(d, "clips"))
+    np.save(os.path.join(d, "clips", "clips.npy"), rng.integers(0, 255, (20, 5, 1, 6, 7), dtype=np.uint8))
+    # Labels go to a classifier's gradients.
+    d = os.path.join(seeds, "labels")
+    os.makedirs(d)
+    subprocess.run([fernn, "compile", CLASSIFIER, "-o", os.path.join(d, "model")], check=True,
+                   stdout=subprocess.DEVNULL)
+    shutil.copy(CLASSIFIER, os.path.join(d, "spec.json"))
+    subprocess.run([fernn_run, "init", CLASSIFIER, "--seed", "0", "--out", os.path.join(d, "w.safetensors")],
+                   check=True, stdout=subprocess.DEVNULL)
+    np.save(os.path.join(d, "x.npy"), rng.random((2, 4, 1, 7, 6), dtype=np.float32))
+    np.save(os.path.join(d, "labels.npy"), np.array([0, 2], dtype=np.int64))
     # A trained run with a resume state, metrics and run.json.
     d = base("run_json")
     data = os.path.join(d, "data")
@@ -273,8 +283,7 @@ def prepare(work, fernn, fernn_run):
                 "argv": predict},
         "labels": {"file": "labels.npy",
                    "mutate": lambda d, r: npy_structural(r, "<i8") if r.random() < 0.3 else mutate_binary(d, r),
-                   "argv": ["FERNN_RUN", "gradients", "@/spec.json", *model_args, "--set", "readout.kind=frames",
-                            "--checkpoint", "@/w.safetensors", "--input", "@/x.npy", "--labels", "@/labels.npy",
+                   "argv": ["FERNN_RUN", "gradients", "@/spec.json", *model_args, "--checkpoint", "@/w.safetensors", "--input", "@/x.npy", "--labels", "@/labels.npy",
                             "--out", "@/g.safetensors"]},
         "clips": {"file": "clips/clips.npy",
                   "mutate": lambda d, r: npy_structural(r, "|u1") if r.random() < 0.3 else mutate_binary(d, r),
@@ -302,7 +311,8 @@ def prepare(work, fernn, fernn_run):
 
 
 def set_argv(scratch):
-    text = open(os.path.join(scratch, "set.txt"), "rb").read().replace(b"\0", b"")
+    # One argument may hold at most 128 KiB (MAX_ARG_STRLEN).
+    text = open(os.path.join(scratch, "set.txt"), "rb").read().replace(b"\0", b"")[:120000]
     return ["FERNN_RUN", "check", "@/spec.json", "--set=" + text.decode("utf-8", "replace")]
 
 
@@ -322,6 +332,14 @@ def main():
     os.makedirs(work, exist_ok=True)
     seeds = prepare(work, fernn, fernn_run)
     families = a.family or list(FAMILIES)
+    # Every family's command must succeed on its unmutated seed, or the mutations test nothing.
+    for family in families:
+        if family in FAMILIES:
+            _, code, _, _, finding = one_run((family, -1, os.path.join(seeds, family), work, fernn,
+                                              fernn_run, a.salt))
+            if code != 0:
+                err = open(finding + ".stderr", "rb").read().decode("utf-8", "replace") if finding else ""
+                sys.exit("cli_mutate.py: the %s seed fails (exit %s): %s" % (family, code, err))
     rows, failed = [], False
     for family in families:
         if family not in FAMILIES:

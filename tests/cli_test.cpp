@@ -80,6 +80,13 @@ TEST_F(Cli, UnknownSubcommandsAndHostileFilesExitWith2) {
     r = fernn_cli("check " + path("overflow.json"));
     EXPECT_EQ(r.code, 2) << r.output;
     EXPECT_NE(r.output.find(path("overflow.json") + ": not valid JSON"), std::string::npos) << r.output;
+    // 70,000 nested brackets as a whole argument: CLI11 would split it recursively, copying it
+    // at every level (gigabytes); refused before parsing.
+    r = fernn_cli("check " + spec_ + " '--set=" + std::string(70000, '[') + "a=1" +
+                  std::string(50000, ']') + "'");
+    EXPECT_EQ(r.code, 2) << r.output.substr(0, 300);
+    EXPECT_NE(r.output.find("starts with 70000 nested '['; allowed: at most 64"), std::string::npos)
+        << r.output.substr(0, 300);
     // 100,000 nested brackets in a --set value: exit 2, no stack overflow.
     r = fernn_cli("check " + spec_ + " '--set=recurrence.channels=" + std::string(100000, '[') + "'");
     EXPECT_EQ(r.code, 2) << r.output.substr(0, 300);

@@ -5,7 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/test_support.h"
+#include "runtime/plan/plan.h"
+#include "tests/test_specs.h"
 
 using namespace fernn;
 using fernn::test::spec_from;

@@ -208,7 +208,7 @@ TEST_F(Train, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
     std::fill(x.data.begin(), x.data.end(), 1e30f);
     write_npy(clips, x);
     const Result r = fernn_cli("train --resume " + path("r") + " --steps 30");
-    EXPECT_EQ(r.code, 1) << r.output;
+    EXPECT_EQ(r.code, 2) << r.output;
     EXPECT_TRUE(r.output.find("NaN") != std::string::npos ||
                 r.output.find("infinite") != std::string::npos)
         << r.output;
@@ -247,6 +247,23 @@ TEST_F(Train, RefusesWhatCannotFitOrWouldChangeTheRun) {
     EXPECT_EQ(r.code, 2);
     EXPECT_NE(r.output.find("/recurrence/layers/0/channels"), std::string::npos)
         << r.output;
+    // A damaged resume state (a NaN parameter, a negative second moment) is named, exit 2,
+    // instead of surfacing as a divergence steps later.
+    const std::string resume = path("r/resume.safetensors");
+    const std::string saved = read_file_bytes(resume);
+    for (const char *prefix : {"", "adam.exp_avg_sq."}) {
+        TensorFile<float> state = read_safetensors<float>(resume);
+        for (auto &[name, a] : state.tensors) {
+            if (name == std::string(prefix) + "cell.conv_h.weight") a.data[3] = *prefix ? -1.0f : NAN;
+        }
+        write_safetensors(resume, state);
+        r = fernn_cli("train --resume " + path("r") + " --steps 4");
+        EXPECT_EQ(r.code, 2) << r.output;
+        EXPECT_NE(r.output.find(resume + ": tensor " + prefix + "cell.conv_h.weight holds "),
+                  std::string::npos)
+            << r.output;
+        write_file_atomically(resume, saved);
+    }
     // The original command plus --resume: every value equals the stored one.
     r = fernn_cli("train " + spec_ + common_ + " --steps 2 --out " + path("r") + " --resume " +
                   path("r"));

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "runtime/spec/did_you_mean.h"
@@ -357,6 +358,19 @@ int main(int argc, char **argv) {
     auto *info = data->add_subcommand("info", "print a dataset's split sizes");
     info->add_option("--data", info_data, "mnist (default), fashion-mnist, or a directory");
 
+    // CLI11 splits a "[...]" argument of a list option recursively, copying it at every level:
+    // 70,000 nested brackets took gigabytes. Arguments obey the JSON nesting limit first.
+    for (int i = 1; i < argc; ++i) {
+        const char *value = std::strchr(argv[i], '=');
+        const char *text = argv[i][0] == '-' && value ? value + 1 : argv[i];
+        size_t depth = 0;
+        while (text[depth] == '[') ++depth;
+        if (depth > size_t(kMaxJsonDepth)) {
+            std::cerr << "fernn: error: argument " << i << " starts with " << depth
+                      << " nested '['; allowed: at most " << kMaxJsonDepth << "\n";
+            return 2;
+        }
+    }
     // CLI11 reports a misspelt subcommand as an unexpected argument; name it as what it is.
     CLI::App *level = &app;
     for (int i = 1; i < argc && argv[i][0] != '-'; ++i) {

@@ -3,17 +3,19 @@
 #
 #   tools/fuzz.sh [--smoke] [--seconds N] [--runs N] [HARNESS...]
 #
-# Builds build-fuzz/ (the runtime, the hostile-input test and one fuzzer per reader, see
-# tests/fuzz/), then runs each harness on its committed seeds (tests/fuzz/corpus/NAME) plus
+# Builds build-fuzz/ (the runtime, the tests that need no Halide compiler and one fuzzer per
+# reader, see tests/fuzz/), then runs each harness on its committed seeds (tests/fuzz/corpus/NAME) plus
 # what earlier runs found (build-fuzz/corpus/NAME) until N executions (--runs) or N seconds
 # (--seconds, default 60), whichever comes first. --smoke (the test suite's check): the
-# hostile-input test under the sanitizers, then 5 seconds per harness. Any sanitizer report,
+# compiler-free tests (hostile_input_test, spec_test, formats_test, data_test) under the
+# sanitizers, then 5 seconds per harness. Any sanitizer report,
 # crash, leak, exception other than InputError, allocation over 1 GiB or input taking over
 # 10 s stops the harness, saves the input under build-fuzz/findings/ and fails the script.
 # Writes build-fuzz/summary.md: executions, coverage and seconds per harness.
+# FERNN_FUZZ_BUILD names another build directory (default build-fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
+bf="${FERNN_FUZZ_BUILD:-build-fuzz}"
 
 seconds=60
 runs=0
@@ -45,36 +47,42 @@ if ! command -v clang++-14 >/dev/null; then
 fi
 flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link"
 flags+=" -fno-omit-frame-pointer -g -O1"
-cmake -S . -B build-fuzz -DFERNN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+cmake -S . -B "$bf" -DFERNN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
   -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_C_FLAGS="$flags" >/dev/null
-cmake --build build-fuzz -j "$(nproc)" >/dev/null
+cmake --build "$bf" -j "$(nproc)" >/dev/null
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 if [ "$smoke" = 1 ]; then
-  build-fuzz/tests/fuzz/hostile_input_test --gtest_brief=1
+  for t in hostile_input_test spec_test formats_test data_test; do
+    "$bf/tests/fuzz/$t" --gtest_brief=1
+  done
 fi
 
-mkdir -p build-fuzz/findings
-summary=build-fuzz/summary.md
+mkdir -p "$bf/findings"
+summary="$bf/summary.md"
 {
   echo "| harness | executions | seconds | exec/s | coverage (edges) | features | corpus |"
   echo "|---|---:|---:|---:|---:|---:|---:|"
 } >"$summary"
 failed=0
 for h in "${harnesses[@]}"; do
-  work="build-fuzz/corpus/$h"
-  mkdir -p "$work" "build-fuzz/findings/$h"
-  log="build-fuzz/$h.log"
-  dict=()
-  if [ -f "tests/fuzz/dictionaries/$h.dict" ]; then dict=(-dict="tests/fuzz/dictionaries/$h.dict"); fi
+  work="$bf/corpus/$h"
+  mkdir -p "$work" "$bf/findings/$h"
+  log="$bf/$h.log"
+  # JSON readers share the spec/manifest/run dictionary; npy has its header's tokens.
+  case "$h" in
+    npy) dict=(-dict=tests/fuzz/dictionaries/npy.dict) ;;
+    idx) dict=() ;;
+    *) dict=(-dict=tests/fuzz/dictionaries/json.dict) ;;
+  esac
   start=$(date +%s%N)
   set +e
-  "build-fuzz/tests/fuzz/${h}_fuzzer" "$work" "tests/fuzz/corpus/$h" "${dict[@]}" \
+  "$bf/tests/fuzz/${h}_fuzzer" "$work" "tests/fuzz/corpus/$h" "${dict[@]}" \
     -max_total_time="$seconds" -runs="$([ "$runs" -gt 0 ] && echo "$runs" || echo -1)" \
     -max_len=262144 -malloc_limit_mb=1024 -rss_limit_mb=2048 -timeout=10 \
-    -print_final_stats=1 -artifact_prefix="build-fuzz/findings/$h/" >"$log" 2>&1
+    -print_final_stats=1 -artifact_prefix="$bf/findings/$h/" >"$log" 2>&1
   rc=$?
   set -e
   elapsed=$(awk -v a="$start" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
@@ -88,7 +96,7 @@ for h in "${harnesses[@]}"; do
     "${cov:-?}" "${ft:-?}" "${corp:-?}" >>"$summary"
   if [ $rc -ne 0 ]; then
     failed=1
-    echo "fuzz.sh: $h FAILED (exit $rc); input saved under build-fuzz/findings/$h/, log $log:" >&2
+    echo "fuzz.sh: $h FAILED (exit $rc); input saved under $bf/findings/$h/, log $log:" >&2
     grep -E "ERROR|SUMMARY|runtime error|terminate|what\(\)" "$log" | head -5 >&2
   else
     echo "fuzz.sh: $h: ${execs:-?} executions in ${elapsed%.*} s, coverage ${cov:-?} edges"

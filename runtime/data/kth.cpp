@@ -11,6 +11,7 @@
 #include "runtime/data/video.h"
 #include "runtime/formats/atomic_file.h"
 #include "runtime/formats/npy.h"
+#include "runtime/formats/strict_number.h"
 #include "runtime/spec/json_reader.h"
 
 namespace fernn {
@@ -38,6 +39,11 @@ std::vector<Segment> read_annotations(const std::string &path) {
         ++number;
         while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
             line.pop_back();
+        // The real file's lines are ~100 characters; std::regex recurses per character.
+        if (line.size() > 1000) {
+            throw InputError(path + ": line " + std::to_string(number) + " has " +
+                             std::to_string(line.size()) + " characters; allowed: at most 1000");
+        }
         std::smatch m, n;
         if (!std::regex_match(line, m, line_re)) continue;  // headers and blank lines
         const std::string video = m[1];
@@ -51,19 +57,21 @@ std::vector<Segment> read_annotations(const std::string &path) {
             throw InputError(path + ": line " + std::to_string(number) + ": unknown action \"" +
                              n[2].str() + "\"");
         }
-        const int person = std::stoi(n[1]);
+        const int person = int(*parse_int64(n[1], 0, 99));  // two digits, matched above
         std::stringstream ranges(m[2].str());
         std::string range;
         while (std::getline(ranges, range, ',')) {
             range.erase(std::remove_if(range.begin(), range.end(), ::isspace), range.end());
             if (range.empty()) continue;
             const size_t dash = range.find('-');
-            if (range.size() > 9)
-                throw InputError(path + ": line " + std::to_string(number) + ": bad range " +
-                                 range);
-            const int s = std::stoi(range.substr(0, dash));
-            const int e = dash == std::string::npos ? s : std::stoi(range.substr(dash + 1));
-            out.push_back({video, s, e, person, int(it - actions.begin())});
+            const auto s = parse_int64(range.substr(0, dash), 1, 1000000);
+            const auto e = dash == std::string::npos ? s : parse_int64(range.substr(dash + 1), 1, 1000000);
+            if (!s || !e || *e < *s) {
+                throw InputError(path + ": line " + std::to_string(number) + ": bad range \"" +
+                                 bounded_text(range, 40) +
+                                 "\"; allowed: FIRST-LAST frame numbers, 1 <= FIRST <= LAST");
+            }
+            out.push_back({video, int(*s), int(*e), person, int(it - actions.begin())});
         }
     }
     return out;

@@ -86,10 +86,12 @@ json parse_json_strict(const std::string &text, const std::string &file) {
         }
         return doc;
     } catch (const json::parse_error &e) {
-        throw InputError(file + ": not valid JSON at " + line_col(text, e.byte) + ": " + e.what());
+        // The library's message quotes the last token read, which may be a long string.
+        throw InputError(file + ": not valid JSON at " + line_col(text, e.byte) + ": " +
+                         bounded_text(e.what(), 300));
     } catch (const json::exception &e) {
         // Out-of-range numbers (1e400) and the like.
-        throw InputError(file + ": not valid JSON: " + e.what());
+        throw InputError(file + ": not valid JSON: " + bounded_text(e.what(), 300));
     } catch (const std::length_error &) {
         if (!too_deep) throw;
         throw InputError(file + ": JSON nested more than " + std::to_string(kMaxJsonDepth) +

@@ -103,6 +103,19 @@ void read_resume_state(const std::string &dir, const ModelPlan &plan, const Spec
     const std::string path = dir + "/resume.safetensors";
     const TensorFile<float> file = read_safetensors<float>(path);
     const ResumeCounters counters = parse_resume_metadata(file.metadata, path, spec.model_hash());
+    // A run never saves a non-finite state (divergence stops before the write), and second
+    // moments and running variances are never negative: such values mean a damaged file, which
+    // would otherwise surface steps later as a "diverged" run.
+    auto check_values = [&](const std::string &name, const Array<float> &a, bool non_negative) {
+        for (const float v : a.data) {
+            if (!std::isfinite(v) || (non_negative && v < 0)) {
+                throw InputError(path + ": tensor " + name + " holds " + std::to_string(v) +
+                                 (non_negative ? "; allowed: finite values >= 0"
+                                               : "; allowed: finite values") +
+                                 " (the file is damaged)");
+            }
+        }
+    };
     for (size_t i = 0; i < plan.params.size(); ++i) {
         const auto &info = plan.params[i];
         for (const auto &[prefix, target] :
@@ -114,6 +127,7 @@ void read_resume_state(const std::string &dir, const ModelPlan &plan, const Spec
                 throw InputError(path + ": tensor " + prefix + info.name + " " +
                                  shape_text(info.shape) + " is missing or misshapen");
             }
+            check_values(prefix + info.name, *a, prefix == "adam.exp_avg_sq.");
             std::copy(a->data.begin(), a->data.end(), target);
         }
     }
@@ -121,12 +135,18 @@ void read_resume_state(const std::string &dir, const ModelPlan &plan, const Spec
         const Array<float> *a = file.find(b.name);
         if (!a || a->shape != b.shape)
             throw InputError(path + ": tensor " + b.name + " is missing or misshapen");
+        const std::string suffix = "running_var";
+        check_values(b.name, *a,
+                     b.name.size() >= suffix.size() &&
+                         b.name.compare(b.name.size() - suffix.size(), suffix.size(), suffix) == 0);
         std::copy(a->data.begin(), a->data.end(), s.weights.stats.data.begin() + b.offset);
     }
     for (size_t i = 0; i < plan.counters.size(); ++i) {
         const Array<int64_t> *a = file.find_integer(plan.counters[i]);
-        if (!a || a->numel() != 1)
-            throw InputError(path + ": tensor " + plan.counters[i] + " is missing or misshapen");
+        if (!a || a->numel() != 1 || a->data[0] < 0) {
+            throw InputError(path + ": tensor " + plan.counters[i] +
+                             " is missing, misshapen or negative");
+        }
         s.weights.stats.counters[i] = a->data[0];
     }
     s.step = counters.step;
@@ -342,7 +362,9 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
         const double norm = std::isfinite(loss_value) ? s.opt.step(grads, t.clip_grad_norm) : NAN;
         if (!std::isfinite(loss_value) || !std::isfinite(norm)) {
             progress.finish();
-            throw std::runtime_error(
+            // Exit code 2: the cause is in what the user chose (rate, clipping, data, a state
+            // edited by hand), and the message says what to change.
+            throw InputError(
                 "the loss became " +
                 std::string(std::isfinite(loss_value) ? "finite but the gradient " : "") +
                 (std::isnan(loss_value) || std::isnan(norm) ? "NaN" : "infinite") + " at step " +

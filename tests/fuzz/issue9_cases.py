@@ -50,12 +50,10 @@ def cases(work):
     big["input"].update(height=4096, width=4096)
     big["flow"]["velocities"] = {"range": 2047}
     out.append(("spec 4096x4096, range 2047 (330 bytes)", ["check", write("big.json", json.dumps(big))]))
-    header = "{'descr': '|u1', 'fortran_order': False, 'shape': (20, 5, 1, 6, 7), }" + " " * 30000 + "\n"
+    header = "{'descr': '|u1', 'fortran_order': False, 'shape': (20, 5, 1, 6, 7" + " " * 30000 + "), }\n"
     write("longheader/clips.npy", npy(header, bytes(20 * 5 * 42), version=2))
-    out.append(("clips .npy with a legal 30 KB header", ["data", "info", "--data", "clips:" + os.path.join(work, "longheader")]))
-    write("wrap/clips.npy", npy("{'descr': '|u1', 'fortran_order': False, 'shape': (576460752303423488, 64, 0, 1, 1), }", b""))
-    out.append(("clips .npy shape wrapping 2^64", ["data", "info", "--data", "clips:" + os.path.join(work, "wrap")]))
-    write("idxwrap/images-idx3-ubyte", idx([65536, 65536, 65536, 65536]))
+    out.append(("clips .npy, a legal 30 KB header (spaces in the shape)", ["data", "info", "--data", "clips:" + os.path.join(work, "longheader")]))
+    write("idxwrap/images-idx3-ubyte", idx([16, 1 << 30, 1 << 30]))
     out.append(("IDX dimensions wrapping to 0", ["data", "info", "--data", os.path.join(work, "idxwrap")]))
     write("idxbig/images-idx3-ubyte.gz", gzip.compress(idx([1 << 30, 28, 28]), mtime=0))
     out.append(("IDX .gz (36 bytes) claiming 2^30 images", ["data", "info", "--data", os.path.join(work, "idxbig")]))

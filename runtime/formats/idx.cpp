@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 #include "runtime/formats/atomic_file.h"
@@ -54,7 +55,9 @@ IdxHeader parse_idx_header(const std::string &bytes, const std::string &path) {
         throw InputError(path + ": not an IDX file (bad magic number)");
     }
     if (static_cast<uint8_t>(bytes[2]) != 0x08) {
-        throw InputError(path + ": IDX element type 0x" + std::to_string(uint8_t(bytes[2])) +
+        char type[8];
+        std::snprintf(type, sizeof type, "0x%02x", unsigned(uint8_t(bytes[2])));
+        throw InputError(path + ": IDX element type " + type +
                          " is not supported; allowed: 0x08 (unsigned byte)");
     }
     const int ndims = static_cast<uint8_t>(bytes[3]);

@@ -64,6 +64,15 @@ TEST(SpecErrors, MisspeltKeysAreNamedWithTheirCorrection) {
     expect_contains(message, {"readout.colour: unknown key; allowed keys here"});
 }
 
+TEST(Spec, DefaultDataVelocityRangeFitsSmallFrames) {
+    json doc = tiny_spec_json();
+    doc["input"]["height"] = doc["input"]["width"] = 4;
+    doc["flow"]["velocities"]["range"] = 1;
+    EXPECT_EQ(spec_from(doc).training.data_velocity_range, 1);  // the default 2 would not fit
+    doc["training"] = {{"data_velocity_range", 2}};
+    expect_contains(error_of(doc), {"training.data_velocity_range", "allowed: an integer in 0..1"});
+}
+
 TEST(Spec, Version1NormalizesToItsVersion2Form) {
     // v1's one-conv lifting and one-layer recurrence, written out in v2's long forms.
     json v2 = tiny_spec_json();

@@ -79,6 +79,9 @@ Spec parse_spec(const json &doc, const JsonSource &source) {
                 : d.data_velocity_range;
         tr.finish();
     }
+    // The default range (2) shrinks to what small frames allow; a given one was checked above.
+    s.training.data_velocity_range =
+        int(std::min<int64_t>(s.training.data_velocity_range, data_velocity_limits(s.input).hi));
     top.finish();
     return s;
 }

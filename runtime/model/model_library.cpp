@@ -8,7 +8,6 @@
 #include <mutex>
 #include <type_traits>
 
-#include "runtime/formats/atomic_file.h"
 #include "runtime/model/manifest.h"
 
 namespace fernn {

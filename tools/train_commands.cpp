@@ -150,10 +150,10 @@ int train(const TrainArgs &a) {
     } else if (!resume) {
         run.settings.steps = run.spec.training.epochs * per_epoch;
     }
-    check_settings(run.settings, run.spec,
-                   resume ? dir + "/run.json"
-                          : a.given.count("--data-velocity-range") ? "--data-velocity-range"
-                                                                   : a.spec);
+    if (!resume) {  // a resumed run's settings were checked when run.json was read
+        check_settings(run.settings, run.spec,
+                       a.given.count("--data-velocity-range") ? "--data-velocity-range" : a.spec);
+    }
     auto lib = float32_model(a, run.spec, a.model_dir, a.threads, a.device);
     const TrainReport r = train(run.spec, run.settings, *data, dir, resume, a.threads, lib, [&] {
         fs::create_directories(dir);

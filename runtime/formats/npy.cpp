@@ -152,10 +152,11 @@ struct Layout {
     size_t data_at = 0;
 };
 
-// Reads the header from the first bytes of a file of `file_size` bytes; `item` > 0 also checks
-// that the payload is exactly what the shape needs (before anything is allocated for it).
-Layout read_layout(const std::string &bytes, uint64_t file_size, const std::string &path,
-                   size_t item);
+// Reads the header from the first bytes of a file (at least the header).
+Layout read_layout(const std::string &bytes, const std::string &path);
+// Checks, before anything is allocated, that a file of `file_size` bytes holds exactly the
+// payload the shape needs for elements of `item` bytes.
+void check_payload(const Layout &l, uint64_t file_size, size_t item, const std::string &path);
 
 // Element size of a dtype among `allowed` ({descr, size}), or an InputError listing them.
 size_t item_size(const std::string &descr, const std::vector<std::pair<const char *, size_t>> &allowed,
@@ -176,10 +177,10 @@ const std::vector<std::pair<const char *, size_t>> kIntegerTypes = {
 
 template <typename T>
 Array<T> parse_npy(const std::string &bytes, const std::string &path) {
-    const std::string descr = read_layout(bytes, bytes.size(), path, 0).header.descr;
+    const Layout l = read_layout(bytes, path);
     const size_t item =
-        item_size(descr, kFloatTypes, "'<f4' (float32) or '<f8' (float64)", path);
-    const Layout l = read_layout(bytes, bytes.size(), path, item);
+        item_size(l.header.descr, kFloatTypes, "'<f4' (float32) or '<f8' (float64)", path);
+    check_payload(l, bytes.size(), item, path);
     Array<T> out(l.header.shape);
     decode_floats(bytes.data() + l.data_at, item, out.data);
     return out;
@@ -191,13 +192,14 @@ Array<T> read_npy(const std::string &path) {
 }
 
 NpyHeader parse_npy_header(const std::string &head, uint64_t file_size, const std::string &path) {
-    const std::string descr = read_layout(head, file_size, path, 0).header.descr;
+    const Layout l = read_layout(head, path);
+    const std::string &descr = l.header.descr;
     std::vector<std::pair<const char *, size_t>> types = {{"|u1", 1}, {"<u1", 1}, {"u1", 1}};
     types.insert(types.end(), kFloatTypes.begin(), kFloatTypes.end());
     types.insert(types.end(), kIntegerTypes.begin(), kIntegerTypes.end());
     const size_t item =
         item_size(descr, types, "'|u1' (uint8), '<f4', '<f8', '<i4', '<i8'", path);
-    const Layout l = read_layout(head, file_size, path, item);
+    check_payload(l, file_size, item, path);
     return NpyHeader{descr, l.header.shape, l.data_at};
 }
 
@@ -215,9 +217,10 @@ NpyHeader read_npy_header(const std::string &path) {
 }
 
 std::vector<int64_t> parse_npy_integers(const std::string &bytes, const std::string &path) {
-    const std::string descr = read_layout(bytes, bytes.size(), path, 0).header.descr;
-    const size_t item = item_size(descr, kIntegerTypes, "'<i8' (int64) or '<i4' (int32)", path);
-    const Layout l = read_layout(bytes, bytes.size(), path, item);
+    const Layout l = read_layout(bytes, path);
+    const size_t item =
+        item_size(l.header.descr, kIntegerTypes, "'<i8' (int64) or '<i4' (int32)", path);
+    check_payload(l, bytes.size(), item, path);
     if (l.header.shape.size() != 1) {
         throw InputError(path + ": has shape " + shape_text(l.header.shape) +
                          "; allowed: a vector (N,)");
@@ -241,8 +244,7 @@ std::vector<int64_t> read_npy_integers(const std::string &path) {
 
 namespace {
 
-Layout read_layout(const std::string &bytes, uint64_t file_size, const std::string &path,
-                   size_t item) {
+Layout read_layout(const std::string &bytes, const std::string &path) {
     if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0) {
         throw InputError(path + ": not a .npy file (the magic string \\x93NUMPY is missing)");
     }
@@ -275,7 +277,10 @@ Layout read_layout(const std::string &bytes, uint64_t file_size, const std::stri
                          "(save np.ascontiguousarray(x))");
     }
     l.data_at = offset + header_len;
-    if (item == 0) return l;  // the dtype is checked by the caller first
+    return l;
+}
+
+void check_payload(const Layout &l, uint64_t file_size, size_t item, const std::string &path) {
     const uint64_t have = file_size - l.data_at;
     const auto need = shape_bytes(l.header.shape, item);
     if (!need || have != *need) {
@@ -283,7 +288,6 @@ Layout read_layout(const std::string &bytes, uint64_t file_size, const std::stri
                          shape_text(l.header.shape) + " needs " +
                          (need ? std::to_string(*need) : std::string("more than 2^64")));
     }
-    return l;
 }
 
 }  // namespace

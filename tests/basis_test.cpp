@@ -87,6 +87,22 @@ TEST(CyclicBasis, WeightsExpandToEscnnFilter) {
     for (size_t i = 0; i < filter.size(); ++i) EXPECT_NEAR(filter[i], golden.data[i], 1e-6);
 }
 
+TEST(CyclicBasis, InitialStandardDeviationsMatchEscnn) {
+    std::ifstream in(kGoldens + "counts.json");
+    const auto meta = nlohmann::json::parse(in);
+    for (const auto &c : meta["init_std"]) {
+        const FieldKind kind = c["in"] == "regular" ? FieldKind::Regular : FieldKind::Trivial;
+        const SteerableBasis basis = cyclic_steerable_basis(c["N"], c["k"], kind);
+        const int fields_in = c["fields_in"], fields_out = c["fields_out"];
+        const std::vector<double> std_per_element = steerable_init_std(basis, fields_in);
+        const std::vector<double> golden = c["std"];
+        ASSERT_EQ(golden.size(), size_t(fields_out) * fields_in * basis.elements);
+        for (size_t w = 0; w < golden.size(); ++w)
+            EXPECT_NEAR(std_per_element[w % basis.elements], golden[w], 1e-6)
+                << "N=" << c["N"] << " weight " << w;
+    }
+}
+
 // Every element is exactly C_4-equivariant on the grid when 4 divides N: rotating the taps by
 // 90° (counter-clockwise, y up) equals shifting both orientation axes by N/4.
 TEST(CyclicBasis, QuarterTurnsAreExactOnTheGrid) {

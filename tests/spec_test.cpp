@@ -207,8 +207,9 @@ TEST(SpecErrors, ChoicesListTheAllowedValues) {
     pool["readout"]["pool"] = "min";
     expect_contains(error_of(pool), {"readout.pool", "\"max\", \"mean\", \"sum\""});
     json group = tiny_spec_json();
-    group["flow"]["group"] = "rotation";
-    expect_contains(error_of(group), {"flow.group", "\"translation\""});
+    group["flow"]["group"] = "scaling";
+    expect_contains(error_of(group),
+                    {"flow.group", "\"learned\", \"rotation\", \"translation\""});
     json version = tiny_spec_json();
     version["fernn"] = 3;
     expect_contains(error_of(version), {"fernn: spec version 3 is not supported", "allowed: 1..2"});
@@ -309,6 +310,84 @@ TEST(SpecErrors, LearnedFlows) {
     doc["flow"]["kernel"] = 3;
     doc["flow"]["velocities"] = {{"range", 1}};
     expect_contains(error_of(doc), {"flow.velocities: unknown key"});
+}
+
+TEST(Spec, RotationFlowsParseAndNormalize) {
+    const Spec s = spec_from(test::tiny_rotation_json());
+    EXPECT_EQ(s.copies(), 4);
+    EXPECT_EQ(s.flow.field_size(), 4);
+    EXPECT_TRUE(s.flow.steerable());
+    // Two fields of four orientation channels each; the lifting pads with zeros.
+    EXPECT_EQ(s.recurrence.layers[0].channels, 8);
+    EXPECT_EQ(s.recurrence.layers[0].fields(), 2);
+    EXPECT_EQ(s.top_channels(), 8);
+    EXPECT_EQ(s.lifting.layers[0].padding, "zeros");
+    EXPECT_EQ(s.lifting.layers[0].channels, 8);
+    const json n = s.normalized();
+    EXPECT_EQ(n["flow"]["orientations"], 4);
+    EXPECT_EQ(n["flow"]["velocities"], json::parse("[0, 90, 180, 270]"));
+    EXPECT_EQ(n["recurrence"]["layers"][0]["channels"], 2);
+    EXPECT_EQ(s.flow.labels()[1], "90deg");
+    // A normalized spec parses to itself.
+    EXPECT_EQ(spec_from(n).normalized(), n);
+
+    json grid = test::tiny_rotation_json();
+    grid["flow"]["orientations"] = 36;
+    grid["flow"]["velocities"] = {{"step", 10}, {"range", 4}};
+    const Spec g = spec_from(grid);
+    EXPECT_EQ(g.copies(), 9);
+    EXPECT_EQ(g.flow.velocities.front()[0], -40);
+    EXPECT_EQ(g.flow.velocities.back()[0], 40);
+    EXPECT_EQ(g.recurrence.layers[0].channels, 72);
+}
+
+TEST(SpecErrors, RotationFlows) {
+    json doc = test::tiny_rotation_json();
+    doc["flow"]["orientations"] = 7;
+    expect_contains(error_of(doc), {"flow.orientations", "value 7 does not divide 360",
+                                    "allowed: a divisor of 360 (1, 2, 3, 4, 5, 6, 8,"});
+    doc["flow"]["orientations"] = 4;
+    doc["flow"]["velocities"] = {0, 45};
+    expect_contains(error_of(doc), {"flow.velocities[1]", "velocity 45 is not a multiple of",
+                                    "360/N = 90", "allowed: multiples of 90"});
+    doc["flow"]["velocities"] = {90, -270};
+    expect_contains(error_of(doc), {"flow.velocities[1]", "exactly like flow.velocities[0]",
+                                    "distinct modulo 360"});
+    doc["flow"]["velocities"] = {0, 360};
+    expect_contains(error_of(doc), {"flow.velocities[1]", "-359..359"});
+    doc["flow"]["velocities"] = json::array();
+    expect_contains(error_of(doc), {"flow.velocities", "empty"});
+    doc["flow"]["velocities"] = {{"step", 30}, {"range", 1}};
+    expect_contains(error_of(doc), {"flow.velocities.step", "step 30 is not a multiple"});
+    doc["flow"]["velocities"] = {{"step", 90}, {"range", 2}};
+    expect_contains(error_of(doc), {"flow.velocities.range", "0..1"});
+    doc["flow"]["velocities"] = {0};
+    doc["flow"]["boundary"] = "circular";
+    expect_contains(error_of(doc), {"flow.boundary", "\"zeros\""});
+    doc["flow"]["boundary"] = "zeros";
+    doc["flow"]["interpolation"] = "nearest";
+    expect_contains(error_of(doc), {"flow.interpolation", "\"bilinear\""});
+    doc["flow"]["interpolation"] = "bilinear";
+    doc["input"]["width"] = 8;
+    expect_contains(error_of(doc), {"flow.group", "square frames", "8x7"});
+
+    // One steerable lifting conv and one recurrent layer; version 2 only.
+    json lifting = test::tiny_rotation_json();
+    lifting["lifting"] = json::parse(
+        R"({"layers": [{"channels": 8, "kernel": 3, "padding": "zeros", "batchnorm": false,
+                        "activation": "none"}]})");
+    expect_contains(error_of(lifting), {"lifting.layers", "one C_N-steerable convolution",
+                                        "{\"kernel\": k}"});
+    json layers = test::tiny_rotation_json();
+    layers["recurrence"] = json::parse(
+        R"({"layers": [{"channels": 2, "kernel": 3, "activation": "relu"},
+                       {"channels": 2, "kernel": 3, "activation": "relu",
+                        "input": {"kernel": 3, "padding": "zeros", "batchnorm": false,
+                                  "activation": "relu"}}]})");
+    expect_contains(error_of(layers), {"recurrence.layers", "supports one recurrent layer"});
+    json v1 = test::tiny_rotation_json();
+    v1["fernn"] = 1;
+    expect_contains(error_of(v1), {"flow.group", "\"rotation\" needs \"fernn\": 2"});
 }
 
 TEST(SpecErrors, JsonSyntaxAndDuplicateKeys) {

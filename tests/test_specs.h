@@ -40,4 +40,18 @@ inline json tiny_classifier_json() {
     })");
 }
 
+// A small valid rotation-flow frame predictor (C_4, the four quarter turns, 7×7 frames).
+inline json tiny_rotation_json() {
+    return json::parse(R"({
+      "fernn": 2, "name": "r",
+      "input": {"channels": 1, "height": 7, "width": 7},
+      "flow": {"group": "rotation", "orientations": 4, "velocities": [0, 90, 180, 270],
+               "boundary": "zeros", "interpolation": "bilinear"},
+      "lifting": {"kernel": 3},
+      "recurrence": {"channels": 2, "kernel": 3, "activation": "relu"},
+      "readout": {"pool": "max", "decoder": {"layers": 1, "kernel": 3}, "channels": 1},
+      "sequence": {"input_frames": 3, "output_frames": 2}
+    })");
+}
+
 }  // namespace fernn::test

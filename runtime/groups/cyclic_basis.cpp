@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -272,6 +274,8 @@ SteerableBasis cyclic_steerable_basis(int orientations, int kernel, FieldKind in
                         if (norm < 1e-6) norm = 1;
                         if (squares / (norm * norm) <= 1e-2) continue;  // vanishes on the grid
                         for (double e : element) basis.values.push_back(e / norm);
+                        basis.in_irrep.push_back(m);
+                        basis.out_irrep.push_back(n);
                         ++basis.elements;
                     }
                 }
@@ -281,6 +285,22 @@ SteerableBasis cyclic_steerable_basis(int orientations, int kernel, FieldKind in
         }
     }
     return basis;
+}
+
+std::vector<double> steerable_init_std(const SteerableBasis &basis, int fields_in) {
+    std::map<std::pair<int, int>, int> pair_elements;  // (in irrep, out irrep) -> count
+    std::map<int, std::set<int>> inputs;               // out irrep -> in irreps reaching it
+    for (int e = 0; e < basis.elements; ++e) {
+        ++pair_elements[{basis.in_irrep[e], basis.out_irrep[e]}];
+        inputs[basis.out_irrep[e]].insert(basis.in_irrep[e]);
+    }
+    std::vector<double> out(basis.elements);
+    for (int e = 0; e < basis.elements; ++e) {
+        const double reach = double(inputs[basis.out_irrep[e]].size());
+        out[e] = 1.0 / std::sqrt(reach * fields_in *
+                                 pair_elements[{basis.in_irrep[e], basis.out_irrep[e]}]);
+    }
+    return out;
 }
 
 std::vector<float> expand_steerable_filter(const SteerableBasis &basis, const float *weights,

@@ -29,6 +29,8 @@ struct SteerableBasis {
     int in_size = 0;    // 1 (trivial) or N (regular)
     int kernel = 0;     // k
     std::vector<double> values;  // (elements, out_size, in_size, k·k), row-major
+    // Per element: the C_N irreps (frequencies) it maps between.
+    std::vector<int> in_irrep, out_irrep;
 
     double at(int element, int out, int in, int point) const {
         return values[((int64_t(element) * out_size + out) * in_size + in) * kernel * kernel +
@@ -39,6 +41,12 @@ struct SteerableBasis {
 // The basis from fields of kind `in` to regular fields of C_N (orientations ≥ 1), k×k with k
 // odd ≥ 1.
 SteerableBasis cyclic_steerable_basis(int orientations, int kernel, FieldKind in);
+
+// escnn's generalized He initialization of `weights` (normal, zero mean): the standard
+// deviation of element β of each (output field, input field) block is
+// 1 / sqrt(I_n · fields_in · E_mn), with m → n the irreps β maps between, E_mn the elements
+// between them and I_n the input irreps that reach n. One value per element.
+std::vector<double> steerable_init_std(const SteerableBasis &basis, int fields_in);
 
 // The dense filter (fields_out·N, fields_in·in_size, k, k) of `weights` (fields_out ·
 // fields_in · elements values, escnn's `weights` layout): what escnn keeps as `filter`.

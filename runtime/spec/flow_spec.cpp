@@ -85,11 +85,85 @@ FlowSpec parse_learned(ObjectReader &flow, const FrameShape &frame) {
     return spec;
 }
 
+// Rotations of square frames by whole multiples of 360/N degrees per step (the reference's
+// rotating_mnist_fp, escnn's rot2dOnR2(N)): copy v rolls its orientation channels by v·N/360
+// and rotates the frame by v degrees about its centre, bilinear, zeros outside.
+FlowSpec parse_rotation(ObjectReader &flow, const FrameShape &frame) {
+    FlowSpec spec;
+    spec.group = "rotation";
+    spec.boundary = flow.choice("boundary", {"zeros"});
+    spec.interpolation = flow.choice("interpolation", {"bilinear"});
+    const JsonSource &source = flow.source();
+    if (frame.height != frame.width) {
+        source.fail(flow.path_of("group"),
+                    "rotation flows need square frames; input is " + std::to_string(frame.width) +
+                        "x" + std::to_string(frame.height) +
+                        " (width x height); allowed: input.height equal to input.width");
+    }
+    spec.orientations = flow.integer("orientations", 1, 360);
+    if (360 % spec.orientations != 0) {
+        std::string divisors;
+        for (int d = 1; d <= 360; ++d)
+            if (360 % d == 0) divisors += (divisors.empty() ? "" : ", ") + std::to_string(d);
+        source.fail(flow.path_of("orientations"),
+                    "value " + std::to_string(spec.orientations) +
+                        " does not divide 360; allowed: a divisor of 360 (" + divisors + ")");
+    }
+    // A velocity must turn the orientation channels by a whole number of steps: the reference
+    // rolls by int(v·N/360), which would rotate the channels less than the frame.
+    const int unit = 360 / spec.orientations;
+    auto check_multiple = [&](int v, const std::string &path, const std::string &what) {
+        if (v % unit != 0) {
+            source.fail(path, what + " " + std::to_string(v) + " is not a multiple of 360/N = " +
+                                  std::to_string(unit) + " (flow.orientations " +
+                                  std::to_string(spec.orientations) + "); allowed: multiples of " +
+                                  std::to_string(unit));
+        }
+    };
+    const std::string vpath = flow.path_of("velocities");
+    const json &v = flow.raw("velocities");
+    if (v.is_object()) {
+        // {"step": s, "range": R}: -R·s, ..., R·s, distinct modulo 360 (2·R·s < 360).
+        ObjectReader grid(v, vpath, source);
+        const int step = grid.integer("step", 1, 359);
+        check_multiple(step, grid.path_of("step"), "step");
+        const int range = grid.integer("range", 0, 359 / (2 * step));
+        grid.finish();
+        for (int i = -range; i <= range; ++i) spec.velocities.push_back({i * step});
+    } else if (v.is_array()) {
+        if (v.empty()) source.fail(vpath, "the velocity list is empty; give at least one angle");
+        if (v.size() > 360) {
+            source.fail(vpath, "the velocity list has " + std::to_string(v.size()) +
+                                   " entries; allowed: at most 360 (distinct modulo 360)");
+        }
+        std::map<int, size_t> seen;  // velocity modulo 360 -> index
+        for (size_t i = 0; i < v.size(); ++i) {
+            const std::string ipath = vpath + "[" + std::to_string(i) + "]";
+            const int deg = require_integer(v[i], -359, 359, ipath, source);
+            check_multiple(deg, ipath, "velocity");
+            auto [it, inserted] = seen.emplace(((deg % 360) + 360) % 360, i);
+            if (!inserted) {
+                source.fail(ipath, "velocity " + std::to_string(deg) +
+                                       " turns the frame exactly like " + vpath + "[" +
+                                       std::to_string(it->second) +
+                                       "]; allowed: velocities distinct modulo 360");
+            }
+            spec.velocities.push_back({deg});
+        }
+    } else {
+        source.fail(vpath, "got " + describe(v) +
+                               "; allowed: {\"step\": s, \"range\": R} or a list of angles in "
+                               "degrees per step");
+    }
+    return spec;
+}
+
 // The one registry of flow groups.
 const std::map<std::string, FlowGroup> &registry() {
     static const std::map<std::string, FlowGroup> groups = {
         {"translation", {parse_translation, 1}},
         {"learned", {parse_learned, 2}},
+        {"rotation", {parse_rotation, 2}},
     };
     return groups;
 }
@@ -127,6 +201,10 @@ int read_odd_kernel(ObjectReader &r, const std::string &key, const FrameShape &f
     return k;
 }
 
+int FlowSpec::field_size() const {
+    return group == "rotation" ? orientations : 1;
+}
+
 int FlowSpec::copies() const {
     return group == "learned" ? learned_copies : static_cast<int>(velocities.size());
 }
@@ -135,6 +213,10 @@ std::vector<std::string> FlowSpec::labels() const {
     std::vector<std::string> out;
     if (group == "learned") {
         for (int i = 0; i < learned_copies; ++i) out.push_back("copy " + std::to_string(i));
+        return out;
+    }
+    if (group == "rotation") {
+        for (const auto &v : velocities) out.push_back(std::to_string(v[0]) + "deg");
         return out;
     }
     for (const auto &v : velocities) {
@@ -151,6 +233,15 @@ json FlowSpec::normalized() const {
                     {"boundary", boundary},
                     {"copies", learned_copies},
                     {"kernel", learned_kernel}};
+    }
+    if (group == "rotation") {
+        json angles = json::array();
+        for (const auto &v : velocities) angles.push_back(v[0]);
+        return json{{"group", group},
+                    {"boundary", boundary},
+                    {"orientations", orientations},
+                    {"velocities", angles},
+                    {"interpolation", interpolation}};
     }
     return json{{"group", group}, {"boundary", boundary}, {"velocities", velocities}};
 }

@@ -17,15 +17,26 @@ struct FrameShape {
 };
 
 struct FlowSpec {
-    std::string group;     // registry key: "translation" | "learned"
-    std::string boundary;  // how the flow treats the frame edge: "circular"
+    std::string group;     // registry key: "translation" | "learned" | "rotation"
+    std::string boundary;  // how the flow and every convolution treat the frame edge:
+                           // "circular" (translation, learned) or "zeros" (rotation)
     // translation: one (vx, vy) per copy, in hidden-state order (pixels per step).
+    // rotation: one angular velocity per copy, {degrees per step}, counter-clockwise.
     std::vector<std::vector<int>> velocities;
     // learned (G-RNN+): `copies` copies, each moved by its own learned kernel×kernel filter.
     int learned_copies = 0, learned_kernel = 0;
+    // rotation: N, the order of the rotation group C_N; the hidden state holds fields of N
+    // orientation channels (the regular representation) and convolutions are C_N-steerable.
+    int orientations = 1;
+    std::string interpolation;  // rotation: how frames are resampled: "bilinear"
 
     // |V|: how many copies of the hidden state there are.
     int copies() const;
+    // Channels per field of the hidden state: N for rotation, 1 otherwise. A layer of
+    // `channels` fields holds channels × field_size() channels (channel f·N + n).
+    int field_size() const;
+    // True where convolutions between fields are C_N-steerable (built from escnn's basis).
+    bool steerable() const { return group == "rotation"; }
     // Human-readable names of the copies in order, e.g. "(-1,0)" or "copy 3".
     std::vector<std::string> labels() const;
     // Canonical JSON of the section (velocity ranges expanded to an explicit list).

@@ -48,13 +48,14 @@ bool LiftingSpec::single_conv() const {
 }
 
 json LiftingSpec::normalized() const {
+    if (steerable) return json{{"kernel", layers.at(0).kernel}};
     json list = json::array();
     for (const auto &l : layers) list.push_back(l.normalized(true));
     return json{{"layers", list}};
 }
 
 json RecurrentLayerSpec::normalized() const {
-    json j{{"channels", channels}, {"kernel", kernel}, {"activation", activation}};
+    json j{{"channels", fields()}, {"kernel", kernel}, {"activation", activation}};
     if (input) j["input"] = input->normalized(false);
     return j;
 }
@@ -65,11 +66,13 @@ json RecurrenceSpec::normalized() const {
     return json{{"layers", list}};
 }
 
-RecurrenceSpec parse_recurrence(ObjectReader &r, const FrameShape &frame, int version) {
+RecurrenceSpec parse_recurrence(ObjectReader &r, const FrameShape &frame, const FlowSpec &flow,
+                                int version) {
     RecurrenceSpec spec;
     auto read_layer = [&](ObjectReader &l, size_t index) {
         RecurrentLayerSpec layer;
-        layer.channels = l.integer("channels", 1, kMaxChannels);
+        layer.field_size = flow.field_size();
+        layer.channels = l.integer("channels", 1, kMaxChannels) * layer.field_size;
         layer.kernel = read_odd_kernel(l, "kernel", frame);
         layer.activation = l.choice("activation", activation_names());
         if (index > 0) {
@@ -87,6 +90,13 @@ RecurrenceSpec parse_recurrence(ObjectReader &r, const FrameShape &frame, int ve
     if (r.has("layers")) {
         if (version < 2) needs_version_2(r, "layers", version);
         std::vector<ObjectReader> layers = r.objects("layers", kMaxLayers);
+        // A layer input between regular fields would need a steerable conv stack (and
+        // steerable BatchNorm); the reference's rotation model has one layer.
+        if (flow.steerable() && layers.size() > 1) {
+            r.source().fail(r.path_of("layers"),
+                            "has " + std::to_string(layers.size()) + " layers; flow group \"" +
+                                flow.group + "\" supports one recurrent layer; allowed: 1 layer");
+        }
         for (size_t i = 0; i < layers.size(); ++i) read_layer(layers[i], i);
         r.finish();
     } else {
@@ -106,10 +116,17 @@ LiftingSpec parse_lifting(ObjectReader &r, const FrameShape &frame, const FlowSp
         conv.kernel = read_odd_kernel(r, "kernel", frame);
         conv.padding = flow.boundary;
         r.finish();
+        spec.steerable = flow.steerable();
         spec.layers.push_back(conv);
         return spec;
     }
     if (version < 2) needs_version_2(r, "layers", version);
+    if (flow.steerable()) {
+        r.source().fail(r.path_of("layers"),
+                        "flow group \"" + flow.group +
+                            "\" lifts each frame with one C_N-steerable convolution; allowed: "
+                            "the short form {\"kernel\": k}");
+    }
     std::vector<ObjectReader> layers = r.objects("layers", kMaxLayers);
     for (size_t i = 0; i < layers.size(); ++i) {
         ObjectReader &l = layers[i];

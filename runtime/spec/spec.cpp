@@ -33,7 +33,7 @@ Spec parse_spec(const json &doc, const JsonSource &source) {
 
     // The recurrence first: the lifting's last layer must produce its first layer's channels.
     ObjectReader rec = top.object("recurrence");
-    s.recurrence = parse_recurrence(rec, frame, version);
+    s.recurrence = parse_recurrence(rec, frame, s.flow, version);
     for (size_t i = 0; i < s.recurrence.layers.size(); ++i) {
         const int64_t elements = int64_t(s.flow.copies()) * s.recurrence.layers[i].channels *
                                  s.input.height * s.input.width;

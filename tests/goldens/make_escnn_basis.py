@@ -21,7 +21,8 @@ Each file is the `sampled_basis` buffer of an R2Conv(in → 1 regular field, ker
 padding=k//2, bias=False) on rot2dOnR2(N): (elements, N, |in|, k·k), float32. N = 36's
 regular → regular basis (216 × 36 × 36 × 9) is stored as a slice of elements (its first and
 last two, and two between; the indices are in counts.json). counts.json also lists the number
-of elements for more (N, k), and one weights → filter expansion for the layout check.
+of elements for more (N, k) and escnn's initial standard deviation of every weight for three
+convolutions; expansion_*.npy are one weights → filter expansion for the layout check.
 """
 import json
 import os
@@ -67,9 +68,19 @@ def main():
     c.eval()
     np.save(os.path.join(OUT, "expansion_weights.npy"), c.weights.detach().numpy())
     np.save(os.path.join(OUT, "expansion_filter.npy"), c.filter.detach().numpy())
+    # escnn's generalized He initialization: the standard deviation of every weight.
+    from escnn.nn.init import _generalized_he_init_variances
+    init_std = []
+    for n, k, regular_in, fields_in, fields_out in [(4, 3, True, 3, 2), (8, 3, False, 1, 2),
+                                                    (36, 3, True, 2, 1)]:
+        c = conv(n, k, regular_in, fields_in=fields_in, fields_out=fields_out)
+        init_std.append({"N": n, "k": k, "in": "regular" if regular_in else "trivial",
+                         "fields_in": fields_in, "fields_out": fields_out,
+                         "std": [float(v) for v in _generalized_he_init_variances(c.basisexpansion)]})
     with open(os.path.join(OUT, "counts.json"), "w") as f:
         json.dump({"escnn_commit": "9ad44cc37d694d9c805c4fef4d16722a254b3bf2",
-                   "regular_N36_k3_elements": slice_36, "counts": counts}, f, indent=1)
+                   "regular_N36_k3_elements": slice_36, "counts": counts,
+                   "init_std": init_std}, f, indent=1)
         f.write("\n")
 
 

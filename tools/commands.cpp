@@ -213,6 +213,8 @@ int check(const SpecArgs &a, bool as_json) {
         for (const auto &b : plan.buffers) names.push_back({{"name", b.name}, {"shape", b.shape}});
         for (const auto &c : plan.constants)
             names.push_back({{"name", c.name}, {"shape", c.shape}});
+        for (const auto &d : plan.derived)
+            names.push_back({{"name", d.name}, {"shape", d.shape}});
         for (const auto &c : plan.counters)
             names.push_back({{"name", c}, {"shape", json::array()}, {"dtype", "int64"}});
         derived["state_dict"] = names;
@@ -233,9 +235,14 @@ int check(const SpecArgs &a, bool as_json) {
         for (size_t i = 0; i < labels.size() && i < 32; ++i) std::printf(" %s", labels[i].c_str());
         std::printf("%s\n", labels.size() > 32 ? " ..." : "");
     }
-    auto conv_text = [](const ConvLayerSpec &l) {
-        return "conv " + std::to_string(l.kernel) + "x" + std::to_string(l.kernel) + " " +
-               std::to_string(l.in_channels) + " -> " + std::to_string(l.channels) + " (" +
+    // Steerable convs name the group and count fields of N orientation channels.
+    const std::string steerable =
+        s.flow.steerable() ? "C_" + std::to_string(s.flow.orientations) + "-steerable " : "";
+    const std::string per_field =
+        s.flow.steerable() ? " (fields of " + std::to_string(s.flow.field_size()) + ")" : "";
+    auto conv_text = [&](const ConvLayerSpec &l) {
+        return steerable + "conv " + std::to_string(l.kernel) + "x" + std::to_string(l.kernel) + " " +
+               std::to_string(l.in_channels) + " -> " + std::to_string(l.channels) + per_field + " (" +
                l.padding + " padding)" + (l.batchnorm ? " + batchnorm" : "") +
                (l.activation != "none" ? " + " + l.activation : "");
     };
@@ -243,8 +250,9 @@ int check(const SpecArgs &a, bool as_json) {
         std::printf("  lifting %zu    %s\n", i, conv_text(s.lifting.layers[i]).c_str());
     for (size_t l = 0; l < s.recurrence.layers.size(); ++l) {
         const RecurrentLayerSpec &r = s.recurrence.layers[l];
-        std::printf("  layer %zu      %d channels, conv %dx%d shared over copies, %s%s\n", l,
-                    r.channels, r.kernel, r.kernel, r.activation.c_str(),
+        std::printf("  layer %zu      %d channels%s, %sconv %dx%d shared over copies, %s%s\n", l,
+                    r.channels, per_field.c_str(), steerable.c_str(), r.kernel, r.kernel,
+                    r.activation.c_str(),
                     r.input ? ("; input " + conv_text(*r.input)).c_str() : "");
     }
     if (s.readout.kind == "classes") {
@@ -272,6 +280,9 @@ int check(const SpecArgs &a, bool as_json) {
         std::printf("    %-40s %s (buffer)\n", b.name.c_str(), shape_text(b.shape).c_str());
     for (const auto &c : plan.constants)
         std::printf("    %-40s %s (constant)\n", c.name.c_str(), shape_text(c.shape).c_str());
+    for (const auto &d : plan.derived)
+        std::printf("    %-40s %s (expanded from %s when saved)\n", d.name.c_str(),
+                    shape_text(d.shape).c_str(), plan.params[d.param].name.c_str());
     for (const auto &c : plan.counters) std::printf("    %-40s () int64\n", c.c_str());
     const double head = s.flops_head_step();
     std::printf("  FLOPs/sample encoder step %.4g, head step %.4g, sequence forward %.4g\n",

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "runtime/data/rng.h"
+#include "runtime/groups/cyclic_basis.h"
 #include "runtime/spec/json_reader.h"
 
 namespace fernn {
@@ -42,15 +43,19 @@ ModelWeights<T> init_weights(const ModelPlan &plan, uint64_t seed) {
         const Init init = w.params.infos[i].init;
         T *out = w.params.tensor(i);
         for (int64_t k = 0; k < w.params.infos[i].numel(); ++k) {
+            const double element =
+                init.element_scale.empty()
+                    ? 1.0
+                    : init.element_scale[size_t(k) % init.element_scale.size()];
             switch (init.kind) {
                 case Init::Uniform:
-                    out[k] = T((2.0 * rng.uniform() - 1.0) * init.scale);
+                    out[k] = T((2.0 * rng.uniform() - 1.0) * init.scale * element);
                     break;
                 case Init::Normal: {
                     // Box-Muller; 1 - u keeps the logarithm finite.
                     const double u1 = 1.0 - rng.uniform(), u2 = rng.uniform();
-                    out[k] =
-                        T(init.scale * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
+                    out[k] = T(init.scale * element * std::sqrt(-2.0 * std::log(u1)) *
+                               std::cos(2.0 * M_PI * u2));
                     break;
                 }
                 case Init::Constant:
@@ -60,6 +65,25 @@ ModelWeights<T> init_weights(const ModelPlan &plan, uint64_t seed) {
         }
     }
     return w;
+}
+
+// escnn's `filter` of a steerable conv: its weights expanded in its basis, as eval mode does.
+template <typename T>
+Array<T> expand_derived(const ModelPlan &plan, const DerivedInfo &d, const ParameterSet<T> &p) {
+    const ConstantInfo &c = plan.constants.at(d.basis);
+    SteerableBasis basis;
+    basis.elements = int(c.shape[0]);
+    basis.out_size = int(c.shape[1]);
+    basis.in_size = int(c.shape[2]);
+    basis.kernel = int(d.shape[3]);
+    basis.values.assign(c.values.begin(), c.values.end());
+    const T *weights = p.tensor(size_t(d.param));
+    std::vector<float> w(weights, weights + plan.params.at(d.param).numel());
+    const std::vector<float> filter =
+        expand_steerable_filter(basis, w.data(), d.fields_out, d.fields_in);
+    Array<T> a(d.shape);
+    std::copy(filter.begin(), filter.end(), a.data.begin());
+    return a;
 }
 
 template <typename T>
@@ -80,6 +104,9 @@ TensorFile<T> checkpoint_tensors(const ModelPlan &plan, const ModelWeights<T> &w
         Array<T> a(c.shape);
         std::copy(c.values.begin(), c.values.end(), a.data.begin());
         file.tensors.emplace_back(c.name, std::move(a));
+    }
+    for (const auto &d : plan.derived) {
+        file.tensors.emplace_back(d.name, expand_derived(plan, d, w.params));
     }
     for (size_t i = 0; i < plan.counters.size(); ++i) {
         Array<int64_t> a(std::vector<int64_t>{});
@@ -104,6 +131,7 @@ ModelWeights<T> load_checkpoint(const std::string &path, const ModelPlan &plan,
     for (const auto &p : plan.params) expect(p.name, p.shape);
     for (const auto &b : plan.buffers) expect(b.name, b.shape);
     for (const auto &c : plan.constants) expect(c.name, c.shape);
+    for (const auto &d : plan.derived) expect(d.name, d.shape);
     for (const auto &c : plan.counters) expect(c, {});
     auto check = [&](const std::string &name, const std::vector<int64_t> &shape) {
         auto it = expected.find(name);
@@ -139,13 +167,18 @@ ModelWeights<T> load_checkpoint(const std::string &path, const ModelPlan &plan,
     for (const auto &c : plan.constants) {
         const Array<T> &a = floats(c.name);
         for (size_t k = 0; k < c.values.size(); ++k) {
-            if (a.data[k] != T(c.values[k])) {
+            // NaN never passes: the comparison is written so that it fails for NaN.
+            if (!(std::abs(double(a.data[k]) - double(c.values[k])) <= c.tolerance)) {
                 throw InputError(path + ": tensor \"" + c.name +
-                                 "\" differs from the one the spec fixes (the flow's velocities "
-                                 "in their order); it was saved for another model");
+                                 "\" differs from the one the spec fixes (" +
+                                 (c.tolerance > 0 ? "the steerable filter basis"
+                                                  : "the flow's velocities in their order") +
+                                 "); it was saved for another model");
             }
         }
     }
+    // Derived tensors (escnn's `filter`) may be present or not (escnn drops them in train
+    // mode); they are recomputed from the weights, so their values are not read.
     for (size_t i = 0; i < plan.counters.size(); ++i) {
         const Array<int64_t> *a = file.find_integer(plan.counters[i]);
         if (!a) {

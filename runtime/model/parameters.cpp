@@ -34,6 +34,19 @@ void Parameters<T>::download(ParameterSet<T> &host) {
 }
 
 template <typename T>
+FlatTensors<T> &Parameters<T>::constants() {
+    if (!constants_) {
+        const ModelPlan &plan = lib_.plan();
+        constants_ = std::make_unique<FlatTensors<T>>(lib_, plan.constants);
+        std::vector<T> host(size_t(plan.constants_size()), T(0));
+        for (const auto &c : plan.constants)
+            std::copy(c.values.begin(), c.values.end(), host.begin() + c.offset);
+        if (!host.empty()) constants_->upload(host.data());
+    }
+    return *constants_;
+}
+
+template <typename T>
 Statistics<T>::Statistics(const ModelLibrary &lib) : counters_(lib.plan().counters.size(), 0) {
     for (auto &c : copies_) c = std::make_unique<FlatTensors<T>>(lib, lib.plan().buffers);
 }
@@ -85,6 +98,9 @@ template <typename T>
 Binder<T> &Binder<T>::params(Parameters<T> &params) {
     for (const Argument &a : signature_.inputs)
         if (a.source == Source::Param) call_.bind(a.name, *params.tensor(size_t(a.index)).buffer());
+    for (const Argument &a : signature_.inputs)
+        if (a.source == Source::Constant)
+            call_.bind(a.name, *params.constants().tensor(size_t(a.index)).buffer());
     return *this;
 }
 
@@ -115,6 +131,8 @@ Tensor<T> take(TensorPool<T> &pool, const ModelLibrary &lib, const TensorType &t
     template class FlatTensors<T>;                                                               \
     template FlatTensors<T>::FlatTensors(const ModelLibrary &, const std::vector<ParamInfo> &);  \
     template FlatTensors<T>::FlatTensors(const ModelLibrary &, const std::vector<BufferInfo> &); \
+    template FlatTensors<T>::FlatTensors(const ModelLibrary &,                                   \
+                                         const std::vector<ConstantInfo> &);                     \
     template class Parameters<T>;                                                                \
     template class Statistics<T>;                                                                \
     template class Binder<T>;                                                                    \

@@ -31,13 +31,21 @@ class FlatTensors {
     std::vector<Tensor<T>> tensors_, flats_;
 };
 
-// The learnable parameters (plan.params), or gradients in their layout.
+// The learnable parameters (plan.params), or gradients in their layout. The plan's constants
+// that pipelines read with the parameters (steerable filter bases) live here too, uploaded
+// on first use.
 template <typename T>
 class Parameters : public FlatTensors<T> {
   public:
-    explicit Parameters(const ModelLibrary &lib) : FlatTensors<T>(lib, lib.plan().params) {}
+    explicit Parameters(const ModelLibrary &lib)
+        : FlatTensors<T>(lib, lib.plan().params), lib_(lib) {}
     void upload(const ParameterSet<T> &host);
     void download(ParameterSet<T> &host);
+    FlatTensors<T> &constants();
+
+  private:
+    const ModelLibrary &lib_;
+    std::unique_ptr<FlatTensors<T>> constants_;
 };
 
 // BatchNorm running statistics, double buffered: a training-mode forward step reads one copy

@@ -8,13 +8,13 @@ namespace {
 
 // Seq2SeqFERNN has one cell; stacked layers get a ModuleList of recurrent convs.
 std::string frames_conv_h(int layer, int layers) {
-    if (layers == 1) return "cell.conv_h.weight";
-    return "cell.conv_h_layers." + std::to_string(layer) + ".weight";
+    if (layers == 1) return "cell.conv_h";
+    return "cell.conv_h_layers." + std::to_string(layer);
 }
 
 // FERNN's conv_h_layers is a ModuleList of nn.Sequential(Conv2d).
 std::string classes_conv_h(int layer, int) {
-    return "lstm.conv_h_layers." + std::to_string(layer) + ".0.weight";
+    return "lstm.conv_h_layers." + std::to_string(layer) + ".0";
 }
 
 // The one registry of naming schemes, by readout kind.
@@ -28,6 +28,11 @@ const std::map<std::string, NamingScheme> &registry() {
 }
 
 }  // namespace
+
+std::string steerable_basis_name(const std::string &module, FieldKind in) {
+    const char *from = in == FieldKind::Regular ? "'regular'" : "'irrep_0'";
+    return module + "._basisexpansion.block_expansion_(" + from + ", 'regular').sampled_basis";
+}
 
 const NamingScheme &naming_for(const Spec &spec) {
     return registry().at(spec.readout.kind);

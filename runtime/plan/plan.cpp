@@ -5,6 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "runtime/groups/cyclic_basis.h"
 #include "runtime/plan/arguments.h"
 #include "runtime/plan/naming.h"
 
@@ -81,6 +82,38 @@ class PlanBuilder {
         plan_.buffers.push_back(b);
         return int(plan_.buffers.size()) - 1;
     }
+    int add_constant(const std::string &name, std::vector<int64_t> shape,
+                     std::vector<float> values, double tolerance) {
+        ConstantInfo c{name, std::move(shape), std::move(values), next_constant_, tolerance};
+        next_constant_ = aligned(next_constant_ + c.numel());
+        plan_.constants.push_back(std::move(c));
+        return int(plan_.constants.size()) - 1;
+    }
+    // A C_N-steerable conv (escnn's R2Conv) from `fields_in` fields of kind `in` to
+    // `fields_out` regular fields: its weights (a parameter, added to `block`), its sampled
+    // basis (a constant) and its expanded filter (derived, for checkpoints).
+    SteerableConv steerable_conv(int block, const std::string &module, FieldKind in,
+                                 int fields_in, int fields_out, int kernel, int &weight) {
+        const int n = spec_.flow.orientations;
+        const SteerableBasis basis = cyclic_steerable_basis(n, kernel, in);
+        SteerableConv s;
+        s.fields_in = fields_in;
+        s.fields_out = fields_out;
+        weight = add_param(module + ".weights",
+                           {int64_t(fields_out) * fields_in * basis.elements},
+                           Init{Init::Normal, 1.0, steerable_init_std(basis, fields_in)});
+        plan_.blocks[block].params.push_back(weight);
+        std::vector<float> values(basis.values.begin(), basis.values.end());
+        // escnn samples in float32: its copy differs from this float64 one by ~1e-7.
+        s.basis = add_constant(steerable_basis_name(module, in),
+                               {basis.elements, basis.out_size, basis.in_size, kernel * kernel},
+                               std::move(values), 1e-5);
+        plan_.derived.push_back(DerivedInfo{module + ".filter",
+                                            {int64_t(fields_out) * n,
+                                             int64_t(fields_in) * basis.in_size, kernel, kernel},
+                                            weight, s.basis, fields_out, fields_in});
+        return s;
+    }
     int add_block(BlockKind kind, int layer, std::string name) {
         Block b;
         b.kind = kind;
@@ -110,6 +143,16 @@ class PlanBuilder {
     void param_in(Sig &s, int p) {
         const ParamInfo &info = plan_.params[p];
         s.s.inputs.push_back({info.argument(), TensorType::fixed(info.shape), Source::Param, p});
+    }
+    void constant_in(Sig &s, int c) {
+        const ConstantInfo &info = plan_.constants[c];
+        s.s.inputs.push_back(
+            {info.argument(), TensorType::fixed(info.shape), Source::Constant, c});
+    }
+    // A conv's weight, and its basis where it is steerable.
+    void weight_in(Sig &s, int weight, const SteerableConv &steerable) {
+        param_in(s, weight);
+        if (steerable.basis >= 0) constant_in(s, steerable.basis);
     }
     void grad_out(Sig &s, int p) {
         const ParamInfo &info = plan_.params[p];
@@ -141,8 +184,7 @@ class PlanBuilder {
 
     // A conv stack: the lifting (frames, has_v false) or a layer's input (per copy).
     void conv_stack(int block, const std::vector<ConvLayerSpec> &layers, const std::string &prefix,
-                    bool plain_single, bool has_v, bool with_d_in) {
-        Block &b = plan_.blocks[block];
+                    bool plain_single, bool has_v, bool with_d_in, bool steerable) {
         const std::vector<int> modules = sequential_conv_modules(layers);
         const bool plain = plain_single && layers.size() == 1 && !layers[0].batchnorm &&
                            layers[0].activation == "none";
@@ -150,9 +192,18 @@ class PlanBuilder {
             const ConvLayerSpec &l = layers[i];
             ConvLayerPlan c;
             const std::string conv = plain ? prefix : prefix + "." + std::to_string(modules[i]);
-            c.weight = add_param(conv + ".weight", {l.channels, l.in_channels, l.kernel, l.kernel},
-                                 uniform_fan_in(int64_t(l.in_channels) * l.kernel * l.kernel));
-            b.params.push_back(c.weight);
+            if (steerable) {
+                // The lifting of a steerable flow: the frame's channels as trivial fields.
+                c.steerable = steerable_conv(block, conv, FieldKind::Trivial, l.in_channels,
+                                             l.channels / spec_.flow.field_size(), l.kernel,
+                                             c.weight);
+            } else {
+                c.weight =
+                    add_param(conv + ".weight", {l.channels, l.in_channels, l.kernel, l.kernel},
+                              uniform_fan_in(int64_t(l.in_channels) * l.kernel * l.kernel));
+                plan_.blocks[block].params.push_back(c.weight);
+            }
+            Block &b = plan_.blocks[block];
             if (l.batchnorm) {
                 const std::string bn = prefix + "." + std::to_string(modules[i] + 1);
                 c.bn_weight = add_param(bn + ".weight", {l.channels}, Init{Init::Constant, 1});
@@ -169,6 +220,7 @@ class PlanBuilder {
             }
             b.convs.push_back(c);
         }
+        Block &b = plan_.blocks[block];
         auto type = [&](int channels) {
             return has_v ? TensorType::hidden(channels) : TensorType::frame(channels);
         };
@@ -181,7 +233,7 @@ class PlanBuilder {
         auto forward_inputs = [&](Sig &f) {
             f.in(arg::in, in_type);
             for (const auto &c : convs) {
-                param_in(f, c.weight);
+                weight_in(f, c.weight, c.steerable);
                 if (c.bn_weight >= 0) {
                     param_in(f, c.bn_weight);
                     param_in(f, c.bn_bias);
@@ -230,6 +282,8 @@ class PlanBuilder {
         for (int i = 0; i < n; ++i) {
             // A conv's weight is read by its input adjoint, which layer 0 of the lifting skips.
             if (i > 0 || with_d_in) param_in(bwd, convs[i].weight);
+            // A steerable weight's gradient is its filter gradient contracted with the basis.
+            if (convs[i].steerable.basis >= 0) constant_in(bwd, convs[i].steerable.basis);
             if (convs[i].bn_weight >= 0) param_in(bwd, convs[i].bn_weight);
         }
         if (with_d_in) bwd.out(arg::d_in, in_type);
@@ -246,7 +300,7 @@ class PlanBuilder {
     void lifting() {
         plan_.lifting = add_block(BlockKind::Lifting, -1, "lifting");
         conv_stack(plan_.lifting, spec_.lifting.layers, naming_.lifting,
-                   naming_.plain_single_lifting, false, false);
+                   naming_.plain_single_lifting, false, false, spec_.lifting.steerable);
     }
 
     void layer_input(int l) {
@@ -254,7 +308,7 @@ class PlanBuilder {
             add_block(BlockKind::LayerInput, l, "layer" + std::to_string(l) + ".input");
         plan_.layer_inputs[l] = block;
         conv_stack(block, {*spec_.recurrence.layers[l].input},
-                   naming_.layer_inputs + "." + std::to_string(l - 1), false, true, true);
+                   naming_.layer_inputs + "." + std::to_string(l - 1), false, true, true, false);
     }
 
     // The flow's parameters (learned) or constants (the reference's shift kernels).
@@ -275,13 +329,13 @@ class PlanBuilder {
             for (const auto &v : f.velocities)
                 reach = std::max({reach, std::abs(v[0]), std::abs(v[1])});
             const int k = 2 * reach + 1;
-            ConstantInfo c{naming_.flow + ".shift_kernels", {f.copies(), 1, k, k}, {}};
-            c.values.assign(size_t(product(c.shape)), 0.0f);
+            const std::vector<int64_t> shape{f.copies(), 1, k, k};
+            std::vector<float> values(size_t(product(shape)), 0.0f);
             for (size_t i = 0; i < f.velocities.size(); ++i) {
                 const int row = reach - f.velocities[i][1], col = reach - f.velocities[i][0];
-                c.values[(i * k + row) * k + col] = 1.0f;
+                values[(i * k + row) * k + col] = 1.0f;
             }
-            plan_.constants.push_back(std::move(c));
+            add_constant(naming_.flow + ".shift_kernels", shape, std::move(values), 0);
         }
     }
 
@@ -290,16 +344,24 @@ class PlanBuilder {
         const int block = add_block(BlockKind::Cell, l, "layer" + std::to_string(l) + ".cell");
         plan_.cells[l] = block;
         const int k = layer.kernel, c = layer.channels;
-        plan_.blocks[block].conv_h = add_param(naming_.conv_h(l, spec_.layers()), {c, c, k, k},
-                                               uniform_fan_in(int64_t(c) * k * k));
-        plan_.blocks[block].params.push_back(plan_.blocks[block].conv_h);
-        const int conv_h = plan_.blocks[block].conv_h;
+        const std::string module = naming_.conv_h(l, spec_.layers());
+        int conv_h = -1;
+        SteerableConv steerable;
+        if (spec_.flow.steerable()) {
+            steerable = steerable_conv(block, module, FieldKind::Regular, layer.fields(),
+                                       layer.fields(), k, conv_h);
+        } else {
+            conv_h = add_param(module + ".weight", {c, c, k, k}, uniform_fan_in(int64_t(c) * k * k));
+            plan_.blocks[block].params.push_back(conv_h);
+        }
+        plan_.blocks[block].conv_h = conv_h;
+        plan_.blocks[block].conv_h_steerable = steerable;
         const TensorType x = l == 0 ? TensorType::frame(c) : TensorType::hidden(c);
         const TensorType h = TensorType::hidden(c);
 
         Sig fwd = sig(Op::CellForward);
         fwd.in(arg::x, x).in(arg::h_prev, h);
-        param_in(fwd, conv_h);
+        weight_in(fwd, conv_h, steerable);
         for (int p : plan_.flow_params) param_in(fwd, p);
         fwd.out(arg::h_next, h);
         add_pipeline(block, std::move(fwd));
@@ -308,7 +370,7 @@ class PlanBuilder {
 
         Sig bwd = sig(Op::CellBackward);
         bwd.in(arg::h_prev, h).in(arg::h_next, h).in(arg::d_h_next, h);
-        param_in(bwd, conv_h);
+        weight_in(bwd, conv_h, steerable);
         for (int p : plan_.flow_params) param_in(bwd, p);
         bwd.out(arg::d_h_prev, h).out(arg::d_x, x);
         grad_out(bwd, conv_h);
@@ -435,11 +497,12 @@ class PlanBuilder {
     const Spec &spec_;
     const NamingScheme &naming_;
     ModelPlan plan_;
-    int64_t next_param_ = 0, next_buffer_ = 0;
+    int64_t next_param_ = 0, next_buffer_ = 0, next_constant_ = 0;
 };
 
 json argument_json(const Argument &a) {
-    static const char *sources[] = {"data", "param", "grad", "buffer", "buffer_next"};
+    static const char *sources[] = {"data",   "param",       "grad",
+                                    "buffer", "buffer_next", "constant"};
     json j{{"name", a.name}, {"type", a.type.to_json()}, {"source", sources[int(a.source)]}};
     if (a.index >= 0) j["index"] = a.index;
     return j;
@@ -455,6 +518,12 @@ int64_t ParamInfo::numel() const {
     return product(shape);
 }
 std::string ParamInfo::argument() const {
+    return argument_name(name);
+}
+int64_t ConstantInfo::numel() const {
+    return product(shape);
+}
+std::string ConstantInfo::argument() const {
     return argument_name(name);
 }
 int64_t BufferInfo::numel() const {
@@ -495,6 +564,10 @@ int64_t ModelPlan::buffers_size() const {
     return buffers.empty() ? 0 : buffers.back().offset + buffers.back().numel();
 }
 
+int64_t ModelPlan::constants_size() const {
+    return constants.empty() ? 0 : constants.back().offset + constants.back().numel();
+}
+
 int64_t ModelPlan::parameter_count() const {
     int64_t n = 0;
     for (const auto &p : params) n += p.numel();
@@ -527,6 +600,8 @@ json ModelPlan::to_json() const {
     for (const auto &b : buffers)
         buffers_j.push_back({{"name", b.name}, {"shape", b.shape}, {"offset", b.offset}});
     for (const auto &c : constants) constants_j.push_back({{"name", c.name}, {"shape", c.shape}});
+    json derived_j = json::array();
+    for (const auto &d : derived) derived_j.push_back({{"name", d.name}, {"shape", d.shape}});
     json blocks_j = json::array();
     for (const auto &b : blocks) {
         json pipes = json::array();
@@ -537,7 +612,7 @@ json ModelPlan::to_json() const {
     }
     json pipelines_j = json::array();
     for (const auto &p : pipelines) pipelines_j.push_back(p.to_json());
-    return json{
+    json out{
         {"geometry",
          {{"height", geometry.height}, {"width", geometry.width}, {"copies", geometry.copies}}},
         {"parameters", params_j},
@@ -546,6 +621,9 @@ json ModelPlan::to_json() const {
         {"constants", constants_j},
         {"blocks", blocks_j},
         {"pipelines", pipelines_j}};
+    // Only steerable convs have derived tensors; other plans keep their earlier JSON.
+    if (!derived.empty()) out["derived"] = derived_j;
+    return out;
 }
 
 ModelPlan build_plan(const Spec &spec) {

@@ -50,6 +50,9 @@ enum class BlockKind { Lifting, LayerInput, Cell, Head, Optimizer };
 struct Init {
     enum Kind { Uniform, Normal, Constant } kind = Constant;
     double scale = 0;  // Uniform: bound; Normal: std; Constant: the value
+    // Where not empty, value i is also scaled by element_scale[i % size] (escnn's He
+    // initialization of steerable weights: one std per basis element).
+    std::vector<double> element_scale;
 };
 
 // Offsets of tensors in flat buffers are multiples of this many elements (128 bytes of
@@ -83,16 +86,41 @@ struct ConstantInfo {
     std::string name;
     std::vector<int64_t> shape;
     std::vector<float> values;
+    int64_t offset = 0;  // into the flat constants buffer that pipelines read
+    // How far a checkpoint's copy may differ from `values` (escnn samples its filter basis in
+    // float32; fernn computes it in float64); 0: exactly.
+    double tolerance = 0;
+    int64_t numel() const;
+    std::string argument() const;
+};
+
+// A tensor that checkpoints carry for the reference but that fernn derives from a parameter:
+// escnn's expanded `filter` of a steerable conv, (fields_out·N, fields_in·in, k, k), computed
+// from its `weights` (param) and sampled basis (constant) when a checkpoint is written, and not
+// read back (it is recomputed).
+struct DerivedInfo {
+    std::string name;
+    std::vector<int64_t> shape;
+    int param = -1, basis = -1;
+    int fields_out = 0, fields_in = 0;
+};
+
+// A steerable conv's parameterization: its weights are coefficients of `basis` (a constant,
+// (elements, N, in, k·k)); its dense filter is the expansion (cyclic_basis.h).
+struct SteerableConv {
+    int basis = -1;  // constant index
+    int fields_out = 0, fields_in = 0;
 };
 
 // Where a pipeline argument comes from.
-enum class Source { Data, Param, Grad, Buffer, BufferNext };
+enum class Source { Data, Param, Grad, Buffer, BufferNext, Constant };
 
 struct Argument {
     std::string name;
     TensorType type;
     Source source = Source::Data;
-    int index = -1;  // Param/Grad: parameter index; Buffer/BufferNext: buffer index
+    int index = -1;  // Param/Grad: parameter index; Buffer/BufferNext: buffer index;
+                     // Constant: constant index
     json to_json() const;
 };
 
@@ -110,6 +138,7 @@ struct PipelineSignature {
 struct ConvLayerPlan {
     int weight = -1, bn_weight = -1, bn_bias = -1;
     int running_mean = -1, running_var = -1, counter = -1;
+    SteerableConv steerable;  // basis -1: a plain conv whose weight is the dense filter
 };
 
 struct Block {
@@ -119,6 +148,7 @@ struct Block {
     std::vector<int> params, buffers, pipelines;
     std::vector<ConvLayerPlan> convs;  // Lifting, LayerInput
     int conv_h = -1;                   // Cell
+    SteerableConv conv_h_steerable;    // Cell, steerable flows
     // Op -> pipeline index, -1 where the block has no such pipeline.
     std::vector<int> by_op = std::vector<int>(kOpCount, -1);
 };
@@ -129,6 +159,7 @@ struct ModelPlan {
     std::vector<BufferInfo> buffers;
     std::vector<std::string> counters;  // num_batches_tracked names, one per BatchNorm
     std::vector<ConstantInfo> constants;
+    std::vector<DerivedInfo> derived;
     std::vector<int> flow_params;  // parameters of the flow, read by every cell
     std::vector<Block> blocks;
     std::vector<PipelineSignature> pipelines;
@@ -139,6 +170,7 @@ struct ModelPlan {
     // buffer: each tensor starts on a kTensorAlignment boundary (padding stays zero).
     int64_t params_size() const;
     int64_t buffers_size() const;
+    int64_t constants_size() const;
     // Learnable values, without padding.
     int64_t parameter_count() const;
     // The block's pipeline for op; throws std::logic_error when it has none.

@@ -96,6 +96,10 @@ Func PipelineBuilder::param(int index) const {
     return in(find(Source::Param, index).name);
 }
 
+Func PipelineBuilder::constant(int index) const {
+    return in(find(Source::Constant, index).name);
+}
+
 Func PipelineBuilder::buffer(int index) const {
     return in(find(Source::Buffer, index).name);
 }

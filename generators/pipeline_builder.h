@@ -22,6 +22,8 @@ class PipelineBuilder {
     // The parameter / BatchNorm buffer with this plan index.
     Func param(int index) const;
     Func buffer(int index) const;
+    // The plan constant with this index (a steerable conv's basis).
+    Func constant(int index) const;
     // The run-time batch: the last extent of the first batched input.
     Expr batch() const;
     // Extent of dimension `dim` of a data input (e.g. a flat buffer's length).

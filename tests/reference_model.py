@@ -208,7 +208,12 @@ class Classifier(nn.Module):
         return logits
 
 
-def build(spec):
+def build(spec, shapes=None):
+    """The reference model of `spec`; `shapes` (tensor name -> shape, from the checkpoint)
+    sizes the steerable bases of rotation models."""
+    if spec["flow"]["group"] == "rotation":
+        from rotation_reference import RotationSeq2Seq
+        return RotationSeq2Seq(spec, shapes)
     return Classifier(spec) if spec["readout"]["kind"] == "classes" else Seq2Seq(spec)
 
 

@@ -2,6 +2,7 @@
 
 #include "generators/activation.h"
 #include "generators/flows/flow.h"
+#include "generators/steerable.h"
 #include "runtime/plan/arguments.h"
 
 namespace fernn::gen {
@@ -41,7 +42,8 @@ void build_cell_forward(const Spec &spec, const Block &block, bool first, Pipeli
         return;
     }
     const RecurrentShape s = shape_of(spec, block, b);
-    Func packed = pack_weights(b.param(block.conv_h), "conv_h_packed");
+    Func packed = pack_weights(conv_filter(b, block.conv_h, block.conv_h_steerable, "conv_h_filter"),
+                               "conv_h_packed");
     b.stages().roots.push_back({packed, RootStage::Weights, s.channels});
     ConvStage rec = flow_of(spec, b)->recurrent(b.in(arg::h_prev), packed, s, b.stages());
     h_next(d.c, d.x, d.y, d.v, d.b) =
@@ -74,13 +76,15 @@ void build_cell_backward(const Spec &spec, const Block &block, bool first, Pipel
     if (first) return;
 
     const RecurrentShape s = shape_of(spec, block, b);
-    Func packed = pack_weights(b.param(block.conv_h), "conv_h_packed");
+    Func packed = pack_weights(conv_filter(b, block.conv_h, block.conv_h_steerable, "conv_h_filter"),
+                               "conv_h_packed");
     std::vector<std::string> flow_grads;
     for (int p : b.plan().flow_params) flow_grads.push_back(b.grad_name(p));
     FlowModule::Gradients g = flow_of(spec, b)->recurrent_backward(
-        d_pre, b.in(arg::h_prev), packed, s, b.grad_name(block.conv_h), flow_grads, b.stages());
+        d_pre, b.in(arg::h_prev), packed, s,
+        conv_filter_grad_name(b, block.conv_h, block.conv_h_steerable), flow_grads, b.stages());
     b.out(g.d_h_prev);
-    b.out(g.d_w_h);
+    b.out(conv_param_grad(b, block.conv_h, block.conv_h_steerable, g.d_w_h));
     for (Func &f : g.d_params) b.out(f);
 }
 

@@ -2,6 +2,7 @@
 
 #include "generators/activation.h"
 #include "generators/conv.h"
+#include "generators/steerable.h"
 #include "runtime/plan/arguments.h"
 
 namespace fernn::gen {
@@ -91,7 +92,8 @@ void build_stack_forward(const Spec &spec, const Block &block, bool train, Pipel
         const ConvLayerPlan &p = block.convs[i];
         const bool last = i + 1 == layers.size();
         const std::string name = layer_name(i);
-        Func packed = pack_weights(b.param(p.weight), name + "_packed");
+        Func packed =
+            pack_weights(conv_filter(b, p.weight, p.steerable, name + "_filter"), name + "_packed");
         stages.roots.push_back({packed, RootStage::Weights, l.channels});
         Func padded = pad(name + "_in_padded", input, s.frame, s.has_v, padding_from(l.padding));
         ConvStage conv = correlate(name + "_conv", padded, padded, packed, l.in_channels,
@@ -205,15 +207,16 @@ void build_stack_backward(const Spec &spec, const Block &block, PipelineBuilder 
         const Func input = k == 0 ? b.in(arg::in) : b.in(arg::layer_out(int(k) - 1));
         const Padding padding = padding_from(l.padding);
         Func input_padded = pad(name + "_in_padded", input, s.frame, s.has_v, padding);
-        WeightGradStage wg =
-            weight_grad(b.grad_name(p.weight), d_z, input_padded, input_padded, l.channels,
-                        l.in_channels, l.kernel, s.frame, s.has_v, s.copies, s.batch, s.type);
+        WeightGradStage wg = weight_grad(conv_filter_grad_name(b, p.weight, p.steerable), d_z,
+                                         input_padded, input_padded, l.channels, l.in_channels,
+                                         l.kernel, s.frame, s.has_v, s.copies, s.batch, s.type);
         stages.weight_grads.push_back(wg);
-        b.out(wg.out);
+        b.out(conv_param_grad(b, p.weight, p.steerable, wg.out));
         if (k == 0 && !with_d_in) break;
         // dL/d(input of layer k): the correlation with the kernel flipped and transposed.
-        Func adjoint = adjoint_weights(pack_weights(b.param(p.weight), name + "_packed"), l.kernel,
-                                       name + "_adjoint");
+        Func adjoint = adjoint_weights(
+            pack_weights(conv_filter(b, p.weight, p.steerable, name + "_filter"), name + "_packed"),
+            l.kernel, name + "_adjoint");
         stages.roots.push_back({adjoint, RootStage::Weights, l.in_channels});
         Func d_z_padded = pad(name + "_d_z_padded", d_z, s.frame, s.has_v, padding);
         ConvStage conv = correlate(name + "_conv_t", d_z_padded, d_z_padded, adjoint, l.channels,

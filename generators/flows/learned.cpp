@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "generators/flows/flow.h"
+#include "generators/flows/moved_state.h"
 #include "generators/flows/registry.h"
 #include "runtime/plan/arguments.h"
 
@@ -26,10 +27,7 @@ class LearnedFlow : public FlowModule {
 
     ConvStage recurrent(const Func &h_prev, const Func &packed, const RecurrentShape &s,
                         Stages &stages) const override {
-        Func moved = move(h_prev, "moved", s, stages);
-        Func padded = circular_pad("moved_padded", moved, s.frame, true);
-        return correlate("conv_h", padded, padded, packed, s.channels, s.channels, s.kernel, true,
-                         s.type);
+        return conv_of_moved(move(h_prev, "moved", s, stages), packed, s, Padding::Circular);
     }
 
     Gradients recurrent_backward(const Func &d_pre, const Func &h_prev, const Func &packed,
@@ -38,15 +36,7 @@ class LearnedFlow : public FlowModule {
                                  Stages &stages) const override {
         const Dims &d = dims();
         Gradients g;
-        Func adjoint = adjoint_weights(packed, s.kernel, "conv_h_adjoint");
-        stages.roots.push_back({adjoint, RootStage::Weights, s.channels});
-        Func d_pre_padded = circular_pad("d_pre_padded", d_pre, s.frame, true);
-        ConvStage back = correlate("conv_h_t", d_pre_padded, d_pre_padded, adjoint, s.channels,
-                                   s.channels, s.kernel, true, s.type);
-        Func d_moved("d_moved");
-        d_moved(d.c, d.x, d.y, d.v, d.b) = back.conv(d.c, d.x, d.y, d.v, d.b);
-        back.owner = d_moved;
-        stages.convs.push_back(back);
+        Func d_moved = conv_h_transposed(d_pre, packed, s, Padding::Circular, stages);
 
         // The adjoint of the correlation with K_v: the correlation with K_v flipped.
         const int p = kernel_ / 2;
@@ -60,13 +50,8 @@ class LearnedFlow : public FlowModule {
         stages.roots.push_back({g.d_h_prev, RootStage::Hidden, s.channels});
 
         // conv_h's weight gradient reads the moved state, recomputed here.
-        Func moved = move(h_prev, "moved", s, stages);
-        Func moved_padded = circular_pad("moved_padded", moved, s.frame, true);
-        WeightGradStage wh =
-            weight_grad(w_h_grad, d_pre, moved_padded, moved_padded, s.channels, s.channels,
-                        s.kernel, s.frame, true, s.copies, s.batch, s.type);
-        stages.weight_grads.push_back(wh);
-        g.d_w_h = wh.out;
+        g.d_w_h = conv_h_weight_grad(w_h_grad, d_pre, move(h_prev, "moved", s, stages), s,
+                                     Padding::Circular, stages);
 
         // dK per channel (vectorized over channels, parallel over taps and copies), then summed
         // over channels.

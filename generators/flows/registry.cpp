@@ -10,6 +10,7 @@ std::unique_ptr<FlowModule> make_flow(const FlowSpec &spec, const std::vector<Fu
     static const std::map<std::string, Make> modules = {
         {"translation", make_translation_flow},
         {"learned", make_learned_flow},
+        {"rotation", make_rotation_flow},
     };
     auto it = modules.find(spec.group);
     if (it == modules.end()) throw std::invalid_argument("no flow module for group " + spec.group);

@@ -10,5 +10,7 @@ std::unique_ptr<FlowModule> make_translation_flow(const FlowSpec &spec,
                                                   const std::vector<Func> &params);
 std::unique_ptr<FlowModule> make_learned_flow(const FlowSpec &spec,
                                               const std::vector<Func> &params);
+std::unique_ptr<FlowModule> make_rotation_flow(const FlowSpec &spec,
+                                               const std::vector<Func> &params);
 
 }  // namespace fernn::gen

@@ -20,6 +20,8 @@ void build_readout_forward(const Spec &spec, const Block &block, PipelineBuilder
     const FramesReadout &r = spec.readout.frames;
     const int channels = spec.top_channels();
     const Frame frame{spec.input.width, spec.input.height};
+    // The decoder pads like the flow's boundary (circular on the torus, zeros for rotations).
+    const Padding padding = padding_from(spec.flow.boundary);
     Stages &stages = b.stages();
     Func prev =
         pool_copies(arg::feat, r.pool, b.in(arg::h), spec.copies(), channels, b.type(), stages);
@@ -30,7 +32,7 @@ void build_readout_forward(const Spec &spec, const Block &block, PipelineBuilder
         const std::string name = weight_arg(b, block, i);
         Func packed = pack_weights(b.param(block.params[i]), name + "_packed");
         stages.roots.push_back({packed, RootStage::Weights, out_channels});
-        Func padded = circular_pad(prev.name() + "_padded", prev, frame, false);
+        Func padded = pad(prev.name() + "_padded", prev, frame, false, padding);
         ConvStage conv = correlate(name + "_conv", padded, padded, packed, channels, out_channels,
                                    r.decoder_kernel, false, b.type());
         Func owner(last ? arg::pred : arg::decoder_act(i));
@@ -48,6 +50,7 @@ void build_readout_backward(const Spec &spec, const Block &block, PipelineBuilde
     const FramesReadout &r = spec.readout.frames;
     const int channels = spec.top_channels();
     const Frame frame{spec.input.width, spec.input.height};
+    const Padding padding = padding_from(spec.flow.boundary);
     Stages &stages = b.stages();
     Func d_out("d_pred");  // gradient at the output of layer i
     d_out(d.c, d.x, d.y, d.b) = b.scalar(arg::grad_scale) * (b.in(arg::pred)(d.c, d.x, d.y, d.b) -
@@ -58,7 +61,7 @@ void build_readout_backward(const Spec &spec, const Block &block, PipelineBuilde
         const int out_channels = last ? r.channels : channels;
         const std::string name = weight_arg(b, block, i);
         const Func input = i == 0 ? b.in(arg::feat) : b.in(arg::decoder_act(i - 1));
-        Func input_padded = circular_pad(input.name() + "_padded", input, frame, false);
+        Func input_padded = pad(input.name() + "_padded", input, frame, false, padding);
         WeightGradStage wg = weight_grad(b.grad_name(block.params[i]), d_out, input_padded,
                                          input_padded, out_channels, channels, r.decoder_kernel,
                                          frame, false, 0, b.batch(), b.type());
@@ -68,7 +71,7 @@ void build_readout_backward(const Spec &spec, const Block &block, PipelineBuilde
         Func adjoint = adjoint_weights(pack_weights(b.param(block.params[i]), name + "_packed"),
                                        r.decoder_kernel, name + "_adjoint");
         stages.roots.push_back({adjoint, RootStage::Weights, channels});
-        Func d_out_padded = circular_pad(d_out.name() + "_padded", d_out, frame, false);
+        Func d_out_padded = pad(d_out.name() + "_padded", d_out, frame, false, padding);
         ConvStage conv = correlate(name + "_conv_t", d_out_padded, d_out_padded, adjoint,
                                    out_channels, channels, r.decoder_kernel, false, b.type());
         // The gradient at this layer's input; below layer 0 the input is the pooled state,

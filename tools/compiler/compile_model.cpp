@@ -205,13 +205,6 @@ std::string resolve_target(const std::string &target) {
 }
 
 CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
-    // Rotation specs validate and plan (fernn check lists their tensors), but the generators
-    // do not build steerable pipelines or the rotation flow yet (issue 10, in progress).
-    if (spec.flow.steerable()) {
-        throw InputError(spec.file + ": flow.group: \"" + spec.flow.group +
-                         "\" specs can be checked (fernn check) but not compiled yet: the "
-                         "C_N-steerable pipelines are not built yet");
-    }
     const auto t0 = std::chrono::steady_clock::now();
     const std::vector<DeviceTarget> devices = parse_targets(given.target);
     CompileOptions options = given;

@@ -8,6 +8,7 @@
 
 #include <cmath>
 
+#include "runtime/groups/flow_action.h"
 #include "runtime/model/checkpoint.h"
 #include "runtime/model/sequence_model.h"
 #include "tests/test_support.h"
@@ -51,45 +52,44 @@ Spec torus_classifier(bool all_velocities) {
     return test::spec_from(doc);
 }
 
-int wrap(int i) {
-    return ((i % kSize) + kSize) % kSize;
-}
-
-// Frame t moved by t·ν̂: out(y, x) = in(y − t·vy, x − t·vx), as torch.roll by (t·vy, t·vx).
-Array<float> move_sequence(const Array<float> &x, int vx, int vy) {
-    Array<float> out(x.shape);
-    for (int b = 0; b < kBatch; ++b)
-        for (int t = 0; t < kFrames; ++t)
-            for (int y = 0; y < kSize; ++y)
-                for (int xx = 0; xx < kSize; ++xx)
-                    out.data[((b * kFrames + t) * kSize + y) * kSize + xx] =
-                        x.data[((b * kFrames + t) * kSize + wrap(y - t * vy)) * kSize +
-                               wrap(xx - t * vx)];
-    return out;
-}
-
 struct Deviation {
     double states = 0;  // largest relative deviation of any layer's state from the theorem
     double logits = 0;  // classifiers: relative change of the logits
 };
 
+// Frame t of every sequence acted on by t·ν̂ (runtime/groups/flow_action.h).
+Array<float> move_sequence(const Spec &spec, const Array<float> &x, const std::vector<int> &nu) {
+    Array<float> out(x.shape);
+    const int64_t frames = x.shape[1], channels = x.shape[2], h = x.shape[3], w = x.shape[4];
+    const int64_t frame = channels * h * w;
+    for (int64_t b = 0; b < x.shape[0]; ++b)
+        for (int64_t t = 0; t < frames; ++t) {
+            const int64_t at = (b * frames + t) * frame;
+            act_on_planes(spec.flow, nu, int(t), x.data.data() + at, out.data.data() + at,
+                          int(channels), int(h), int(w), 1);
+        }
+    return out;
+}
+
 // Largest relative deviation, over frames and layers, of the moved sequence's hidden states
-// from the original's transformed by the theorem: h'_t[ν](p) = h_t[ν − ν̂](p − t·ν̂); and the
+// from the original's transformed by the theorem: h'_t[ν] = (t·ν̂)·h_t[ν − ν̂]; and the
 // logits' relative change.
-Deviation equivariance_error(const Spec &spec, int vx, int vy, Mode mode = Mode::Eval) {
+Deviation equivariance_error(const Spec &spec, const std::vector<int> &nu,
+                             Mode mode = Mode::Eval) {
     SequenceModel<float> model(test::compiled(spec, "float32"));
     auto weights = init_weights<float>(model.plan(), 5);
     // Without the classifier's bias the logits are all features: their change is the models'.
     const int bias = weights.params.index_of("fc.bias");
     if (bias >= 0)
         std::fill_n(weights.params.tensor(size_t(bias)), weights.params.infos[bias].numel(), 0.f);
-    const auto x = test::random_array<float>({kBatch, kFrames, 1, kSize, kSize}, 3);
+    const int size = spec.input.height, frames = spec.sequence.input_frames;
+    const auto x = test::random_array<float>({kBatch, frames, 1, size, size}, 3);
     SequenceModel<float>::Trace a, b;
     SequenceModel<float>::Options o;
     o.mode = mode;
     o.keep_all = true;
     model.forward(weights, x, o, a);
-    model.forward(weights, move_sequence(x, vx, vy), o, b);
+    model.forward(weights, move_sequence(spec, x, nu), o, b);
     Deviation dev;
     if (model.classifies()) {
         const Array<float> za = model.logits(a), zb = model.logits(b);
@@ -100,47 +100,46 @@ Deviation equivariance_error(const Spec &spec, int vx, int vy, Mode mode = Mode:
         }
         dev.logits = std::sqrt(d2 / n2);
     }
-    const auto &vel = spec.flow.velocities;
     const int nv = spec.copies();
-    auto index_of = [&](int wx, int wy) {
-        for (int i = 0; i < nv; ++i) {
-            if (wrap(vel[i][0] - wx) == 0 && wrap(vel[i][1] - wy) == 0) return i;
-        }
-        return -1;
-    };
     for (int layer = 0; layer < spec.layers(); ++layer) {
-        const Array<float> h = model.hidden_states(a, layer, 0, kFrames),
-                           hm = model.hidden_states(b, layer, 0, kFrames);
-        const int C = spec.recurrence.layers[layer].channels;
-        for (int t = 0; t < kFrames; ++t) {
+        const Array<float> h = model.hidden_states(a, layer, 0, frames),
+                           hm = model.hidden_states(b, layer, 0, frames);
+        const int channels = spec.recurrence.layers[layer].channels;
+        const int64_t copy = int64_t(channels) * size * size;
+        std::vector<float> want(size_t(copy), 0.f);
+        for (int t = 0; t < frames; ++t) {
             double diff2 = 0, norm2 = 0;
             for (int bb = 0; bb < kBatch; ++bb)
                 for (int v = 0; v < nv; ++v) {
                     // With one velocity (G-RNN) the copy maps to itself: the test then asks
-                    // for plain translation equivariance, which the G-RNN lacks.
-                    const int src = nv == 1 ? 0 : index_of(vel[v][0] - vx, vel[v][1] - vy);
+                    // for plain equivariance to the group, which the G-RNN lacks.
+                    const int src = nv == 1 ? 0 : copy_minus(spec.flow, v, nu, size, size);
                     EXPECT_GE(src, 0);
-                    for (int c = 0; c < C; ++c)
-                        for (int y = 0; y < kSize; ++y)
-                            for (int xx = 0; xx < kSize; ++xx) {
-                                auto at = [&](int vv, int yy, int xxx) {
-                                    return ((((int64_t(bb) * kFrames + t) * nv + vv) * C + c) *
-                                                kSize +
-                                            yy) *
-                                               kSize +
-                                           xxx;
-                                };
-                                const double got = hm.data[at(v, y, xx)];
-                                const double want =
-                                    h.data[at(src, wrap(y - t * vy), wrap(xx - t * vx))];
-                                diff2 += (got - want) * (got - want);
-                                norm2 += want * want;
-                            }
+                    const int64_t step = (int64_t(bb) * frames + t) * nv;
+                    act_on_planes(spec.flow, nu, t, h.data.data() + (step + src) * copy,
+                                  want.data(), channels, size, size, spec.flow.field_size());
+                    const float *got = hm.data.data() + (step + v) * copy;
+                    for (int64_t i = 0; i < copy; ++i) {
+                        diff2 += std::pow(double(got[i]) - want[i], 2);
+                        norm2 += double(want[i]) * want[i];
+                    }
                 }
             dev.states = std::max(dev.states, std::sqrt(diff2 / norm2));
         }
     }
     return dev;
+}
+
+// A rotation-flow frame predictor on size × size frames, C_N, velocities in degrees.
+Spec rotation_spec(int n, const std::vector<int> &velocities, int size, const std::string &name) {
+    json doc = test::tiny_rotation_json();
+    doc["name"] = name;
+    doc["input"] = {{"channels", 1}, {"height", size}, {"width", size}};
+    doc["flow"]["orientations"] = n;
+    doc["flow"]["velocities"] = velocities;
+    doc["recurrence"]["channels"] = 3;
+    doc["sequence"]["input_frames"] = kFrames;
+    return test::spec_from(doc);
 }
 
 }  // namespace
@@ -151,7 +150,7 @@ TEST(Equivariance, FernnHiddenStateIsFlowEquivariant) {
     // Every ν̂ of the torus (the velocities themselves).
     double worst = 0;
     for (const auto &nu : spec.flow.velocities) {
-        const double e = equivariance_error(spec, nu[0], nu[1]).states;
+        const double e = equivariance_error(spec, nu).states;
         EXPECT_LE(e, 1e-5) << "nu_hat = (" << nu[0] << ", " << nu[1] << ")";
         worst = std::max(worst, e);
     }
@@ -161,12 +160,12 @@ TEST(Equivariance, FernnHiddenStateIsFlowEquivariant) {
 TEST(Equivariance, GrnnHiddenStateIsNotFlowEquivariant) {
     const Spec spec = torus_spec(false);
     for (auto [vx, vy] : std::vector<std::pair<int, int>>{{1, 0}, {2, 3}}) {
-        const double e = equivariance_error(spec, vx, vy).states;
+        const double e = equivariance_error(spec, {vx, vy}).states;
         std::printf("  G-RNN, nu_hat=(%d,%d): relative error %.3e\n", vx, vy, e);
         EXPECT_GT(e, 0.05) << "a G-RNN should violate flow equivariance";
     }
     // At ν̂ = 0 the moved sequence is the original: even the G-RNN passes.
-    EXPECT_LE(equivariance_error(spec, 0, 0).states, 1e-7);
+    EXPECT_LE(equivariance_error(spec, {0, 0}).states, 1e-7);
 }
 
 TEST(Equivariance, ClassifierLogitsAreInvariantAndEveryLayerEquivariant) {
@@ -175,7 +174,7 @@ TEST(Equivariance, ClassifierLogitsAreInvariantAndEveryLayerEquivariant) {
     for (Mode mode : {Mode::Eval, Mode::Train}) {
         Deviation worst;
         for (const auto &nu : spec.flow.velocities) {
-            const Deviation d = equivariance_error(spec, nu[0], nu[1], mode);
+            const Deviation d = equivariance_error(spec, nu, mode);
             EXPECT_LE(d.states, 1e-5) << "nu_hat = (" << nu[0] << ", " << nu[1] << ")";
             EXPECT_LE(d.logits, 1e-5) << "nu_hat = (" << nu[0] << ", " << nu[1] << ")";
             worst.states = std::max(worst.states, d.states);
@@ -191,10 +190,47 @@ TEST(Equivariance, ClassifierLogitsAreInvariantAndEveryLayerEquivariant) {
 TEST(Equivariance, GrnnClassifierLogitsChangeUnderFlows) {
     const Spec spec = torus_classifier(false);
     for (auto [vx, vy] : std::vector<std::pair<int, int>>{{1, 0}, {2, 3}}) {
-        const Deviation d = equivariance_error(spec, vx, vy);
+        const Deviation d = equivariance_error(spec, {vx, vy});
         std::printf("  G-RNN classifier, nu_hat=(%d,%d): states %.3e, logits %.3e\n", vx, vy,
                     d.states, d.logits);
         EXPECT_GT(d.states, 0.05);
         EXPECT_GT(d.logits, 0.05) << "a G-RNN classifier's logits should see the motion";
     }
+}
+
+// Rotations (C_4, the four quarter turns): exact on square grids of odd and even size for every
+// ν̂ in V, the orientation channels rolling with the frame.
+TEST(Equivariance, RotationFernnIsExactlyEquivariantToQuarterTurns) {
+    for (int size : {7, 8}) {
+        const Spec spec = rotation_spec(4, {0, 90, 180, 270}, size, "rot_c4_" + std::to_string(size));
+        double worst = 0;
+        for (const auto &nu : spec.flow.velocities) {
+            const double e = equivariance_error(spec, nu).states;
+            EXPECT_LE(e, 1e-5) << size << "x" << size << ", nu_hat = " << nu[0];
+            worst = std::max(worst, e);
+        }
+        std::printf("  rotation FERNN C_4, |V|=4, %dx%d, all 4 nu_hat: worst relative error %.3e\n",
+                    size, size, worst);
+    }
+}
+
+// C_8 with every multiple of 45°: quarter turns stay exact (bilinear sampling commutes with
+// the grid's 90° symmetry); 45° goes through interpolation, and its error is measured.
+TEST(Equivariance, RotationC8QuarterTurnExactAndInterpolationMeasured) {
+    const Spec spec = rotation_spec(8, {0, 45, 90, 135, 180, 225, 270, 315}, 8, "rot_c8");
+    const double quarter = equivariance_error(spec, {90}).states;
+    EXPECT_LE(quarter, 1e-5);
+    const double eighth = equivariance_error(spec, {45}).states;
+    std::printf("  rotation FERNN C_8, |V|=8, 8x8: nu_hat=90 %.3e (exact), nu_hat=45 %.3e "
+                "(bilinear interpolation)\n", quarter, eighth);
+    EXPECT_GT(eighth, 1e-5) << "45 degrees on a grid cannot be exact";
+    EXPECT_LT(eighth, 1.0);
+}
+
+TEST(Equivariance, RotationGrnnIsNotEquivariant) {
+    const Spec spec = rotation_spec(4, {0}, 8, "rot_grnn");
+    const double e = equivariance_error(spec, {90}).states;
+    std::printf("  rotation G-RNN (V={0}), nu_hat=90: relative error %.3e\n", e);
+    EXPECT_GT(e, 0.05) << "a G-RNN should violate flow equivariance";
+    EXPECT_LE(equivariance_error(spec, {0}).states, 1e-7);
 }

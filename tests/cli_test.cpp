@@ -293,9 +293,43 @@ TEST_F(Cli, ClassifiersPredictLogitsAndTakeLabels) {
 }
 
 TEST_F(Cli, EverySubcommandHasHelp) {
-    for (const char *cmd : {"check", "compile", "init", "predict", "encode", "gradients"}) {
+    for (const char *cmd :
+         {"check", "compile", "init", "predict", "encode", "gradients", "equivariance"}) {
         const Result r = fernn_cli(std::string(cmd) + " --help");
         EXPECT_EQ(r.code, 0) << cmd;
         EXPECT_NE(r.output.find("--set"), std::string::npos) << cmd << ": " << r.output;
     }
+}
+
+// fernn equivariance: the theorem on the spec's own model, a line per nu_hat; exit 1 when an
+// exact case fails, 2 for what has no group action or a malformed --nu.
+TEST_F(Cli, EquivarianceChecksTheTheoremOnTheSpecsModel) {
+    const std::string rotation = write_spec("rotation.json", test::tiny_rotation_json());
+    Result r = fernn_cli("equivariance " + rotation);
+    ASSERT_EQ(r.code, 0) << r.output;
+    for (const char *line : {"0deg", "90deg", "180deg", "270deg", "exact (pixel permutation)",
+                             ": equivariant"})
+        EXPECT_NE(r.output.find(line), std::string::npos) << line << " not in: " << r.output;
+    // A translation FERNN on its torus, two given velocities.
+    r = fernn_cli("equivariance " + spec_ + " --nu 1,0 --nu -1,1");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("(1,0)"), std::string::npos) << r.output;
+    // A rotation G-RNN is not equivariant to quarter turns: exit 1.
+    json grnn = test::tiny_rotation_json();
+    grnn["flow"]["velocities"] = {0};
+    r = fernn_cli("equivariance " + write_spec("grnn.json", grnn) + " --nu 90");
+    EXPECT_EQ(r.code, 1) << r.output;
+    EXPECT_NE(r.output.find("NOT equivariant"), std::string::npos) << r.output;
+    // Learned flows have no group; malformed elements are named.
+    r = fernn_cli("equivariance " + rotation + " --nu 1,2");
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_NE(r.output.find("allowed: one angle in degrees"), std::string::npos) << r.output;
+    r = fernn_cli("equivariance " + spec_ + " --nu x,1");
+    EXPECT_EQ(r.code, 2) << r.output;
+    json learned = test::tiny_classifier_json();
+    learned["flow"] = json::parse(
+        R"({"group": "learned", "copies": 4, "kernel": 3, "boundary": "circular"})");
+    r = fernn_cli("equivariance " + write_spec("learned.json", learned));
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_NE(r.output.find("no theorem to check"), std::string::npos) << r.output;
 }

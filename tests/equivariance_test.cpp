@@ -8,8 +8,8 @@
 
 #include <cmath>
 
-#include "runtime/groups/flow_action.h"
 #include "runtime/model/checkpoint.h"
+#include "runtime/model/equivariance.h"
 #include "runtime/model/sequence_model.h"
 #include "tests/test_support.h"
 
@@ -57,23 +57,8 @@ struct Deviation {
     double logits = 0;  // classifiers: relative change of the logits
 };
 
-// Frame t of every sequence acted on by t·ν̂ (runtime/groups/flow_action.h).
-Array<float> move_sequence(const Spec &spec, const Array<float> &x, const std::vector<int> &nu) {
-    Array<float> out(x.shape);
-    const int64_t frames = x.shape[1], channels = x.shape[2], h = x.shape[3], w = x.shape[4];
-    const int64_t frame = channels * h * w;
-    for (int64_t b = 0; b < x.shape[0]; ++b)
-        for (int64_t t = 0; t < frames; ++t) {
-            const int64_t at = (b * frames + t) * frame;
-            act_on_planes(spec.flow, nu, int(t), x.data.data() + at, out.data.data() + at,
-                          int(channels), int(h), int(w), 1);
-        }
-    return out;
-}
-
-// Largest relative deviation, over frames and layers, of the moved sequence's hidden states
-// from the original's transformed by the theorem: h'_t[ν] = (t·ν̂)·h_t[ν − ν̂]; and the
-// logits' relative change.
+// The theorem's deviation on the spec's model (runtime/model/equivariance.h), initial
+// weights, random input, every layer; the logits' relative change for classifiers.
 Deviation equivariance_error(const Spec &spec, const std::vector<int> &nu,
                              Mode mode = Mode::Eval) {
     SequenceModel<float> model(test::compiled(spec, "float32"));
@@ -84,49 +69,11 @@ Deviation equivariance_error(const Spec &spec, const std::vector<int> &nu,
         std::fill_n(weights.params.tensor(size_t(bias)), weights.params.infos[bias].numel(), 0.f);
     const int size = spec.input.height, frames = spec.sequence.input_frames;
     const auto x = test::random_array<float>({kBatch, frames, 1, size, size}, 3);
-    SequenceModel<float>::Trace a, b;
-    SequenceModel<float>::Options o;
-    o.mode = mode;
-    o.keep_all = true;
-    model.forward(weights, x, o, a);
-    model.forward(weights, move_sequence(spec, x, nu), o, b);
+    const EquivarianceCheck check = check_equivariance(model, weights, x, nu, mode);
+    EXPECT_EQ(check.compared_copies, spec.copies()) << "every copy has its partner in V";
     Deviation dev;
-    if (model.classifies()) {
-        const Array<float> za = model.logits(a), zb = model.logits(b);
-        double d2 = 0, n2 = 0;
-        for (size_t i = 0; i < za.data.size(); ++i) {
-            d2 += std::pow(double(zb.data[i]) - za.data[i], 2);
-            n2 += std::pow(double(za.data[i]), 2);
-        }
-        dev.logits = std::sqrt(d2 / n2);
-    }
-    const int nv = spec.copies();
-    for (int layer = 0; layer < spec.layers(); ++layer) {
-        const Array<float> h = model.hidden_states(a, layer, 0, frames),
-                           hm = model.hidden_states(b, layer, 0, frames);
-        const int channels = spec.recurrence.layers[layer].channels;
-        const int64_t copy = int64_t(channels) * size * size;
-        std::vector<float> want(size_t(copy), 0.f);
-        for (int t = 0; t < frames; ++t) {
-            double diff2 = 0, norm2 = 0;
-            for (int bb = 0; bb < kBatch; ++bb)
-                for (int v = 0; v < nv; ++v) {
-                    // With one velocity (G-RNN) the copy maps to itself: the test then asks
-                    // for plain equivariance to the group, which the G-RNN lacks.
-                    const int src = nv == 1 ? 0 : copy_minus(spec.flow, v, nu, size, size);
-                    EXPECT_GE(src, 0);
-                    const int64_t step = (int64_t(bb) * frames + t) * nv;
-                    act_on_planes(spec.flow, nu, t, h.data.data() + (step + src) * copy,
-                                  want.data(), channels, size, size, spec.flow.field_size());
-                    const float *got = hm.data.data() + (step + v) * copy;
-                    for (int64_t i = 0; i < copy; ++i) {
-                        diff2 += std::pow(double(got[i]) - want[i], 2);
-                        norm2 += double(want[i]) * want[i];
-                    }
-                }
-            dev.states = std::max(dev.states, std::sqrt(diff2 / norm2));
-        }
-    }
+    dev.logits = check.logits_change;
+    for (double e : check.layer_error) dev.states = std::max(dev.states, e);
     return dev;
 }
 

@@ -40,17 +40,11 @@ std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec
     return lib;
 }
 
-namespace {
-
-Spec load(const SpecArgs &a) {
-    return load_spec(a.spec, a.sets);
-}
-
 // SPEC (with --set), or the spec a training run recorded.
 Spec load_model_spec(const ModelArgs &a, const std::string &command) {
     if (a.run.empty()) {
         if (a.spec.empty()) throw InputError(command + " needs SPEC or --run RUN");
-        return load(a);
+        return load_spec(a.spec, a.sets);
     }
     if (!a.spec.empty() || !a.sets.empty()) {
         throw InputError("--run " + a.run + ": the run's spec is in its run.json; give SPEC (and "
@@ -65,6 +59,12 @@ std::string checkpoint_of(const ModelArgs &a, const std::string &checkpoint,
     if (!checkpoint.empty()) return checkpoint;
     if (a.run.empty()) throw InputError(command + " needs --checkpoint CKPT (or --run RUN)");
     return a.run + "/best.safetensors";
+}
+
+namespace {
+
+Spec load(const SpecArgs &a) {
+    return load_spec(a.spec, a.sets);
 }
 
 template <typename T>

@@ -28,6 +28,11 @@ struct ModelArgs : SpecArgs {
 // The compiled model for `spec`: a.model_dir (which must match the spec), or the cache entry
 // for the spec, target and precision, compiled on first use.
 std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec);
+// SPEC (with --set), or the spec the training run a.run recorded.
+Spec load_model_spec(const ModelArgs &a, const std::string &command);
+// --checkpoint, or the run's best checkpoint.
+std::string checkpoint_of(const ModelArgs &a, const std::string &checkpoint,
+                          const std::string &command);
 
 // What needs the compiler (Halide, LLVM). `fernn` links compiler_commands.cpp; `fernn-run`,
 // the same command line for machines that only run compiled models, links no_compiler.cpp,
@@ -75,6 +80,17 @@ struct EvalArgs : SpecArgs {
     std::set<std::string> given;
 };
 int eval(const EvalArgs &a);
+
+// The FERNN theorem on the spec's own model (runtime/model/equivariance.h) for every ν̂ of V
+// or the given ones; exit 1 when an exact case deviates by more than `tolerance`.
+struct EquivarianceArgs : ModelArgs {
+    std::string checkpoint, input, mode = "eval";
+    std::vector<std::string> nu;
+    unsigned long long seed = 0;
+    int batch = 2, frames = 0;
+    double tolerance = 1e-5;
+};
+int equivariance(const EquivarianceArgs &a);
 
 int plot(const std::vector<std::string> &dirs, const std::string &out,
          const std::vector<std::string> &labels);

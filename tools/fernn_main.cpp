@@ -143,6 +143,33 @@ int main(int argc, char **argv) {
     encode->add_option("--layer", encode_layer, "only this recurrent layer (default: every layer)")
         ->check(CLI::NonNegativeNumber);
 
+    cli::EquivarianceArgs equi_args;
+    auto *equivariance = app.add_subcommand(
+        "equivariance",
+        "check the FERNN theorem on the spec's model: per nu_hat of V (or --nu) and layer, the "
+        "hidden states' deviation after moving the input by nu_hat");
+    add_model(equivariance, equi_args, /*with_run=*/true);
+    equivariance
+        ->add_option("--checkpoint", equi_args.checkpoint,
+                     "parameters (.safetensors); default: the run's best, else initial weights")
+        ->check(CLI::ExistingFile);
+    equivariance->add_option("--seed", equi_args.seed, "initial weights and random input seed");
+    equivariance->add_option("--input", equi_args.input, "input frames, .npy (B, T, C, H, W)")
+        ->check(CLI::ExistingFile);
+    equivariance->add_option("--batch", equi_args.batch, "random sequences (default 2)")
+        ->check(CLI::Range(1, 64));
+    equivariance
+        ->add_option("--frames", equi_args.frames, "random frames (default sequence.input_frames)")
+        ->check(CLI::Range(1, 10000));
+    equivariance->add_option("--nu", equi_args.nu,
+                             "group element(s) to check: degrees (rotation) or vx,vy "
+                             "(translation); default every velocity of V");
+    equivariance->add_option("--mode", equi_args.mode, "eval (default) or train (BatchNorm)")
+        ->check(CLI::IsMember({"eval", "train"}));
+    equivariance->add_option("--tolerance", equi_args.tolerance,
+                             "largest deviation accepted where the action is exact (default 1e-5)")
+        ->check(CLI::Range(0.0, 1.0));
+
     cli::ModelArgs grad_args;
     std::string grad_out;
     auto *gradients =
@@ -402,6 +429,7 @@ int main(int argc, char **argv) {
         if (*init) return cli::init(init_args, seed, init_out);
         if (*predict) return cli::predict(predict_args, checkpoint, input, output, frames);
         if (*encode) return cli::encode(encode_args, checkpoint, input, output, encode_layer);
+        if (*equivariance) return cli::equivariance(equi_args);
         if (*gradients)
             return cli::gradients(grad_args, checkpoint, input, target_file, labels_file, grad_out,
                                   state_out);

@@ -1,5 +1,5 @@
 // BPTT gradients against central finite differences, for every entry of every parameter
-// tensor (BatchNorm's and the learned flow kernels included), on float64 builds of the same
+// tensor (BatchNorm's, the learned flow kernels and steerable weights included), on float64 builds of the same
 // pipelines (the same algorithm and schedules as the float32 library, only the element type
 // differs). As in the reference, no gradient flows through the predictions fed back as decoder
 // inputs, so the differenced loss feeds the decoder the unperturbed run's frames (which the
@@ -25,6 +25,7 @@ struct Case {
     std::vector<std::string> sets;  // "path=json" edits of the tiny spec
     int batch;
     bool classifier = false;  // edits of the tiny classifier instead
+    bool rotation = false;    // edits of the tiny rotation-flow predictor instead
 };
 
 void PrintTo(const Case &c, std::ostream *os) {
@@ -34,7 +35,9 @@ void PrintTo(const Case &c, std::ostream *os) {
 class GradientCheck : public ::testing::TestWithParam<Case> {};
 
 Spec make_spec(const Case &c) {
-    json doc = c.classifier ? test::tiny_classifier_json() : test::tiny_spec_json();
+    json doc = c.classifier ? test::tiny_classifier_json()
+               : c.rotation ? test::tiny_rotation_json()
+                            : test::tiny_spec_json();
     JsonSource source{"<test>", {}};
     for (const auto &s : c.sets) apply_override(doc, s, source);
     return parse_spec(doc, source);
@@ -178,5 +181,14 @@ INSTANTIATE_TEST_SUITE_P(
              {R"(flow={"group": "learned", "copies": 3, "kernel": 3, "boundary": "circular"})",
               "readout.time=mean", "readout.pool=mean"},
              4,
+             true},
+        // Rotation flows: steerable weights through the basis, quarter turns (C_4) and
+        // bilinear turns with their adjoint gather (C_8 at 45° multiples).
+        Case{"rot_c4", {"recurrence.activation=tanh"}, 2, false, true},
+        Case{"rot_c8",
+             {"flow.orientations=8", "flow.velocities=[0,45,-45,90]", "recurrence.activation=tanh",
+              "readout.pool=mean", "lifting.kernel=5"},
+             2,
+             false,
              true}),
     [](const ::testing::TestParamInfo<Case> &info) { return std::string(info.param.name); });

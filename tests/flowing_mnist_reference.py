@@ -9,7 +9,6 @@ It also checks the recipes: velocities within [-d, d], offsets within the frame,
 velocities drawn.
 """
 import argparse
-import gzip
 import json
 import os
 import subprocess
@@ -19,15 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-
-def read_idx(path):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    assert raw[2] == 8, "unsigned byte IDX expected"
-    ndims = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndims)]
-    return np.frombuffer(raw[4 + 4 * ndims:], dtype=np.uint8).reshape(dims)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mnist_idx import read_idx  # noqa: E402
 
 
 def reference_sequence(images, recipe, frames, size):

@@ -108,6 +108,7 @@ int data_info(const std::string &data);
 
 struct SampleArgs {
     std::string data = "mnist", split = "test", out, recipes;
+    std::vector<int> angular;  // Rotating MNIST with these angular velocities (degrees/step)
     int count = 8, frames = 20, size = 28, velocity_range = 2;
     unsigned long long seed = 0;
 };

@@ -362,7 +362,7 @@ int main(int argc, char **argv) {
     import_kth->add_option("--seed", kth_args.seed, "seed of the clips' starts (default 0)");
     cli::SampleArgs sample_args;
     auto *sample =
-        data->add_subcommand("sample", "write Flowing MNIST sequences to .npy (and their recipes)");
+        data->add_subcommand("sample", "write Flowing (or Rotating) MNIST sequences to .npy (and their recipes)");
     sample->add_option("--data", sample_args.data,
                        "mnist (default), fashion-mnist, or a directory");
     sample->add_option("--split", sample_args.split, "train, val or test (default)")
@@ -378,6 +378,11 @@ int main(int argc, char **argv) {
                      "velocities in [-d, d]^2 (default 2)")
         ->check(CLI::NonNegativeNumber);
     sample->add_option("--seed", sample_args.seed, "seed (default 0)");
+    sample
+        ->add_option("--angular-velocities", sample_args.angular,
+                     "Rotating MNIST instead: digits turning at one of these angular velocities "
+                     "(degrees per step, e.g. --angular-velocities -40 -20 0 20 40)")
+        ->check(CLI::Range(-359, 359));
     sample->add_option("--out", sample_args.out, ".npy to write, (count, frames, 1, size, size)")
         ->required();
     sample->add_option("--recipes", sample_args.recipes,

@@ -10,6 +10,7 @@
 
 #include "runtime/data/digits.h"
 #include "runtime/data/flowing_mnist.h"
+#include "runtime/data/rotating_mnist.h"
 #include "runtime/data/sequence_source.h"
 #include "runtime/formats/atomic_file.h"
 #include "runtime/formats/npy.h"
@@ -285,9 +286,47 @@ int data_info(const std::string &name) {
     return 0;
 }
 
+namespace {
+
+// Rotating MNIST sequences and their recipes (digits, ω, θ0) for `fernn data sample`.
+void sample_rotating(const SampleArgs &a, const DigitSet &digits) {
+    RotatingMnistConfig cfg;
+    cfg.frames = a.frames;
+    cfg.size = a.size;
+    cfg.velocities = a.angular;
+    const RotatingMnist gen(digits, cfg, a.seed, 0);
+    write_npy(a.out, gen.batch(0, a.count));
+    if (a.recipes.empty()) return;
+    json list = json::array();
+    for (int i = 0; i < a.count; ++i) {
+        const RotationRecipe r = gen.recipe(i);
+        std::vector<int> source;
+        for (int k : r.digit) source.push_back(digits.source[k]);
+        list.push_back({{"digit", r.digit},
+                        {"source_image", source},
+                        {"omega", r.omega},
+                        {"theta0", r.theta0}});
+    }
+    write_file_atomically(a.recipes, json{{"split", a.split},
+                                          {"digits_in_split", digits.count},
+                                          {"images", digits.file},
+                                          {"angular_velocities", a.angular},
+                                          {"sequences", list}}
+                                             .dump(1) +
+                                         "\n");
+}
+
+}  // namespace
+
 int data_sample(const SampleArgs &a) {
     const Dataset d = load_dataset(a.data);
     const DigitSet &digits = a.split == "train" ? d.train : a.split == "val" ? d.val : d.test;
+    if (!a.angular.empty()) {
+        sample_rotating(a, digits);
+        std::printf("wrote %s (%d Rotating MNIST sequences of %d frames from the %s split of %s)\n",
+                    a.out.c_str(), a.count, a.frames, a.split.c_str(), d.dir.c_str());
+        return 0;
+    }
     FlowingMnistConfig cfg;
     cfg.frames = a.frames;
     cfg.height = cfg.width = a.size;

@@ -8,6 +8,7 @@ the CPU and the commit. Ratios are the headline: absolute times vary with the ma
 
     bench/compare.py [--rounds 2] [--threads 2] [--batch 16] [--quick]
     bench/compare.py --kth          # the KTH classifier: hidden 32 and 128, |V| = 1, 9, 25
+    bench/compare.py --rotation     # Rotating MNIST (C_36): 4 and 8 fields, |V| = 1 and 9
 
 On a GPU machine (tools/gpu_check.sh), with models compiled beforehand and fernn-run:
 
@@ -25,13 +26,18 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LABELS = {"grnn": "G-RNN", "fernn_v1": "FERNN-V1", "fernn_v2": "FERNN-V2",
-          "kth_grnn": "KTH G-RNN", "kth_fernn": "KTH FERNN", "kth_grnn_plus": "KTH G-RNN+"}
+          "kth_grnn": "KTH G-RNN", "kth_fernn": "KTH FERNN", "kth_grnn_plus": "KTH G-RNN+",
+          "rotating_grnn": "Rot. G-RNN", "rotating_fernn": "FERNN-V4R"}
 # (spec, hidden, velocity range or None) of the CPU tables
 CONFIGS = [("grnn", 32, None), ("fernn_v1", 32, None), ("fernn_v2", 32, None), ("grnn", 64, None),
            ("fernn_v1", 64, None), ("fernn_v2", 64, None), ("fernn_v1", 128, None)]
 # The KTH classifier (32×32, 16 frames): |V| = 1, 9, 25 at hidden 32 and 128.
 KTH_CONFIGS = [("kth_grnn", 32, None), ("kth_fernn", 32, 1), ("kth_fernn", 32, 2),
                ("kth_grnn", 128, None), ("kth_fernn", 128, 1), ("kth_fernn", 128, 2)]
+# Rotating MNIST (28×28, 10+10 frames, C_36): hidden counts fields of 36 orientation channels
+# (the paper's 32 fields are 1152 channels, beyond a side-by-side run on two cores).
+ROTATION_CONFIGS = [("rotating_grnn", 4, None), ("rotating_fernn", 4, None),
+                    ("rotating_grnn", 8, None), ("rotating_fernn", 8, None)]
 
 
 def spec_sets(spec_path, hidden, velocity_range):
@@ -109,6 +115,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="hidden 32 only (a fast check)")
     ap.add_argument("--kth", action="store_true",
                     help="the KTH classifier's table (batch 32 unless --batch) instead")
+    ap.add_argument("--rotation", action="store_true",
+                    help="the rotation models' table (batch 4 unless --batch) instead")
     ap.add_argument("--output", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--fernn", default=os.path.join(ROOT, "build", "fernn"),
@@ -120,9 +128,9 @@ def main():
     ap.add_argument("--torch-warmup", type=int, default=2, help="PyTorch's untimed first steps")
     args = ap.parse_args()
     if args.batch is None:
-        args.batch = 32 if args.kth else 16
+        args.batch = 32 if args.kth else 4 if args.rotation else 16
     cuda = args.device == "cuda"
-    configs = KTH_CONFIGS if args.kth else CONFIGS
+    configs = KTH_CONFIGS if args.kth else ROTATION_CONFIGS if args.rotation else CONFIGS
     if args.configs:  # spec:hidden[:velocity range],...
         configs = []
         for c in args.configs.split(","):
@@ -202,7 +210,8 @@ def main():
     # |V| scaling of the recurrent cell: FERNN-V cell time vs |V| x G-RNN cell time, same hidden.
     scaling = []
     for label, spec, hidden, f, t, nv in rows:
-        grnn = "kth_grnn" if spec.startswith("kth") else "grnn"
+        grnn = ("kth_grnn" if spec.startswith("kth") else
+                "rotating_grnn" if spec.startswith("rotating") else "grnn")
         base = [r for r in rows if r[1] == grnn and r[2] == hidden]
         if spec != grnn and base:
             g = base[0][3]
@@ -211,7 +220,8 @@ def main():
     # FERNN_COMMIT: set by tools/gpu_check.sh, whose copy of the tree has no git history.
     commit = os.environ.get("FERNN_COMMIT") or subprocess.run(
         ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    marker = ("gpu-" if cuda else "") + ("kth-side-by-side" if args.kth else "side-by-side")
+    marker = ("gpu-" if cuda else "") + ("kth-side-by-side" if args.kth else
+                                         "rotation-side-by-side" if args.rotation else "side-by-side")
     first = json.loads(subprocess.run([args.fernn, "check", os.path.join(ROOT, "specs", configs[0][0] + ".json"),
                                        "--json"], capture_output=True, text=True).stdout)["spec"]
     size = f"{first['input']['height']}×{first['input']['width']}"
@@ -240,6 +250,8 @@ def main():
         title = ("fernn vs PyTorch on the GPU, side by side" if cuda else "fernn vs PyTorch, side by side")
         if args.kth:
             title += ": the KTH classifier"
+        if args.rotation:
+            title += ": rotation flows (Rotating MNIST, C_36)"
         text += f"\n## {title}\n\n" + block + "\n"
     with open(args.output, "w") as f:
         f.write(text)

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The PyTorch anchor of `fernn bench`: the same model written the way the paper's code writes
 it (tests/reference_model.py: frame predictors with torch.roll per velocity, classifiers with
-the KTH reference's shift-kernel group convolution; circular Conv2d over the stacked copies),
+the KTH reference's shift-kernel group convolution; circular Conv2d over the stacked copies;
+rotation models as rotating_mnist_fp with escnn's expansion, tests/rotation_reference.py),
 timed the same way: inference forward (BatchNorm in evaluation mode); training step = forward
 + loss (MSE or cross-entropy) + backward + clip_grad_norm_ + Adam step. Prints one JSON
 object.
@@ -18,12 +19,13 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-from reference_model import build  # noqa: E402
+from reference_model import build, load_safetensors  # noqa: E402
 
 
 def median(v):
@@ -63,7 +65,18 @@ def main():
     t_out = 0 if classes else spec["sequence"]["output_frames"]
     c, h, w = spec["input"]["channels"], spec["input"]["height"], spec["input"]["width"]
     torch.manual_seed(0)
-    model = build(spec).to(dev)
+    if spec["flow"]["group"] == "rotation":
+        # escnn's R2Conv needs its sampled basis: take it (and initial weights) from fernn init.
+        with tempfile.TemporaryDirectory() as tmp:
+            ckpt = os.path.join(tmp, "init.safetensors")
+            subprocess.run([args.fernn, "init", args.spec, "--seed", "0", "--out", ckpt] + sets,
+                           check=True, capture_output=True)
+            state = load_safetensors(ckpt)
+        model = build(spec, {k: tuple(v.shape) for k, v in state.items()})
+        model.load_state_dict(state)
+        model = model.to(dev)
+    else:
+        model = build(spec).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=spec["training"]["lr"])
     x = torch.rand(args.batch, t_in, c, h, w, device=dev)
     if classes:

@@ -333,3 +333,23 @@ TEST_F(Cli, EquivarianceChecksTheTheoremOnTheSpecsModel) {
     EXPECT_EQ(r.code, 2) << r.output;
     EXPECT_NE(r.output.find("no theorem to check"), std::string::npos) << r.output;
 }
+
+// A rotation model never trains on digits that translate: generated Flowing MNIST is refused
+// (exit 2, nothing written); clips of rotating digits (`data sample --angular-velocities`) train.
+TEST_F(Cli, RotationModelsTrainOnRotatingClipsOnly) {
+    const std::string spec = write_spec("rotation.json", test::tiny_rotation_json());
+    Result r = fernn_cli("train " + spec + " --data fashion-mnist --steps 2 --batch 2 --out " +
+                         path("run"));
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_NE(r.output.find("Flowing MNIST moves digits by translations"), std::string::npos)
+        << r.output;
+    EXPECT_FALSE(fs::exists(path("run")));
+    fs::create_directories(path("clips"));
+    r = fernn_cli("data sample --data fashion-mnist --split train --count 16 --frames 5 --size 7 "
+                  "--angular-velocities 0 90 --out " + path("clips/clips.npy"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = fernn_cli("train " + spec + " --data clips:" + path("clips") + " --steps 2 --batch 2 --out " +
+                  path("run"));
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(fs::exists(path("run/last.safetensors"))) << r.output;
+}

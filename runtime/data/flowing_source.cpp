@@ -60,6 +60,15 @@ class DigitData : public DataSet {
   public:
     explicit DigitData(const std::string &name) : data_(load_dataset(name)) {}
     std::unique_ptr<SequenceSource> source(Split split, const SourceConfig &c) const override {
+        // Digits that translate teach a rotation model nothing about its flows: refuse rather
+        // than train on the wrong motion.
+        if (c.flow == "rotation") {
+            throw InputError(
+                "flow group \"rotation\": Flowing MNIST moves digits by translations, and "
+                "generated Rotating MNIST is not drawn by train/eval yet; give --data clips:DIR "
+                "with DIR/clips.npy written by `fernn data sample --angular-velocities ... --out "
+                "DIR/clips.npy`");
+        }
         return std::make_unique<FlowingSource>(set(split), c);
     }
     int64_t count(Split split) const override { return set(split).count; }

@@ -43,6 +43,7 @@ struct SourceConfig {
     std::optional<std::pair<int, int>> fixed_velocity;
     uint64_t seed = 0, stream = 0;  // the draw of sequence i depends on (seed, stream, i)
     bool flips = false;             // clips: random horizontal flips (training)
+    std::string flow = "translation";  // the model's flow group: what generated data must show
 };
 
 // A dataset opened once; its splits are made into sources for a config.

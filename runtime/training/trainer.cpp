@@ -219,6 +219,7 @@ SourceConfig source_config(const Spec &spec, int velocity_range) {
     c.width = spec.input.width;
     c.labels = spec.readout.kind == "classes";
     c.velocity_range = velocity_range;
+    c.flow = spec.flow.group;
     return c;
 }
 

@@ -13,12 +13,12 @@
 // sampling written as a gather: source pixel q receives from the outputs whose sample point
 // lies within one pixel of it, which lie within one pixel of q turned back by θ_v (a 3×3
 // window), with the same bilinear (tent) weights; dW_h from d_pre and the moved state.
-#include <cmath>
 #include <stdexcept>
 
 #include "generators/flows/flow.h"
 #include "generators/flows/moved_state.h"
 #include "generators/flows/registry.h"
+#include "runtime/groups/turn.h"
 #include "runtime/plan/arguments.h"
 
 namespace fernn::gen {
@@ -29,20 +29,10 @@ class RotationFlow : public FlowModule {
   public:
     explicit RotationFlow(const FlowSpec &spec) : orientations_(spec.orientations) {
         for (const auto &v : spec.velocities) {
-            const int degrees = v[0];
-            // Exact values at quarter turns: cos(π/2) is 6e-17 in floating point, which would
-            // spoil the exact permutation.
-            const int quarter = ((degrees % 360) + 360) % 360;
-            double c = std::cos(degrees * M_PI / 180.0), s = std::sin(degrees * M_PI / 180.0);
-            if (quarter % 90 == 0) {
-                const int q = quarter / 90;
-                c = q == 0 ? 1 : q == 2 ? -1 : 0;
-                s = q == 1 ? 1 : q == 3 ? -1 : 0;
-            }
-            cos_.push_back(c);
-            sin_.push_back(s);
-            roll_.push_back((((degrees * orientations_) / 360) % orientations_ + orientations_) %
-                            orientations_);
+            const Turn turn = turn_of_degrees(v[0]);  // exact at quarter turns
+            cos_.push_back(turn.cos);
+            sin_.push_back(turn.sin);
+            roll_.push_back(orientation_roll(v[0], orientations_));
         }
     }
 

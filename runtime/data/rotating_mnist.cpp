@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "runtime/data/rng.h"
+#include "runtime/groups/turn.h"
 #include "runtime/spec/json_reader.h"
 
 namespace fernn {
@@ -49,7 +50,7 @@ void RotatingMnist::render(const RotationRecipe &r, float *out) const {
         for (size_t n = 0; n < r.digit.size(); ++n) {
             const uint8_t *img = digits_.image(r.digit[n]);
             const double angle = (r.theta0[n] + double(r.omega[n]) * t) * M_PI / 180.0;
-            const double cs = std::cos(angle), sn = std::sin(angle);
+            const Turn turn{std::cos(angle), std::sin(angle)};
             // The padded digit's pixel (x, y), zero outside the digit.
             auto at = [&](int x, int y) -> double {
                 const int dx = x - pad_, dy = y - pad_;
@@ -62,14 +63,7 @@ void RotatingMnist::render(const RotationRecipe &r, float *out) const {
                 for (int fx = 0; fx < S; ++fx) {
                     const int x = fx - offset;
                     if (x < 0 || x >= P) continue;
-                    const double xc = x - c, yc = y - c;
-                    const double ix = cs * xc - sn * yc + c, iy = sn * xc + cs * yc + c;
-                    const double x0 = std::floor(ix), y0 = std::floor(iy);
-                    const double ax = ix - x0, ay = iy - y0;
-                    const int xi = int(x0), yi = int(y0);
-                    const double v = (1 - ax) * (1 - ay) * at(xi, yi) + ax * (1 - ay) * at(xi + 1, yi) +
-                                     (1 - ax) * ay * at(xi, yi + 1) + ax * ay * at(xi + 1, yi + 1);
-                    frame[fy * S + fx] += float(v);
+                    frame[fy * S + fx] += float(sample_turned(at, x, y, turn, c, c));
                 }
             }
         }

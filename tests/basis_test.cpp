@@ -130,6 +130,17 @@ TEST(CyclicBasis, QuarterTurnsAreExactOnTheGrid) {
     }
 }
 
+TEST(CyclicBasis, ElementBoundHoldsAndIsClose) {
+    for (int n : {1, 4, 5, 8, 36})
+        for (int k : {1, 3, 5})
+            for (FieldKind kind : {FieldKind::Trivial, FieldKind::Regular}) {
+                const int exact = cyclic_steerable_basis(n, k, kind).elements;
+                const int64_t bound = cyclic_basis_elements_bound(n, k, kind);
+                EXPECT_GE(bound, exact) << "N=" << n << " k=" << k;
+                EXPECT_LE(bound, 2 * exact + 8) << "N=" << n << " k=" << k;
+            }
+}
+
 TEST(CyclicBasis, RefusesBadSizes) {
     EXPECT_THROW(cyclic_steerable_basis(0, 3, FieldKind::Regular), std::invalid_argument);
     EXPECT_THROW(cyclic_steerable_basis(4, 4, FieldKind::Regular), std::invalid_argument);

@@ -385,6 +385,20 @@ TEST(SpecErrors, RotationFlows) {
                         "input": {"kernel": 3, "padding": "zeros", "batchnorm": false,
                                   "activation": "relu"}}]})");
     expect_contains(error_of(layers), {"recurrence.layers", "supports one recurrent layer"});
+    // A few hundred bytes must not make the plan sample a basis of billions of values.
+    json big = test::tiny_rotation_json();
+    big["input"]["height"] = big["input"]["width"] = 15;
+    big["flow"]["orientations"] = 36;
+    big["flow"]["velocities"] = {0};
+    big["recurrence"]["kernel"] = 15;
+    expect_contains(error_of(big), {"recurrence.kernel", "kernel 15 with 36 orientations",
+                                    "allowed: at most 67108864"});
+    big["recurrence"]["kernel"] = 3;
+    big["lifting"]["kernel"] = 15;
+    big["flow"]["orientations"] = 360;
+    expect_contains(error_of(big), {"recurrence.kernel", "kernel 3 with 360 orientations"});
+    big["flow"]["orientations"] = 36;
+    EXPECT_EQ(error_of(big), "");  // the paper's C_36, kernel 3 (and a 15×15 lifting)
     json v1 = test::tiny_rotation_json();
     v1["fernn"] = 1;
     expect_contains(error_of(v1), {"flow.group", "\"rotation\" needs \"fernn\": 2"});

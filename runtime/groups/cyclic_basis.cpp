@@ -287,6 +287,24 @@ SteerableBasis cyclic_steerable_basis(int orientations, int kernel, FieldKind in
     return basis;
 }
 
+int64_t cyclic_basis_elements_bound(int orientations, int kernel, FieldKind in) {
+    const int n_order = orientations, rings = (kernel - 1) / 2 + 1;
+    int max_harmonic = 0;
+    for (int r = 0; r < rings; ++r) max_harmonic = std::max(max_harmonic, band_limit(r, kernel));
+    std::vector<int> irreps;
+    for (int f = 0; 2 * f <= n_order; ++f) irreps.push_back(f);
+    const std::vector<int> in_irreps = in == FieldKind::Regular ? irreps : std::vector<int>{0};
+    int64_t count = 0;
+    for (int h = 0; h <= max_harmonic; ++h) {
+        int64_t rings_sampled = 0;
+        for (int r = 0; r < rings; ++r) rings_sampled += h <= band_limit(r, kernel) ? 1 : 0;
+        for (int m : in_irreps)
+            for (int n : irreps)
+                count += int64_t(harmonic_coefficients(n_order, m, n, h).size()) * rings_sampled;
+    }
+    return count;
+}
+
 std::vector<double> steerable_init_std(const SteerableBasis &basis, int fields_in) {
     std::map<std::pair<int, int>, int> pair_elements;  // (in irrep, out irrep) -> count
     std::map<int, std::set<int>> inputs;               // out irrep -> in irreps reaching it

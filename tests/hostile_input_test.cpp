@@ -228,6 +228,33 @@ TEST(HostileInput, RunSettingsAreRangeChecked) {
     doc = good;
     doc["spec"]["recurrence"]["layers"][0]["activation"] = "tanh";  // no longer the hashed model
     expect_refused([&] { parse_run_record(doc, "run.json"); }, {"run.json: model_hash"});
+    // The data's motion must be the flow group's: a translation run with angular velocities,
+    // both motions at once, or a rotation run without them are refused.
+    doc = good;
+    doc["settings"].erase("data_velocity_range");
+    doc["settings"]["data_angular_velocities"] = {0, 10};
+    expect_refused([&] { parse_run_record(doc, "run.json"); },
+                   {"run.json", "flow group \"translation\" trains on translating data"});
+    doc["settings"]["data_velocity_range"] = 1;
+    expect_refused([&] { parse_run_record(doc, "run.json"); },
+                   {"settings.data_velocity_range", "allowed: one of them"});
+    const Spec rotation = parse_spec(test::tiny_rotation_json(), JsonSource{"rot.json", {}});
+    TrainSettings r;
+    r.steps = 10;
+    r.angular_velocities = {-10, 0, 10};
+    json turning{{"fernn_run", 1},
+                 {"spec", rotation.normalized()},
+                 {"model_hash", rotation.model_hash()},
+                 {"settings", r.to_json()}};
+    EXPECT_EQ(parse_run_record(turning, "run.json").settings.angular_velocities,
+              r.angular_velocities);
+    turning["settings"]["data_angular_velocities"] = {10, 10};
+    expect_refused([&] { parse_run_record(turning, "run.json"); },
+                   {"settings.data_angular_velocities[1]", "listed twice"});
+    turning["settings"].erase("data_angular_velocities");
+    turning["settings"]["data_velocity_range"] = 1;
+    expect_refused([&] { parse_run_record(turning, "run.json"); },
+                   {"run.json", "trains on turning data"});
 }
 
 // Resume metadata was parsed with stoll/stod: "-100", "4x" and "nan" were accepted.

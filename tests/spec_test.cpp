@@ -339,6 +339,20 @@ TEST(Spec, RotationFlowsParseAndNormalize) {
     EXPECT_EQ(g.flow.velocities.front()[0], -40);
     EXPECT_EQ(g.flow.velocities.back()[0], 40);
     EXPECT_EQ(g.recurrence.layers[0].channels, 72);
+
+    // Training data turn: the reference's angular velocities by default, a list or a grid.
+    EXPECT_EQ(s.training.data_angular_velocities,
+              (std::vector<int>{-40, -30, -20, -10, 0, 10, 20, 30, 40}));
+    EXPECT_EQ(n["training"]["data_angular_velocities"], json(s.training.data_angular_velocities));
+    EXPECT_FALSE(n["training"].contains("data_velocity_range"));
+    json data = test::tiny_rotation_json();
+    data["training"] = {{"data_angular_velocities", {{"step", 15}, {"range", 2}}}};
+    EXPECT_EQ(spec_from(data).training.data_angular_velocities,
+              (std::vector<int>{-30, -15, 0, 15, 30}));
+    data["training"]["data_angular_velocities"] = {7, -3};  // any whole degrees, any order
+    EXPECT_EQ(spec_from(data).training.data_angular_velocities, (std::vector<int>{7, -3}));
+    // The training settings do not change the model.
+    EXPECT_EQ(spec_from(data).model_hash(), s.model_hash());
 }
 
 TEST(SpecErrors, RotationFlows) {
@@ -370,6 +384,25 @@ TEST(SpecErrors, RotationFlows) {
     doc["flow"]["interpolation"] = "bilinear";
     doc["input"]["width"] = 8;
     expect_contains(error_of(doc), {"flow.group", "square frames", "8x7"});
+
+    // Training data turn for rotation flows and translate for the others.
+    json data = test::tiny_rotation_json();
+    data["training"] = {{"data_velocity_range", 1}};
+    expect_contains(error_of(data), {"training.data_velocity_range", "flow group \"rotation\"",
+                                     "allowed: training.data_angular_velocities"});
+    data["training"] = {{"data_angular_velocities", {10, 20, 10}}};
+    expect_contains(error_of(data), {"training.data_angular_velocities[2]", "listed twice"});
+    data["training"] = {{"data_angular_velocities", json::array()}};
+    expect_contains(error_of(data), {"training.data_angular_velocities", "empty"});
+    data["training"] = {{"data_angular_velocities", {400}}};
+    expect_contains(error_of(data), {"training.data_angular_velocities[0]", "-359..359"});
+    data["training"] = {{"data_angular_velocities", "-40..40"}};
+    expect_contains(error_of(data), {"training.data_angular_velocities",
+                                     "{\"step\": s, \"range\": R}"});
+    json translating = tiny_spec_json();
+    translating["training"] = {{"data_angular_velocities", {0, 10}}};
+    expect_contains(error_of(translating), {"training.data_angular_velocities",
+                                            "allowed: training.data_velocity_range"});
 
     // One steerable lifting conv and one recurrent layer; version 2 only.
     json lifting = test::tiny_rotation_json();

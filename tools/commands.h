@@ -65,6 +65,7 @@ struct TrainArgs : SpecArgs {
     std::string out, resume, data = "mnist", model_dir, device = "cpu";
     long long steps = 0;
     int epochs = 0, batch = 0, threads = 0, val_sequences = 256, velocity_range = 0;
+    std::vector<int> angular;  // --data-angular-velocities
     double lr = 0, clip = 0;
     unsigned long long seed = 0;
     long long val_every = 0;
@@ -74,8 +75,9 @@ int train(const TrainArgs &a);
 
 struct EvalArgs : SpecArgs {
     std::string checkpoint, run, out, data = "mnist", model_dir, device = "cpu";
-    int sequences = 256, length_frames = 30, velocity_max = -1, velocity_sequences = 32, batch = 32;
+    int sequences = 256, length_frames = 0, velocity_max = -1, velocity_sequences = 32, batch = 32;
     int threads = 0, velocity_range = 0;
+    std::vector<int> angular, test_angular;  // --data-angular-velocities, --test-angular-velocities
     bool plots = true;
     std::set<std::string> given;
 };

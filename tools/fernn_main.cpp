@@ -7,6 +7,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "runtime/spec/angular_velocities.h"
 #include "runtime/spec/did_you_mean.h"
 #include "runtime/spec/json_reader.h"
 #include "runtime/spec/limits.h"
@@ -231,6 +232,11 @@ int main(int argc, char **argv) {
             "digits move with velocities in [-d, d]^2 (default: training.data_velocity_range)")
         ->check(range(limits::data_velocity_range));
     train
+        ->add_option("--data-angular-velocities", train_args.angular,
+                     "rotation flows: digits turn at one of these angular velocities, degrees "
+                     "per frame (default: training.data_angular_velocities)")
+        ->check(range(limits::angular_velocity));
+    train
         ->add_option("--val-every", train_args.val_every,
                      "steps between validations and checkpoints (default: one epoch)")
         ->check(range(Limits<int64_t>{1, limits::val_every.hi}));
@@ -263,7 +269,7 @@ int main(int argc, char **argv) {
     eval->add_option("--sequences", eval_args.sequences, "test sequences (default 256)")
         ->check(CLI::PositiveNumber);
     eval->add_option("--length-frames", eval_args.length_frames,
-                     "frames predicted for length generalization (default 30)")
+                     "frames predicted for length generalization (default 30; rotation flows 70)")
         ->check(CLI::PositiveNumber);
     eval->add_option("--data-velocity-range", eval_args.velocity_range,
                      "test digits' velocity range (default: the run's or the spec's)")
@@ -271,6 +277,14 @@ int main(int argc, char **argv) {
     eval->add_option("--velocity-max", eval_args.velocity_max,
                      "velocity grid [-m, m]^2 (default: range + 2)")
         ->check(CLI::NonNegativeNumber);
+    eval->add_option("--data-angular-velocities", eval_args.angular,
+                     "rotation flows: test digits' angular velocities (default: the run's or the "
+                     "spec's)")
+        ->check(range(limits::angular_velocity));
+    eval->add_option("--test-angular-velocities", eval_args.test_angular,
+                     "rotation flows: angular velocities of velocity generalization, both digits "
+                     "at one (default -50 -40 ... 50)")
+        ->check(range(limits::angular_velocity));
     eval->add_option("--velocity-sequences", eval_args.velocity_sequences,
                      "sequences per velocity (default 32)")
         ->check(CLI::PositiveNumber);
@@ -382,7 +396,7 @@ int main(int argc, char **argv) {
         ->add_option("--angular-velocities", sample_args.angular,
                      "Rotating MNIST instead: digits turning at one of these angular velocities "
                      "(degrees per step, e.g. --angular-velocities -40 -20 0 20 40)")
-        ->check(CLI::Range(-359, 359));
+        ->check(range(limits::angular_velocity));
     sample->add_option("--out", sample_args.out, ".npy to write, (count, frames, 1, size, size)")
         ->required();
     sample->add_option("--recipes", sample_args.recipes,

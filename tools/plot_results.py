@@ -5,8 +5,10 @@
 
 Frame predictors: writes OUT_DIR/length_generalization.png (per-step test MSE, mean ± std, the
 training horizon marked) and OUT_DIR/velocity_generalization.png (MSE per (vx, vy), the training
-velocities boxed; one panel per model, on a shared color scale). Classifiers: writes
-OUT_DIR/velocity_accuracy.png (test accuracy per velocity range, the training range marked).
+velocities boxed; one panel per model, on a shared color scale; rotation models: MSE per angular
+velocity, one curve per model, the training velocities shaded). Classifiers: writes
+OUT_DIR/velocity_accuracy.png (test accuracy per velocity range, the training range marked; per
+angular velocity for rotation models).
 A frame predictor's results with a strip (strip.npy beside results.json) also give
 OUT_DIR/strip.png (strip_<label>.png for several): input, truth and prediction rows of the first
 test sequences, each frame under its index.
@@ -36,10 +38,13 @@ def main():
     if len(labels) != len(runs):
         raise SystemExit("--labels needs one label per results file")
     os.makedirs(args.out_dir, exist_ok=True)
-    if all("velocity_accuracy" in r for r in runs):
+    def classifier(r):
+        return "test_accuracy" in r
+
+    if all(classifier(r) for r in runs):
         plot_classifiers(args.out_dir, runs, labels)
         return
-    if any("velocity_accuracy" in r for r in runs):
+    if any(classifier(r) for r in runs):
         raise SystemExit("plot classifiers and frame predictors separately")
 
     for path, run, label in zip(args.results, runs, labels):
@@ -66,6 +71,12 @@ def main():
     fig.savefig(os.path.join(args.out_dir, "length_generalization.png"), dpi=120)
     plt.close(fig)
 
+    if all("angular_velocity_generalization" in r for r in runs):
+        plot_angular(args.out_dir, runs, labels)
+        print(f"wrote {args.out_dir}/length_generalization.png")
+        return
+    if any("angular_velocity_generalization" in r for r in runs):
+        raise SystemExit("plot rotation and translation models separately")
     grids = [np.array(r["velocity_generalization"]["mse"]) for r in runs]
     vmax = max(g.max() for g in grids)
     fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.8), squeeze=False)
@@ -84,6 +95,50 @@ def main():
     fig.savefig(os.path.join(args.out_dir, "velocity_generalization.png"), dpi=120)
     plt.close(fig)
     print(f"wrote {args.out_dir}/length_generalization.png and velocity_generalization.png")
+
+
+def shade_training(ax, velocities, label):
+    """Shades the span of the training data's angular velocities (a band per contiguous run)."""
+    v = sorted(velocities)
+    step = min((b - a for a, b in zip(v, v[1:])), default=10)
+    start = prev = v[0]
+    first = True
+    for w in v[1:] + [None]:
+        if w is None or w - prev > step:
+            ax.axvspan(start - step / 2, prev + step / 2, color="gray", alpha=0.15,
+                       label=label if first else None)
+            first = False
+            start = w
+        prev = w
+
+
+def line_figure(path, curves, mark, xlabel, ylabel, title, ylim=None):
+    """One curve (x, y, label) per model; mark(ax) marks the training velocities."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for x, y, label in curves:
+        ax.plot(x, y, marker="o", label=label)
+    mark(ax)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if ylim:
+        ax.set_ylim(*ylim)
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
+def plot_angular(out_dir, runs, labels):
+    """Rotation models: MSE per angular velocity, the training velocities shaded."""
+    key = "angular_velocity_generalization"
+    line_figure(os.path.join(out_dir, "velocity_generalization.png"),
+                [(r[key]["omega"], r[key]["mse"], label) for r, label in zip(runs, labels)],
+                lambda ax: shade_training(ax, runs[0][key]["train_velocities"],
+                                          "training velocities"),
+                "angular velocity ω (degrees / frame), both digits", "test MSE",
+                "Angular velocity generalization")
 
 
 def plot_strip(npy, info, out, label):
@@ -118,21 +173,26 @@ def plot_strip(npy, info, out, label):
 
 
 def plot_classifiers(out_dir, runs, labels):
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for run, label in zip(runs, labels):
-        va = run["velocity_accuracy"]
-        ax.plot(va["velocity_range"], va["accuracy"], marker="o", label=label)
-    ax.axvline(runs[0]["velocity_accuracy"]["train_range"], color="gray", ls="--", lw=1,
-               label="training range")
-    ax.set_xlabel("test velocity range d (velocities in [-d, d]²)")
-    ax.set_ylabel("test accuracy")
-    ax.set_ylim(0, 1)
-    ax.set_title("Velocity generalization")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(os.path.join(out_dir, "velocity_accuracy.png"), dpi=120)
-    plt.close(fig)
-    print(f"wrote {out_dir}/velocity_accuracy.png")
+    path = os.path.join(out_dir, "velocity_accuracy.png")
+    if all("angular_velocity_accuracy" in r for r in runs):
+        key = "angular_velocity_accuracy"
+        line_figure(path, [(r[key]["omega"], r[key]["accuracy"], label)
+                           for r, label in zip(runs, labels)],
+                    lambda ax: shade_training(ax, runs[0][key]["train_velocities"],
+                                              "training velocities"),
+                    "angular velocity ω (degrees / frame)", "test accuracy",
+                    "Angular velocity generalization", (0, 1))
+    elif all("velocity_accuracy" in r for r in runs):
+        key = "velocity_accuracy"
+        line_figure(path, [(r[key]["velocity_range"], r[key]["accuracy"], label)
+                           for r, label in zip(runs, labels)],
+                    lambda ax: ax.axvline(runs[0][key]["train_range"], color="gray", ls="--",
+                                          lw=1, label="training range"),
+                    "test velocity range d (velocities in [-d, d]²)", "test accuracy",
+                    "Velocity generalization", (0, 1))
+    else:
+        print("no common velocity sweep in these results (clips of a rotation model, or "
+              "rotation and translation models together): no figure")
 
 
 if __name__ == "__main__":

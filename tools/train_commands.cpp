@@ -14,6 +14,7 @@
 #include "runtime/data/sequence_source.h"
 #include "runtime/formats/atomic_file.h"
 #include "runtime/formats/npy.h"
+#include "runtime/spec/angular_velocities.h"
 #include "runtime/training/evaluate.h"
 #include "runtime/training/metrics_log.h"
 #include "runtime/training/progress.h"
@@ -72,6 +73,24 @@ void draw_figures(const std::string &out, const std::vector<std::string> &result
     }
 }
 
+// The data's velocities come as a range (translating data) or a list of angular velocities
+// (turning data, rotation flows): the options of the other motion are refused, not ignored.
+void refuse_other_motion(const Spec &spec, const std::set<std::string> &given) {
+    const bool turning = spec.flow.data_motion() == DataMotion::Rotation;
+    const std::vector<std::string> others =
+        turning ? std::vector<std::string>{"--data-velocity-range", "--velocity-max"}
+                : std::vector<std::string>{"--data-angular-velocities", "--test-angular-velocities"};
+    for (const auto &flag : others) {
+        if (given.count(flag)) {
+            throw InputError(flag + ": " + spec.file + " has flow group \"" + spec.flow.group +
+                             "\", whose data " + (turning ? "turn" : "translate") +
+                             "; allowed: " +
+                             (turning ? "--data-angular-velocities, --test-angular-velocities"
+                                      : "--data-velocity-range, --velocity-max"));
+        }
+    }
+}
+
 }  // namespace
 
 int train(const TrainArgs &a) {
@@ -91,6 +110,7 @@ int train(const TrainArgs &a) {
             {"--val-every", a.val_every == t.val_every},
             {"--val-sequences", a.val_sequences == t.val_sequences},
             {"--data-velocity-range", a.velocity_range == t.velocity_range},
+            {"--data-angular-velocities", a.angular == t.angular_velocities},
         };
         for (const auto &[flag, unchanged] : same) {
             if (a.given.count(flag) && !unchanged) {
@@ -137,11 +157,18 @@ int train(const TrainArgs &a) {
         t.lr = a.given.count("--lr") ? a.lr : d.lr;
         t.clip_grad_norm = a.given.count("--clip") ? a.clip : d.clip_grad_norm;
         t.seed = a.seed;
-        t.velocity_range =
-            a.given.count("--data-velocity-range") ? a.velocity_range : d.data_velocity_range;
+        if (run.spec.flow.data_motion() == DataMotion::Rotation) {
+            t.angular_velocities =
+                a.given.count("--data-angular-velocities") ? a.angular : d.data_angular_velocities;
+            check_angular_velocities(t.angular_velocities, "--data-angular-velocities");
+        } else {
+            t.velocity_range =
+                a.given.count("--data-velocity-range") ? a.velocity_range : d.data_velocity_range;
+        }
         t.val_every = a.val_every;
         t.val_sequences = a.val_sequences;
     }
+    refuse_other_motion(run.spec, a.given);
     const std::unique_ptr<DataSet> data = open_data(run.settings.data);
     const int64_t per_epoch = steps_per_epoch(*data, run.settings.batch);
     if (a.given.count("--steps")) {
@@ -199,16 +226,28 @@ int eval(const EvalArgs &a) {
         if (checkpoint.empty()) checkpoint = a.run + "/best.safetensors";
         if (!a.given.count("--data")) s.data = run.settings.data;
         s.velocity_range = run.settings.velocity_range;
+        s.angular_velocities = run.settings.angular_velocities;
     } else {
         if (a.spec.empty() || checkpoint.empty()) {
             throw InputError("eval needs SPEC and --checkpoint CKPT, or --run RUN");
         }
         spec = load_spec(a.spec, a.sets);
         s.velocity_range = spec.training.data_velocity_range;
+        s.angular_velocities = spec.training.data_angular_velocities;
     }
+    refuse_other_motion(spec, a.given);
     if (a.given.count("--data-velocity-range")) s.velocity_range = a.velocity_range;
+    if (a.given.count("--data-angular-velocities")) {
+        check_angular_velocities(a.angular, "--data-angular-velocities");
+        s.angular_velocities = a.angular;
+    }
+    if (a.given.count("--test-angular-velocities")) {
+        check_angular_velocities(a.test_angular, "--test-angular-velocities");
+        s.test_angular_velocities = a.test_angular;
+    }
     s.sequences = a.sequences;
-    s.length_frames = a.length_frames;
+    s.length_frames =
+        a.given.count("--length-frames") ? a.length_frames : default_length_frames(spec);
     s.velocity_max = a.velocity_max;
     s.velocity_sequences = a.velocity_sequences;
     s.batch = a.batch;
@@ -294,6 +333,7 @@ void sample_rotating(const SampleArgs &a, const DigitSet &digits) {
     cfg.frames = a.frames;
     cfg.size = a.size;
     cfg.velocities = a.angular;
+    check_angular_velocities(a.angular, "--angular-velocities");
     const RotatingMnist gen(digits, cfg, a.seed, 0);
     write_npy(a.out, gen.batch(0, a.count));
     if (a.recipes.empty()) return;

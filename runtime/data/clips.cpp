@@ -116,7 +116,7 @@ class ClipSource : public SequenceSource {
         // The reference draws one velocity per clip of the split, in order, from RandomState(42).
         NumpyRandomState rng(42);
         // The shifts are translations: a rotation model's clips are used as they are.
-        const int d = c.flow == "rotation" ? 0 : c.velocity_range;
+        const int d = c.motion == DataMotion::Rotation ? 0 : c.velocity_range;
         for (size_t k = 0; k < split.rows.size(); ++k) {
             const int64_t vx = d > 0 ? rng.randint(-d, d + 1) : 0;
             const int64_t vy = d > 0 ? rng.randint(-d, d + 1) : 0;

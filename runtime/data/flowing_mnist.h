@@ -32,6 +32,8 @@ struct SequenceRecipe {
 
 class FlowingMnist {
   public:
+    using Config = FlowingMnistConfig;
+
     FlowingMnist(const DigitSet &digits, FlowingMnistConfig config, uint64_t seed, uint64_t stream);
 
     SequenceRecipe recipe(uint64_t index) const;

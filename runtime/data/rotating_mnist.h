@@ -30,6 +30,8 @@ struct RotationRecipe {
 
 class RotatingMnist {
   public:
+    using Config = RotatingMnistConfig;
+
     RotatingMnist(const DigitSet &digits, RotatingMnistConfig config, uint64_t seed,
                   uint64_t stream);
 

@@ -1,6 +1,7 @@
 // Where training, validation and test sequences come from, for every head:
-//   Flowing MNIST (mnist, fashion-mnist or an IDX directory), generated on the fly: two digits
-//     per sequence for frame prediction; one digit, labelled with its class, for classification
+//   Flowing MNIST or Rotating MNIST (mnist, fashion-mnist or an IDX directory), generated on
+//     the fly with the motion the model's flow group needs: two digits per sequence for frame
+//     prediction; one digit, labelled with its class, for classification
 //   clips:DIR   sequences from files (clips.npy, and labels.npy for classifiers), e.g. made by
 //     `fernn data import-kth`
 // A source gives sequence i as a pure function of (its seed, i): batches can be drawn in any
@@ -15,6 +16,7 @@
 
 #include "runtime/data/digits.h"
 #include "runtime/formats/array.h"
+#include "runtime/spec/flow_spec.h"
 
 namespace fernn {
 
@@ -37,13 +39,19 @@ enum class Split { Train, Val, Test };
 // What a model needs from a source and how sequences are drawn.
 struct SourceConfig {
     int frames = 20, channels = 1, height = 28, width = 28;
-    bool labels = false;     // classification: one labelled item per sequence
+    bool labels = false;  // classification: one labelled item per sequence
+    // How generated data move, as the model's flow group needs (FlowSpec::data_motion):
+    // translating digits (Flowing MNIST) or turning ones (Rotating MNIST).
+    DataMotion motion = DataMotion::Translation;
     int velocity_range = 2;  // Flowing MNIST velocities; clips: the reference's shift range
     // Flowing MNIST only: every digit moves with this (vx, vy) (velocity generalization).
     std::optional<std::pair<int, int>> fixed_velocity;
+    // Rotating MNIST: each digit turns at one of these (degrees per frame), or every digit at
+    // fixed_angular_velocity (angular velocity generalization).
+    std::vector<int> angular_velocities;
+    std::optional<int> fixed_angular_velocity;
     uint64_t seed = 0, stream = 0;  // the draw of sequence i depends on (seed, stream, i)
     bool flips = false;             // clips: random horizontal flips (training)
-    std::string flow = "translation";  // the model's flow group: what generated data must show
 };
 
 // A dataset opened once; its splits are made into sources for a config.
@@ -54,7 +62,8 @@ class DataSet {
     virtual int64_t count(Split split) const = 0;
     virtual std::string name() const = 0;
     virtual std::string dir() const = 0;
-    // "mnist" or "clips": what `fernn data info` and results files call it.
+    // "digits" (generated sequences) or "clips": what `fernn data info` and results files call
+    // it.
     virtual std::string kind() const = 0;
 };
 

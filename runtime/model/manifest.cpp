@@ -25,7 +25,12 @@ Manifest parse_manifest(json doc, const std::string &path) {
     // Reading through ObjectReader gives each wrong type its JSON path; the keys the runtime
     // does not use (layouts, schedule, timings) are the compiler's record and not checked.
     ObjectReader r(doc, "", source);
-    m.spec = parse_spec(r.raw("spec"), JsonSource{path + " (spec)", {}});
+    // A library does not depend on the spec's training defaults (the model hash leaves them out,
+    // and one compiled model serves specs that differ only there), so they are not read: a
+    // manifest stays readable when they change meaning.
+    json spec = r.raw("spec");
+    if (spec.is_object()) spec.erase("training");
+    m.spec = parse_spec(spec, JsonSource{path + " (spec)", {}});
     // The spec, the plan and the library must be the ones compiled together.
     if (r.string("model_hash", 64) != m.spec.model_hash()) {
         source.fail("model_hash",

@@ -42,7 +42,7 @@ int64_t product(const std::vector<int64_t> &shape) {
 // PyTorch's Conv2d/Linear default: kaiming_uniform_(a=sqrt(5)) gives U(-b, b) with
 // b = 1/sqrt(fan_in); a Linear bias uses the same bound.
 Init uniform_fan_in(int64_t fan_in) {
-    return Init{Init::Uniform, 1.0 / std::sqrt(double(fan_in))};
+    return Init{Init::Uniform, 1.0 / std::sqrt(double(fan_in)), {}};
 }
 
 class PlanBuilder {
@@ -206,11 +206,11 @@ class PlanBuilder {
             Block &b = plan_.blocks[block];
             if (l.batchnorm) {
                 const std::string bn = prefix + "." + std::to_string(modules[i] + 1);
-                c.bn_weight = add_param(bn + ".weight", {l.channels}, Init{Init::Constant, 1});
-                c.bn_bias = add_param(bn + ".bias", {l.channels}, Init{Init::Constant, 0});
+                c.bn_weight = add_param(bn + ".weight", {l.channels}, Init{Init::Constant, 1, {}});
+                c.bn_bias = add_param(bn + ".bias", {l.channels}, Init{Init::Constant, 0, {}});
                 c.running_mean = add_buffer(bn + ".running_mean", {l.channels}, {});
                 c.running_var =
-                    add_buffer(bn + ".running_var", {l.channels}, Init{Init::Constant, 1});
+                    add_buffer(bn + ".running_var", {l.channels}, Init{Init::Constant, 1, {}});
                 c.counter = int(plan_.counters.size());
                 plan_.counters.push_back(bn + ".num_batches_tracked");
                 b.params.push_back(c.bn_weight);
@@ -320,7 +320,7 @@ class PlanBuilder {
             // slice: std = 1 / sqrt(k * k).
             plan_.flow_params.push_back(add_param(naming_.flow + ".learned_kernels",
                                                   {f.learned_copies, 1, k, k},
-                                                  Init{Init::Normal, 1.0 / k}));
+                                                  Init{Init::Normal, 1.0 / k, {}}));
         } else if (f.group == "translation" && naming_.shift_kernels_constant) {
             // The reference's FERNN moves copy i by a one-hot kernel: shifted[y, x] =
             // h[y + vy', x + vx'] with (vy', vx') its list entry. fernn's velocity (vx, vy)

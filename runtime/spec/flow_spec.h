@@ -12,6 +12,10 @@
 
 namespace fernn {
 
+// How the data a model learns from moves: translating digits (Flowing MNIST, the reference's
+// shifted clips) or turning ones (Rotating MNIST).
+enum class DataMotion { Translation, Rotation };
+
 struct FrameShape {
     int channels, height, width;
 };
@@ -37,6 +41,10 @@ struct FlowSpec {
     int field_size() const;
     // True where convolutions between fields are C_N-steerable (built from escnn's basis).
     bool steerable() const { return group == "rotation"; }
+    // What generated training data must show for this group's flows to matter.
+    DataMotion data_motion() const {
+        return group == "rotation" ? DataMotion::Rotation : DataMotion::Translation;
+    }
     // Human-readable names of the copies in order, e.g. "(-1,0)" or "copy 3".
     std::vector<std::string> labels() const;
     // Canonical JSON of the section (velocity ranges expanded to an explicit list).

@@ -1,6 +1,7 @@
 #include "runtime/spec/spec.h"
 
 #include "runtime/groups/cyclic_basis.h"
+#include "runtime/spec/angular_velocities.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -83,6 +84,11 @@ Spec parse_spec(const json &doc, const JsonSource &source) {
         s.sequence.output_frames = int(seq.integer64("output_frames", limits::frames));
     seq.finish();
 
+    // The data's motion key is the one of the flow group's data: a range of velocities for
+    // translating data, a list of angular velocities for turning data; the other is refused.
+    const bool turning = s.flow.data_motion() == DataMotion::Rotation;
+    const char *motion_key = turning ? "data_angular_velocities" : "data_velocity_range";
+    const char *other_key = turning ? "data_velocity_range" : "data_angular_velocities";
     if (top.has("training")) {
         ObjectReader tr = top.object("training");
         TrainingSpec d;
@@ -94,12 +100,25 @@ Spec parse_spec(const json &doc, const JsonSource &source) {
         s.training.clip_grad_norm = tr.has("clip_grad_norm")
                                         ? tr.number("clip_grad_norm", limits::clip_grad_norm)
                                         : d.clip_grad_norm;
-        s.training.data_velocity_range =
-            tr.has("data_velocity_range")
-                ? int(tr.integer64("data_velocity_range", data_velocity_limits(s.input)))
-                : d.data_velocity_range;
+        if (tr.has(other_key)) {
+            source.fail(tr.path_of(other_key),
+                        std::string("flow group \"") + s.flow.group + "\" trains on " +
+                            (turning ? "turning" : "translating") + " data; allowed: training." +
+                            motion_key);
+        }
+        if (turning) {
+            if (tr.has(motion_key)) {
+                s.training.data_angular_velocities =
+                    read_angular_velocities(tr.raw(motion_key), tr.path_of(motion_key), source);
+            }
+        } else if (tr.has(motion_key)) {
+            s.training.data_velocity_range =
+                int(tr.integer64(motion_key, data_velocity_limits(s.input)));
+        }
         tr.finish();
     }
+    if (turning && s.training.data_angular_velocities.empty())
+        s.training.data_angular_velocities = default_data_angular_velocities();
     // The default range (2) shrinks to what small frames allow; a given one was checked above.
     s.training.data_velocity_range =
         int(std::min<int64_t>(s.training.data_velocity_range, data_velocity_limits(s.input).hi));
@@ -165,6 +184,15 @@ Spec load_spec(const std::string &file, const std::vector<std::string> &sets) {
 json Spec::normalized() const {
     json seq{{"input_frames", sequence.input_frames}};
     if (readout.predicts_frames()) seq["output_frames"] = sequence.output_frames;
+    json train{{"batch", training.batch},
+               {"lr", training.lr},
+               {"epochs", training.epochs},
+               {"clip_grad_norm", training.clip_grad_norm}};
+    if (flow.data_motion() == DataMotion::Rotation) {
+        train["data_angular_velocities"] = training.data_angular_velocities;
+    } else {
+        train["data_velocity_range"] = training.data_velocity_range;
+    }
     return json{
         {"fernn", kSpecVersion},
         {"name", name},
@@ -174,12 +202,7 @@ json Spec::normalized() const {
         {"recurrence", recurrence.normalized()},
         {"readout", readout.normalized()},
         {"sequence", seq},
-        {"training",
-         {{"batch", training.batch},
-          {"lr", training.lr},
-          {"epochs", training.epochs},
-          {"clip_grad_norm", training.clip_grad_norm},
-          {"data_velocity_range", training.data_velocity_range}}},
+        {"training", train},
     };
 }
 

@@ -31,7 +31,10 @@ struct TrainingSpec {
     double lr = 1e-3;
     int epochs = 50;
     double clip_grad_norm = 1.0;  // 0 turns clipping off
+    // Translating data (DataMotion::Translation): velocities in [-d, d]².
     int data_velocity_range = 2;
+    // Turning data (DataMotion::Rotation): angular velocities in degrees per frame.
+    std::vector<int> data_angular_velocities;
 };
 
 struct Spec {

@@ -2,9 +2,11 @@
 // (confusion.csv: row = true class, column = predicted; confusion.png: rows normalized, white =
 // 1); velocity generalization of accuracy: the test data moving with velocities from ranges
 // 0..m (Flowing MNIST: each digit's velocity uniform in [-d, d]²; clips: the reference's
-// per-clip shift with range d), velocity_accuracy.csv. All test data are fixed: the same
+// per-clip shift with range d), velocity_accuracy.csv; for rotation flows accuracy per angular
+// velocity of the turning test digits instead. All test data are fixed: the same
 // sequences for every model and run.
 #include <filesystem>
+#include <functional>
 #include <sstream>
 
 #include "runtime/formats/atomic_file.h"
@@ -76,6 +78,34 @@ void write_confusion(const std::string &out_dir, const std::vector<std::vector<i
     write_gray_png(out_dir + "/confusion.png", K * cell, K * cell, img);
 }
 
+// Accuracy and cross-entropy of the test data drawn with each of `values` set by `vary` (a
+// velocity range, or one angular velocity for every digit): {column: values, "accuracy",
+// "cross_entropy"}, and out_dir/velocity_accuracy.csv with those columns.
+json accuracy_sweep(const SequenceModel<float> &model, Parameters<float> &params,
+                    Statistics<float> &stats, const DataSet &data, const SourceConfig &c,
+                    const std::string &column, const std::vector<int> &values,
+                    const std::function<void(SourceConfig &, int)> &vary, int64_t count, int batch,
+                    const std::string &out_dir) {
+    json accuracy = json::array(), loss = json::array();
+    std::ostringstream csv;
+    csv << column << ",accuracy,cross_entropy\n";
+    Progress progress(int(values.size()), 0, column);
+    for (size_t i = 0; i < values.size(); ++i) {
+        SourceConfig v = c;
+        vary(v, values[i]);
+        v.stream = kVelocityStream + uint64_t(i);
+        const Scores r = score(model, params, stats, *data.source(Split::Test, v), count, batch);
+        const double acc = double(r.correct) / double(r.count), ce = r.loss / double(r.count);
+        accuracy.push_back(acc);
+        loss.push_back(ce);
+        csv << values[i] << "," << acc << "," << ce << "\n";
+        progress.update(int(i + 1), column + " " + std::to_string(values[i]));
+    }
+    progress.finish();
+    write_file_atomically(out_dir + "/velocity_accuracy.csv", csv.str());
+    return json{{column, values}, {"accuracy", accuracy}, {"cross_entropy", loss}};
+}
+
 }  // namespace
 
 json evaluate_classifier(const SequenceModel<float> &model, const ModelWeights<float> &weights,
@@ -96,7 +126,7 @@ json evaluate_classifier(const SequenceModel<float> &model, const ModelWeights<f
                  {"settings", s.to_json()},
                  {"dataset", data->name()}};
 
-    SourceConfig c = source_config(spec, s.velocity_range);
+    SourceConfig c = source_config(spec, s.velocity_range, s.angular_velocities);
     c.seed = kSplitSeed;
     c.stream = kTestStream;
     const Scores test = score(model, params, stats, *data->source(Split::Test, c), count, s.batch);
@@ -109,30 +139,30 @@ json evaluate_classifier(const SequenceModel<float> &model, const ModelWeights<f
                  results["test_accuracy"].get<double>(), results["test_loss"].get<double>(),
                  (long long)test.count);
 
-    const int vmax = s.velocity_max >= 0 ? s.velocity_max : 3;
-    json ranges = json::array(), accuracy = json::array(), loss = json::array();
-    std::ostringstream csv;
-    csv << "velocity_range,accuracy,cross_entropy\n";
-    Progress progress(vmax + 1, 0, "range");
-    for (int d = 0; d <= vmax; ++d) {
-        SourceConfig v = source_config(spec, d);
-        v.seed = kSplitSeed;
-        v.stream = kVelocityStream + uint64_t(d);
-        const Scores r = score(model, params, stats, *data->source(Split::Test, v), count, s.batch);
-        const double acc = double(r.correct) / double(r.count), ce = r.loss / double(r.count);
-        ranges.push_back(d);
-        accuracy.push_back(acc);
-        loss.push_back(ce);
-        csv << d << "," << acc << "," << ce << "\n";
-        progress.update(d + 1, "range " + std::to_string(d));
+    if (c.motion == DataMotion::Rotation) {
+        if (clips) {
+            // Clips are not turned (only translations are applied to them): nothing to sweep.
+            std::fprintf(stderr, "clips are not turned: no angular velocity sweep\n");
+        } else {
+            json sweep = accuracy_sweep(
+                model, params, stats, *data, c, "omega", s.test_angular_velocities,
+                [](SourceConfig &v, int w) { v.fixed_angular_velocity = w; }, count, s.batch,
+                out_dir);
+            sweep["train_velocities"] = s.angular_velocities;
+            sweep["sequences_per_velocity"] = count;
+            results["angular_velocity_accuracy"] = sweep;
+        }
+    } else {
+        const int vmax = s.velocity_max >= 0 ? s.velocity_max : 3;
+        std::vector<int> ranges;
+        for (int d = 0; d <= vmax; ++d) ranges.push_back(d);
+        json sweep = accuracy_sweep(
+            model, params, stats, *data, c, "velocity_range", ranges,
+            [](SourceConfig &v, int d) { v.velocity_range = d; }, count, s.batch, out_dir);
+        sweep["train_range"] = s.velocity_range;
+        sweep["sequences_per_range"] = count;
+        results["velocity_accuracy"] = sweep;
     }
-    progress.finish();
-    results["velocity_accuracy"] = {{"velocity_range", ranges},
-                                    {"accuracy", accuracy},
-                                    {"cross_entropy", loss},
-                                    {"train_range", s.velocity_range},
-                                    {"sequences_per_range", count}};
-    write_file_atomically(out_dir + "/velocity_accuracy.csv", csv.str());
     write_file_atomically(out_dir + "/results.json", results.dump(2) + "\n");
     return results;
 }

@@ -7,6 +7,15 @@
 namespace fernn {
 
 void check_settings(const TrainSettings &t, const Spec &spec, const std::string &where) {
+    const bool turning = spec.flow.data_motion() == DataMotion::Rotation;
+    if (turning != !t.angular_velocities.empty()) {
+        throw InputError(where + ": flow group \"" + spec.flow.group + "\" trains on " +
+                         (turning ? "turning data: give data angular velocities"
+                                  : "translating data: data angular velocities do not apply") +
+                         " (--data-angular-velocities / training.data_angular_velocities are for "
+                         "rotation flows, --data-velocity-range / training.data_velocity_range "
+                         "for the others)");
+    }
     const Limits<int64_t> range = data_velocity_limits(spec.input);
     if (t.velocity_range > range.hi) {
         throw InputError(where + ": data velocity range " + std::to_string(t.velocity_range) +

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "runtime/spec/json_reader.h"
 
@@ -16,7 +17,10 @@ struct TrainSettings {
     double lr = 1e-3;
     double clip_grad_norm = 1.0;
     uint64_t seed = 0;
+    // How the training data move: translating data use velocity_range; turning data (rotation
+    // flows) the angular velocities, which are then non-empty. run.json records the one in use.
     int velocity_range = 2;
+    std::vector<int> angular_velocities;
     int64_t val_every = 0;  // steps between validations and checkpoints; 0: once per epoch
     int val_sequences = 256;
 

@@ -211,15 +211,17 @@ int64_t steps_per_epoch(const DataSet &data, int batch) {
     return (data.count(Split::Train) + batch - 1) / batch;
 }
 
-SourceConfig source_config(const Spec &spec, int velocity_range) {
+SourceConfig source_config(const Spec &spec, int velocity_range,
+                           const std::vector<int> &angular_velocities) {
     SourceConfig c;
     c.frames = spec.sequence.input_frames + spec.sequence.output_frames;
     c.channels = spec.input.channels;
     c.height = spec.input.height;
     c.width = spec.input.width;
     c.labels = spec.readout.kind == "classes";
+    c.motion = spec.flow.data_motion();
     c.velocity_range = velocity_range;
-    c.flow = spec.flow.group;
+    c.angular_velocities = angular_velocities;
     return c;
 }
 
@@ -251,7 +253,7 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
     if (threads > 0) library->set_threads(threads);
     const int t_in = spec.sequence.input_frames, t_out = spec.sequence.output_frames;
     const bool classes = spec.readout.kind == "classes";
-    SourceConfig train_config = source_config(spec, t.velocity_range), val_config = train_config;
+    SourceConfig train_config = source_config(spec, t.velocity_range, t.angular_velocities), val_config = train_config;
     train_config.seed = t.seed;
     train_config.stream = kTrainStream;
     train_config.flips = true;  // clips: random horizontal flips, as the reference trains

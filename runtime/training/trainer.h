@@ -54,7 +54,9 @@ TrainReport train(const Spec &spec, const TrainSettings &settings, const DataSet
 // Epochs → steps: one epoch is ceil(training digits or clips / batch) steps.
 int64_t steps_per_epoch(const DataSet &data, int batch);
 
-// What a model reads from a source: its frames (T_in + T_out), shape, labels (classes).
-SourceConfig source_config(const Spec &spec, int velocity_range);
+// What a model reads from a source: its frames (T_in + T_out), shape, labels (classes), and
+// the data's motion (the flow group's), here the run's or evaluation's velocities.
+SourceConfig source_config(const Spec &spec, int velocity_range,
+                           const std::vector<int> &angular_velocities);
 
 }  // namespace fernn

@@ -335,8 +335,8 @@ TEST_F(Cli, EquivarianceChecksTheTheoremOnTheSpecsModel) {
 }
 
 // Clips of turning digits (`data sample --angular-velocities`) train a rotation model as they
-// are (the shifts of translation models' clips are not applied); generated Rotating MNIST is
-// tested in train_test.cpp.
+// are (the shifts of translation models' clips are not applied), and `encode` gives its hidden
+// states; generated Rotating MNIST is tested in train_test.cpp.
 TEST_F(Cli, RotationModelsTrainOnClipsOfTurningDigits) {
     const std::string spec = write_spec("rotation.json", test::tiny_rotation_json());
     Result r = fernn_cli("data sample --data fashion-mnist --split train --count 4 --frames 5 "
@@ -352,4 +352,12 @@ TEST_F(Cli, RotationModelsTrainOnClipsOfTurningDigits) {
                   path("run"));
     EXPECT_EQ(r.code, 0) << r.output;
     EXPECT_TRUE(fs::exists(path("run/last.safetensors"))) << r.output;
+    // The hidden states of a rotation model: (B, T, |V|, fields·N, H, W), copies by angle.
+    write_npy(path("x.npy"), test::random_array<float>({2, 3, 1, 7, 7}, 1));
+    r = fernn_cli("encode --run " + path("run") + " --input " + path("x.npy") + " --output " +
+                  path("h.npy"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(read_npy<float>(path("h.npy")).shape, (std::vector<int64_t>{2, 3, 4, 8, 7, 7}));
+    EXPECT_NE(r.output.find("copy order (axis 2): 0deg 90deg 180deg 270deg"), std::string::npos)
+        << r.output;
 }

@@ -474,3 +474,34 @@ TEST_F(Train, RotationModelsTrainAndEvaluateOnRotatingMnist) {
     EXPECT_EQ(r.code, 2) << r.output;
     EXPECT_FALSE(fs::exists(path("eval2")));
 }
+
+// A rotation classifier learns from one turning digit per sequence and is tested per angular
+// velocity (velocity_accuracy.csv: omega, accuracy, cross-entropy).
+TEST_F(Train, RotationClassifierIsTestedPerAngularVelocity) {
+    const std::string spec = path("rotation_classes.json");
+    std::ofstream(spec) << R"({"fernn": 2, "name": "tiny_rotation_classes",
+      "input": {"channels": 1, "height": 7, "width": 7},
+      "flow": {"group": "rotation", "orientations": 4, "velocities": [0, 90],
+               "boundary": "zeros", "interpolation": "bilinear"},
+      "lifting": {"kernel": 3},
+      "recurrence": {"channels": 2, "kernel": 3, "activation": "relu"},
+      "readout": {"kind": "classes", "classes": 10, "pool": "max", "time": "last",
+                  "space": "mean"},
+      "sequence": {"input_frames": 3},
+      "training": {"data_angular_velocities": [0, 90]}})";
+    Result r = fernn_cli("train " + spec + " --data fashion-mnist --batch 8 --steps 4 "
+                         "--val-sequences 16 --out " + path("r"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = fernn_cli("eval --run " + path("r") + " --out " + path("eval") +
+                  " --sequences 16 --test-angular-velocities 0 45 90");
+    ASSERT_EQ(r.code, 0) << r.output;
+    const json res = read_json_file(path("eval/results.json"));
+    const json &va = res["angular_velocity_accuracy"];
+    EXPECT_EQ(va["omega"], json::parse("[0, 45, 90]"));
+    EXPECT_EQ(va["train_velocities"], json::parse("[0, 90]"));
+    ASSERT_EQ(va["accuracy"].size(), 3u);
+    for (const json &a : va["accuracy"]) EXPECT_TRUE(a >= 0.0 && a <= 1.0) << a;
+    EXPECT_EQ(read_file_bytes(path("eval/velocity_accuracy.csv")).substr(0, 29),
+              "omega,accuracy,cross_entropy\n");
+    EXPECT_TRUE(fs::exists(path("eval/velocity_accuracy.png")));
+}

@@ -97,19 +97,19 @@ def main():
     print(f"wrote {args.out_dir}/length_generalization.png and velocity_generalization.png")
 
 
-def shade_training(ax, velocities, label):
-    """Shades the span of the training data's angular velocities (a band per contiguous run)."""
-    v = sorted(velocities)
-    step = min((b - a for a, b in zip(v, v[1:])), default=10)
-    start = prev = v[0]
-    first = True
-    for w in v[1:] + [None]:
-        if w is None or w - prev > step:
-            ax.axvspan(start - step / 2, prev + step / 2, color="gray", alpha=0.15,
-                       label=label if first else None)
-            first = False
-            start = w
-        prev = w
+def shade_training(ax, velocities, grid, label):
+    """Shades each training angular velocity as wide as one step of the test grid, so a test
+    velocity between two training ones stays unshaded; neighbours merge into one band."""
+    grid = sorted(grid)
+    half = min((b - a for a, b in zip(grid, grid[1:])), default=10) / 2
+    bands = []
+    for v in sorted(velocities):
+        if bands and v - half <= bands[-1][1]:
+            bands[-1][1] = v + half
+        else:
+            bands.append([v - half, v + half])
+    for i, (lo, hi) in enumerate(bands):
+        ax.axvspan(lo, hi, color="gray", alpha=0.15, label=label if i == 0 else None)
 
 
 def line_figure(path, curves, mark, xlabel, ylabel, title, ylim=None):
@@ -136,7 +136,7 @@ def plot_angular(out_dir, runs, labels):
     line_figure(os.path.join(out_dir, "velocity_generalization.png"),
                 [(r[key]["omega"], r[key]["mse"], label) for r, label in zip(runs, labels)],
                 lambda ax: shade_training(ax, runs[0][key]["train_velocities"],
-                                          "training velocities"),
+                                          runs[0][key]["omega"], "training velocities"),
                 "angular velocity ω (degrees / frame), both digits", "test MSE",
                 "Angular velocity generalization")
 
@@ -179,7 +179,7 @@ def plot_classifiers(out_dir, runs, labels):
         line_figure(path, [(r[key]["omega"], r[key]["accuracy"], label)
                            for r, label in zip(runs, labels)],
                     lambda ax: shade_training(ax, runs[0][key]["train_velocities"],
-                                              "training velocities"),
+                                              runs[0][key]["omega"], "training velocities"),
                     "angular velocity ω (degrees / frame)", "test accuracy",
                     "Angular velocity generalization", (0, 1))
     elif all("velocity_accuracy" in r for r in runs):

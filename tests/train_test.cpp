@@ -473,6 +473,22 @@ TEST_F(Train, RotationModelsTrainAndEvaluateOnRotatingMnist) {
     r = fernn_cli("eval --run " + path("r") + " --out " + path("eval2") + " --velocity-max 2");
     EXPECT_EQ(r.code, 2) << r.output;
     EXPECT_FALSE(fs::exists(path("eval2")));
+
+    // A run of the same model with other sequence lengths shares the compiled library, and its
+    // evaluation uses the run's lengths, not those of the spec that compiled the library.
+    r = fernn_cli("train " + std::string(FERNN_SOURCE_DIR) + "/tests/specs/tiny_rotation.json" +
+                  " --set sequence.input_frames=4 --set sequence.output_frames=5" + data +
+                  " --steps 2 --out " + path("long"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = fernn_cli("eval --run " + path("long") + " --out " + path("eval_long") +
+                  " --sequences 4 --length-frames 6 --velocity-sequences 2 --batch 4"
+                  " --test-angular-velocities 0");
+    ASSERT_EQ(r.code, 0) << r.output;
+    const json long_res = read_json_file(path("eval_long/results.json"));
+    EXPECT_EQ(long_res["spec"]["sequence"]["input_frames"], 4);
+    EXPECT_EQ(long_res["length_generalization"]["train_frames"], 5);
+    EXPECT_EQ(read_npy<float>(path("eval_long/strip.npy")).shape,
+              (std::vector<int64_t>{4, 3, 5, 1, 7, 7}));
 }
 
 // A rotation classifier learns from one turning digit per sequence and is tested per angular

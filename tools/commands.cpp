@@ -29,12 +29,9 @@ std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec
     const std::string dir =
         a.model_dir.empty() ? compiled_model_dir(spec, target, a.precision) : a.model_dir;
     auto lib = ModelLibrary::open(dir);
-    const std::string compiled = lib->manifest().value("model_hash", "");
-    if (compiled != spec.model_hash()) {
-        throw InputError(dir + ": compiled from another model (model hash " + compiled + ") than " +
-                         (a.spec.empty() ? a.run + "/run.json" : a.spec) + " (" + spec.model_hash() +
-                         "); recompile it or pass its spec");
-    }
+    // The same model, refused otherwise; the caller's sequence lengths (e.g. a run's), not
+    // those of the spec that compiled it first.
+    lib->use_spec(spec);
     if (a.threads > 0) lib->set_threads(a.threads);
     lib->use_device(a.device);
     return lib;

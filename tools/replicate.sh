@@ -5,6 +5,7 @@
 #   tools/replicate.sh [OUT]   (environment: MODELS, HIDDEN, STEPS, BATCH)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/replicate_common.sh
 out="${1:-out/replication}"
 models="${MODELS:-grnn fernn_v1 fernn_v2}"
 hidden="${HIDDEN:-16}"
@@ -13,12 +14,8 @@ batch="${BATCH:-16}"
 mkdir -p "$out"
 evals=()
 for m in $models; do
-  if [ -f "$out/$m/run.json" ]; then
-    build/fernn train --resume "$out/$m" --steps "$steps"  # finishes an interrupted run; no-op when done
-  else
-    build/fernn train "specs/$m.json" --set "recurrence.channels=$hidden" --out "$out/$m" \
-      --steps "$steps" --batch "$batch" --data-velocity-range 1 --val-every 250 --val-sequences 256 --seed 0
-  fi
+  train_or_resume "$out/$m" "$steps" "specs/$m.json" --set "recurrence.channels=$hidden" \
+    --batch "$batch" --data-velocity-range 1 --val-every 250 --val-sequences 256 --seed 0
   build/fernn eval --run "$out/$m" --out "$out/$m/eval" --sequences 256 --velocity-sequences 32 --no-plots
   evals+=("$out/$m/eval")
 done

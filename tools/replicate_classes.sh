@@ -7,6 +7,7 @@
 #   tools/replicate_classes.sh [OUT]   (environment: MODELS, STEPS, BATCH, LR)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/replicate_common.sh
 out="${1:-out/replication_classes}"
 models="${MODELS:-digits_grnn digits_grnn_plus digits_fernn_v1}"
 steps="${STEPS:-1500}"
@@ -15,12 +16,8 @@ lr="${LR:-3e-3}"  # one rate for all three at this reduced scale (the reference:
 mkdir -p "$out"
 evals=()
 for m in $models; do
-  if [ -f "$out/$m/run.json" ]; then
-    build/fernn train --resume "$out/$m" --steps "$steps"  # finishes an interrupted run; no-op when done
-  else
-    build/fernn train "specs/$m.json" --out "$out/$m" --steps "$steps" --batch "$batch" --lr "$lr" \
-      --data-velocity-range 1 --val-every 250 --val-sequences 512 --seed 0
-  fi
+  train_or_resume "$out/$m" "$steps" "specs/$m.json" --batch "$batch" --lr "$lr" \
+    --data-velocity-range 1 --val-every 250 --val-sequences 512 --seed 0
   build/fernn eval --run "$out/$m" --out "$out/$m/eval" --sequences 1000 --velocity-max 3 --no-plots
   evals+=("$out/$m/eval")
 done

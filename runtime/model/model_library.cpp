@@ -56,6 +56,15 @@ F symbol(void *handle, const std::string &name, const std::string &library) {
 
 }  // namespace
 
+void ModelLibrary::use_spec(const Spec &spec) {
+    if (spec.model_hash() != spec_.model_hash()) {
+        throw InputError(dir_ + ": compiled from another model (model hash " +
+                         spec_.model_hash() + ") than " + spec.file + " (" + spec.model_hash() +
+                         "); recompile it or pass its spec");
+    }
+    spec_ = spec;
+}
+
 std::shared_ptr<ModelLibrary> ModelLibrary::open(const std::string &dir) {
     std::string manifest_path;
     if (!fs::is_directory(dir)) throw InputError(dir + ": not a compiled model directory");

@@ -38,8 +38,13 @@ class ModelLibrary {
 
     const json &manifest() const { return manifest_; }
     const std::string &dir() const { return dir_; }
-    // The spec the library was compiled from (sequence and training as recorded).
+    // The spec the library runs: the one it was compiled from, or the one use_spec gave.
     const Spec &spec() const { return spec_; }
+    // Runs for `spec`, which must have the compiled model's hash: its sequence lengths and
+    // training defaults are not part of the library (the model hash leaves them out), so one
+    // compiled model serves every spec that differs only there, and the caller's must be used,
+    // not those of whichever spec compiled the library first. Throws InputError otherwise.
+    void use_spec(const Spec &spec);
     // The plan of that spec; the manifest's record of it must be the same.
     const ModelPlan &plan() const { return plan_; }
     bool is_float64() const { return float64_; }

@@ -7,6 +7,7 @@
 #   (environment: N, FIELDS, STEPS, BATCH, FRAMES, TRAIN_OMEGA, TEST_OMEGA)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/replicate_common.sh
 out="${1:-out/replication_rotation}"
 n="${N:-12}"                       # orientations: velocities are multiples of 360/N
 fields="${FIELDS:-2}"              # hidden fields of N orientation channels
@@ -25,17 +26,13 @@ models="grnn fernn_v1r fernn_v2r"
 mkdir -p "$out"
 evals=()
 for m in $models; do
-  if [ -f "$out/$m/run.json" ]; then
-    build/fernn train --resume "$out/$m" --steps "$steps"  # finishes an interrupted run; no-op when done
-  else
-    # shellcheck disable=SC2086  # the angular velocities are separate arguments
-    build/fernn train specs/rotating_fernn.json --set "name=rot_$m" \
-      --set "flow.orientations=$n" --set "flow.velocities=${velocities[$m]}" \
-      --set "recurrence.channels=$fields" \
-      --set "sequence.input_frames=$frames" --set "sequence.output_frames=$frames" \
-      --out "$out/$m" --steps "$steps" --batch "$batch" --lr 1e-3 \
-      --data-angular-velocities $train_omega --val-every 200 --val-sequences 256 --seed 0
-  fi
+  # shellcheck disable=SC2086  # the angular velocities are separate arguments
+  train_or_resume "$out/$m" "$steps" specs/rotating_fernn.json --set "name=rot_$m" \
+    --set "flow.orientations=$n" --set "flow.velocities=${velocities[$m]}" \
+    --set "recurrence.channels=$fields" \
+    --set "sequence.input_frames=$frames" --set "sequence.output_frames=$frames" \
+    --batch "$batch" --lr 1e-3 --data-angular-velocities $train_omega \
+    --val-every 200 --val-sequences 256 --seed 0
   # shellcheck disable=SC2086
   build/fernn eval --run "$out/$m" --out "$out/$m/eval" --sequences 128 --velocity-sequences 32 \
     --test-angular-velocities $test_omega --no-plots

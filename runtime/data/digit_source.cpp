@@ -30,11 +30,9 @@ class DigitSource : public SequenceSource {
 
     SequenceBatch batch(uint64_t first, int count) const override {
         SequenceBatch b;
-        b.frames = gen_.batch(first, count);
-        if (labels_) {
-            for (int i = 0; i < count; ++i)
-                b.labels.push_back(digits_.labels[size_t(gen_.recipe(first + uint64_t(i)).digit[0])]);
-        }
+        b.frames = gen_.batch(first, count, [&](const auto &recipe) {
+            if (labels_) b.labels.push_back(digits_.labels[size_t(recipe.digit[0])]);
+        });
         return b;
     }
 

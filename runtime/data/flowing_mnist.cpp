@@ -61,10 +61,15 @@ void FlowingMnist::render(const SequenceRecipe &r, float *out) const {
     }
 }
 
-Array<float> FlowingMnist::batch(uint64_t first, int count) const {
+Array<float> FlowingMnist::batch(uint64_t first, int count,
+                          const std::function<void(const SequenceRecipe &)> &seen) const {
     Array<float> out({count, config_.frames, 1, config_.height, config_.width});
     const size_t per = size_t(config_.frames) * config_.height * config_.width;
-    for (int i = 0; i < count; ++i) render(recipe(first + i), out.data.data() + per * i);
+    for (int i = 0; i < count; ++i) {
+        const SequenceRecipe r = recipe(first + uint64_t(i));
+        if (seen) seen(r);
+        render(r, out.data.data() + per * size_t(i));
+    }
     return out;
 }
 

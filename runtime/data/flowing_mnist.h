@@ -9,6 +9,7 @@
 // any order, in parallel, and a resumed run sees exactly the same data.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <utility>
 
@@ -40,7 +41,9 @@ class FlowingMnist {
     // Writes the (frames, 1, height, width) sequence into out.
     void render(const SequenceRecipe &recipe, float *out) const;
     // Sequences first .. first+count-1 as (count, frames, 1, height, width).
-    Array<float> batch(uint64_t first, int count) const;
+    // `seen`, when given, gets each sequence's recipe (e.g. for its labels) as it is drawn.
+    Array<float> batch(uint64_t first, int count,
+                       const std::function<void(const SequenceRecipe &)> &seen = nullptr) const;
 
     const FlowingMnistConfig &config() const { return config_; }
 

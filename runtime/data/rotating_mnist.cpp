@@ -71,10 +71,15 @@ void RotatingMnist::render(const RotationRecipe &r, float *out) const {
     }
 }
 
-Array<float> RotatingMnist::batch(uint64_t first, int count) const {
+Array<float> RotatingMnist::batch(uint64_t first, int count,
+                          const std::function<void(const RotationRecipe &)> &seen) const {
     Array<float> out({count, config_.frames, 1, config_.size, config_.size});
     const size_t per = size_t(config_.frames) * config_.size * config_.size;
-    for (int i = 0; i < count; ++i) render(recipe(first + i), out.data.data() + per * i);
+    for (int i = 0; i < count; ++i) {
+        const RotationRecipe r = recipe(first + uint64_t(i));
+        if (seen) seen(r);
+        render(r, out.data.data() + per * size_t(i));
+    }
     return out;
 }
 

@@ -9,6 +9,7 @@
 // Sequence i of a stream is a pure function of (seed, stream, i), as Flowing MNIST's.
 #pragma once
 
+#include <functional>
 #include <optional>
 
 #include "runtime/data/digits.h"
@@ -39,7 +40,9 @@ class RotatingMnist {
     // Writes the (frames, 1, size, size) sequence into out.
     void render(const RotationRecipe &recipe, float *out) const;
     // Sequences first .. first+count-1 as (count, frames, 1, size, size).
-    Array<float> batch(uint64_t first, int count) const;
+    // `seen`, when given, gets each sequence's recipe (e.g. for its labels) as it is drawn.
+    Array<float> batch(uint64_t first, int count,
+                       const std::function<void(const RotationRecipe &)> &seen = nullptr) const;
 
     const RotatingMnistConfig &config() const { return config_; }
 

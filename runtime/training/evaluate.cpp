@@ -178,12 +178,17 @@ json evaluate(const SequenceModel<float> &model, const ModelWeights<float> &weig
                    frames_out);
     };
 
+    // The mean over sequences and predicted frames of a run at the training horizon.
+    auto mean_mse = [&](const Run &r) {
+        double m = 0;
+        for (const auto &e : r.errors)
+            for (double x : e) m += x;
+        return m / (double(r.errors.size()) * t_out);
+    };
+
     // Test MSE at the training horizon.
     const Run test = sequences(cfg, kTestStream, s.sequences, t_out);
-    double total = 0;
-    for (const auto &e : test.errors)
-        for (double v : e) total += v;
-    results["test_mse"] = total / (double(test.errors.size()) * t_out);
+    results["test_mse"] = mean_mse(test);
     results["test_sequences"] = test.errors.size();
     results["strip"] = write_strip(out_dir, test, s.strip_sequences);
     std::fprintf(stderr, "test MSE %.6f over %zu sequences\n", results["test_mse"].get<double>(),
@@ -218,12 +223,6 @@ json evaluate(const SequenceModel<float> &model, const ModelWeights<float> &weig
 
     // Velocity generalization: both digits at one velocity, a grid reaching past the training
     // data's.
-    auto mean_mse = [&](const Run &r) {
-        double m = 0;
-        for (const auto &e : r.errors)
-            for (double x : e) m += x;
-        return m / (double(r.errors.size()) * t_out);
-    };
     std::ostringstream vcsv;
     if (cfg.motion == DataMotion::Rotation) {
         const std::vector<int> &omegas = s.test_angular_velocities;

@@ -8,8 +8,6 @@ namespace {
 
 Type element_type(Element e, Type model) {
     switch (e) {
-        case Element::Int32:
-            return Halide::Int(32);
         case Element::Float64:
             return Halide::Float(64);
         case Element::Model:

@@ -37,6 +37,7 @@ constexpr std::array<Entry, kOpCount> kBuilders{{
     {Op::ReadoutForward, build_readout_forward},
     {Op::ReadoutBackward, build_readout_backward},
     {Op::FrameLoss, build_frame_loss},
+    {Op::FrameLossGradient, build_frame_loss_gradient},
     {Op::PoolForward, build_pool_forward},
     {Op::PoolBackward, build_pool_backward},
     {Op::ClassifierForward, build_classifier_forward},

@@ -17,8 +17,10 @@ namespace fernn {
 // cache and tells stale schedule records apart.
 //   3: first-step pipelines; 4: pipelines from the model plan (lifting and layer inputs as
 //   conv stacks of their own, stacked layers, BatchNorm, learned flows, the classes head);
-//   5: float32 tanh in vectorizable arithmetic (generators/activation.cpp).
-constexpr int kAlgorithmVersion = 5;
+//   5: float32 tanh in vectorizable arithmetic (generators/activation.cpp); 6: the heads'
+//   backwards start from the gradient of the outputs (d_pred, d_logits), the MSE's gradient
+//   in a pipeline of its own.
+constexpr int kAlgorithmVersion = 6;
 
 }  // namespace fernn
 

@@ -69,23 +69,9 @@ void build_classifier_backward(const Spec &spec, const Block &block, PipelineBui
     const int channels = spec.top_channels(), classes = spec.readout.classes.classes;
     const Type t = b.type();
     const Func weight = b.param(block.params.at(0));
-    const Func logits = b.in(arg::logits), labels = b.in(arg::labels), feat = b.in(arg::feat_sum);
-    const Expr time_scale = b.scalar(arg::time_scale), loss_scale = b.scalar(arg::loss_scale);
+    const Func d_logits = b.in(arg::d_logits), feat = b.in(arg::feat_sum);
+    const Expr time_scale = b.scalar(arg::time_scale);
     Stages &stages = b.stages();
-    // Softmax with the maximum subtracted, as log_softmax does.
-    RDom rk(0, classes, "ce_rk");
-    Func top("ce_max"), total("ce_sum");
-    top(d.b) = logits(0, d.b);
-    top(d.b) = Halide::max(top(d.b), logits(rk, d.b));
-    total(d.b) = Halide::cast(t, 0);
-    total(d.b) += Halide::exp(logits(rk, d.b) - top(d.b));
-    stages.roots.push_back({top, RootStage::Small, 1});
-    stages.roots.push_back({total, RootStage::Small, 1});
-    Func d_logits("d_logits");
-    const Expr onehot = Halide::select(labels(d.b) == d.c, Halide::cast(t, 1), Halide::cast(t, 0));
-    d_logits(d.c, d.b) =
-        loss_scale * (Halide::exp(logits(d.c, d.b) - top(d.b)) / total(d.b) - onehot);
-    stages.roots.push_back({d_logits, RootStage::Small, classes});
 
     RDom rb(0, b.batch(), "fc_rb");
     Func d_weight(b.grad_name(block.params.at(0)));  // (c, k)

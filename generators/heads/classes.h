@@ -5,10 +5,11 @@
 //   pool_backward       h, d_feat, d_h_carry -> d_h (= carry + the pooling's share)
 //   classifier_forward  feat_sum (B, C), time_scale -> logits (B, K)
 //                       (feat_sum: one step's feat, or the sum over steps with time_scale 1/T)
-//   classifier_backward feat_sum, logits, labels, time_scale, loss_scale
+//   classifier_backward feat_sum, d_logits, time_scale
 //                       -> d_feat (what each step's feat receives), grads of fc.weight, fc.bias
-// The loss is mean cross-entropy: d logits = loss_scale · (softmax(logits) − onehot(label)),
-// loss_scale = 1/B. The loss value itself the runtime takes from the logits.
+// The backward starts from d_logits, the gradient of any loss: the runtime computes the
+// built-in mean cross-entropy's, (softmax(logits) − onehot(label)) / B, from the logits it
+// reads back for the loss value; the C API takes a caller's.
 #pragma once
 
 #include "generators/pipeline_builder.h"

@@ -52,10 +52,7 @@ void build_readout_backward(const Spec &spec, const Block &block, PipelineBuilde
     const Frame frame{spec.input.width, spec.input.height};
     const Padding padding = padding_from(spec.flow.boundary);
     Stages &stages = b.stages();
-    Func d_out("d_pred");  // gradient at the output of layer i
-    d_out(d.c, d.x, d.y, d.b) = b.scalar(arg::grad_scale) * (b.in(arg::pred)(d.c, d.x, d.y, d.b) -
-                                                             b.in(arg::target)(d.c, d.x, d.y, d.b));
-    stages.roots.push_back({d_out, RootStage::Frame, r.channels});
+    Func d_out = b.in(arg::d_pred);  // gradient at the output of layer i
     for (int i = r.decoder_layers; i >= 0; --i) {
         const bool last = i == r.decoder_layers;
         const int out_channels = last ? r.channels : channels;
@@ -105,6 +102,15 @@ void build_frame_loss(const Spec &spec, const Block &, PipelineBuilder &b) {
     sse() = Halide::cast(b.type(), 0);
     sse() += rows(rr.x, rr.y);
     b.out(sse);
+}
+
+void build_frame_loss_gradient(const Spec &spec, const Block &, PipelineBuilder &b) {
+    const Dims &d = dims();
+    Func d_pred(arg::d_pred);
+    d_pred(d.c, d.x, d.y, d.b) = b.scalar(arg::grad_scale) * (b.in(arg::pred)(d.c, d.x, d.y, d.b) -
+                                                              b.in(arg::target)(d.c, d.x, d.y, d.b));
+    b.stages().roots.push_back({d_pred, RootStage::Frame, spec.readout.frames.channels});
+    b.out(d_pred);
 }
 
 }  // namespace fernn::gen

@@ -70,6 +70,18 @@ struct Array {
     int64_t numel() const { return static_cast<int64_t>(data.size()); }
 };
 
+// A dense, C-ordered n-d array someone else owns (an Array, or a caller's memory through the
+// C API): what the model reads its inputs from without a copy.
+template <typename T>
+struct ArrayView {
+    const T *data = nullptr;
+    std::vector<int64_t> shape;
+
+    ArrayView() = default;
+    ArrayView(const Array<T> &a) : data(a.data.data()), shape(a.shape) {}  // NOLINT: implicit
+    ArrayView(const T *d, std::vector<int64_t> s) : data(d), shape(std::move(s)) {}
+};
+
 // "(2, 3, 28, 28)" for messages.
 std::string shape_text(const std::vector<int64_t> &shape);
 

@@ -221,6 +221,8 @@ void save_parameters(const std::string &path, const ParameterSet<T> &params,
     template ModelWeights<T> load_checkpoint<T>(const std::string &, const ModelPlan &,       \
                                                 const std::string &);                         \
     template TensorFile<T> checkpoint_tensors<T>(const ModelPlan &, const ModelWeights<T> &); \
+    template Array<T> expand_derived<T>(const ModelPlan &, const DerivedInfo &,               \
+                                        const ParameterSet<T> &);                             \
     template void save_checkpoint<T>(                                                         \
         const std::string &, const ModelPlan &, const ModelWeights<T> &,                      \
         const std::map<std::string, std::string> &, const std::string &);                     \

@@ -65,6 +65,10 @@ template <typename T>
 void save_parameters(const std::string &path, const ParameterSet<T> &params,
                      const std::map<std::string, std::string> &metadata, const std::string &dtype);
 
+// A derived tensor (escnn's `filter` of a steerable conv) from the parameters it expands.
+template <typename T>
+Array<T> expand_derived(const ModelPlan &plan, const DerivedInfo &d, const ParameterSet<T> &p);
+
 // The tensors of a checkpoint file, for writers that add their own (the trainer's Adam state).
 template <typename T>
 TensorFile<T> checkpoint_tensors(const ModelPlan &plan, const ModelWeights<T> &w);

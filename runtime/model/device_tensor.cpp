@@ -53,6 +53,16 @@ Tensor<T>::Tensor(const ModelLibrary &lib, std::vector<int> extents)
 }
 
 template <typename T>
+Tensor<T> Tensor<T>::wrap(const ModelLibrary &lib, T *host, std::vector<int> extents) {
+    if (lib.device_interface()) throw std::logic_error("Tensor::wrap: host memory on a device");
+    Tensor<T> t;
+    t.lib_ = &lib;
+    t.describe(host, extents);
+    t.is_view_ = true;
+    return t;
+}
+
+template <typename T>
 Tensor<T>::~Tensor() {
     release();
 }
@@ -175,6 +185,5 @@ Tensor<T> Tensor<T>::view(size_t offset, std::vector<int> extents) {
 
 template class Tensor<float>;
 template class Tensor<double>;
-template class Tensor<int32_t>;
 
 }  // namespace fernn

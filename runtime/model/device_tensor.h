@@ -21,6 +21,9 @@ class Tensor {
     Tensor() = default;
     // Allocates extents (innermost first) on the library's current device; contents undefined.
     Tensor(const ModelLibrary &lib, std::vector<int> extents);
+    // CPU memory someone else owns (a C API caller's), read and written in place; a view, so
+    // nothing is freed or pooled. Throws std::logic_error when lib runs on a device.
+    static Tensor wrap(const ModelLibrary &lib, T *host, std::vector<int> extents);
     ~Tensor();
     Tensor(Tensor &&other) noexcept;
     Tensor &operator=(Tensor &&other) noexcept;

@@ -7,10 +7,25 @@ namespace fernn {
 template <typename T>
 template <typename Info>
 FlatTensors<T>::FlatTensors(const ModelLibrary &lib, const std::vector<Info> &entries) {
-    int64_t total = 0;
-    for (const auto &e : entries) total = std::max(total, e.offset + e.numel());
+    const int64_t total = flat_size(entries);
     if (total == 0) return;  // e.g. no BatchNorm: nothing to allocate
     flat_ = Tensor<T>(lib, {int(total)});
+    make_views(entries);
+}
+
+template <typename T>
+template <typename Info>
+FlatTensors<T>::FlatTensors(const ModelLibrary &lib, const std::vector<Info> &entries,
+                            T *external) {
+    const int64_t total = flat_size(entries);
+    if (total == 0) return;
+    flat_ = Tensor<T>::wrap(lib, external, {int(total)});
+    make_views(entries);
+}
+
+template <typename T>
+template <typename Info>
+void FlatTensors<T>::make_views(const std::vector<Info> &entries) {
     for (const auto &e : entries) {
         std::vector<int> extents;
         for (auto it = e.shape.rbegin(); it != e.shape.rend(); ++it) extents.push_back(int(*it));
@@ -83,12 +98,6 @@ Binder<T> &Binder<T>::data(const std::string &name, Tensor<T> &tensor) {
 }
 
 template <typename T>
-Binder<T> &Binder<T>::labels(const std::string &name, Tensor<int32_t> &tensor) {
-    call_.bind(name, *tensor.buffer());
-    return *this;
-}
-
-template <typename T>
 Binder<T> &Binder<T>::scalar(const std::string &name, double value) {
     call_.scalar(name, value);
     return *this;
@@ -130,6 +139,8 @@ Tensor<T> take(TensorPool<T> &pool, const ModelLibrary &lib, const TensorType &t
 #define FERNN_PARAMETERS(T)                                                                      \
     template class FlatTensors<T>;                                                               \
     template FlatTensors<T>::FlatTensors(const ModelLibrary &, const std::vector<ParamInfo> &);  \
+    template FlatTensors<T>::FlatTensors(const ModelLibrary &, const std::vector<ParamInfo> &,   \
+                                         T *);                                                   \
     template FlatTensors<T>::FlatTensors(const ModelLibrary &, const std::vector<BufferInfo> &); \
     template FlatTensors<T>::FlatTensors(const ModelLibrary &,                                   \
                                          const std::vector<ConstantInfo> &);                     \

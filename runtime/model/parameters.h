@@ -4,6 +4,7 @@
 // signature declares, so the runtime never lists which pipeline reads which weight.
 #pragma once
 
+#include <algorithm>
 #include <vector>
 
 #include "runtime/model/checkpoint.h"
@@ -17,6 +18,9 @@ class FlatTensors {
   public:
     template <typename Info>
     FlatTensors(const ModelLibrary &lib, const std::vector<Info> &entries);
+    // Over a caller's CPU memory of that layout, read and written in place (Tensor::wrap).
+    template <typename Info>
+    FlatTensors(const ModelLibrary &lib, const std::vector<Info> &entries, T *external);
     void upload(const T *host) { flat_.upload(host); }
     void download(T *host) { flat_.download(host); }
     void fill(T value) { flat_.fill(value); }
@@ -27,9 +31,19 @@ class FlatTensors {
     size_t size() const { return flat_.size(); }
 
   private:
+    template <typename Info>
+    void make_views(const std::vector<Info> &entries);
     Tensor<T> flat_;
     std::vector<Tensor<T>> tensors_, flats_;
 };
+
+// The number of elements of a flat buffer holding `entries`.
+template <typename Info>
+int64_t flat_size(const std::vector<Info> &entries) {
+    int64_t total = 0;
+    for (const auto &e : entries) total = std::max(total, e.offset + e.numel());
+    return total;
+}
 
 // The learnable parameters (plan.params), or gradients in their layout. The plan's constants
 // that pipelines read with the parameters (steerable filter bases) live here too, uploaded
@@ -39,6 +53,9 @@ class Parameters : public FlatTensors<T> {
   public:
     explicit Parameters(const ModelLibrary &lib)
         : FlatTensors<T>(lib, lib.plan().params), lib_(lib) {}
+    // Over a caller's CPU memory (flat_size(plan.params) elements), without a copy.
+    Parameters(const ModelLibrary &lib, T *external)
+        : FlatTensors<T>(lib, lib.plan().params, external), lib_(lib) {}
     void upload(const ParameterSet<T> &host);
     void download(ParameterSet<T> &host);
     FlatTensors<T> &constants();
@@ -76,7 +93,6 @@ class Binder {
   public:
     Binder(const ModelLibrary &lib, const PipelineSignature &signature);
     Binder &data(const std::string &name, Tensor<T> &tensor);
-    Binder &labels(const std::string &name, Tensor<int32_t> &tensor);
     Binder &scalar(const std::string &name, double value);
     Binder &params(Parameters<T> &params);
     Binder &grads(Parameters<T> &grads);

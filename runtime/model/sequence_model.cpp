@@ -30,8 +30,8 @@ const ClassesHead<T> &SequenceModel<T>::classes() const {
 }
 
 template <typename T>
-void SequenceModel<T>::forward(Parameters &params, Statistics *stats, const Array<T> &inputs,
-                               const Options &o, Trace &tr) const {
+void SequenceModel<T>::forward(Parameters &params, Statistics *stats,
+                               const ArrayView<T> &inputs, const Options &o, Trace &tr) const {
     const InputSpec &s = spec().input;
     // B and T within the spec's own limits (training.batch, sequence.input_frames): the trace
     // indexes them with int.
@@ -55,7 +55,7 @@ void SequenceModel<T>::forward(Parameters &params, Statistics *stats, const Arra
 }
 
 template <typename T>
-double SequenceModel<T>::loss(Trace &tr, const Array<T> &targets) const {
+double SequenceModel<T>::loss(Trace &tr, const ArrayView<T> &targets) const {
     return frames().loss(tr, targets);
 }
 
@@ -76,14 +76,42 @@ Array<T> SequenceModel<T>::logits(Trace &tr) const {
 }
 
 template <typename T>
+std::vector<int64_t> SequenceModel<T>::output_shape(const Trace &tr) const {
+    if (classifies()) return {tr.batch, spec().readout.classes.classes};
+    const InputSpec &s = spec().input;
+    return {tr.batch, tr.t_out, spec().readout.frames.channels, s.height, s.width};
+}
+
+template <typename T>
+void SequenceModel<T>::outputs(Trace &tr, T *out) const {
+    if (classifies()) {
+        classes().logits(tr, out);
+    } else {
+        frames().predictions(tr, out);
+    }
+}
+
+template <typename T>
 double SequenceModel<T>::backward(Parameters &params, const Targets<T> &targets, Trace &tr,
                                   Parameters &grads) const {
     if (!tr.keep_all || tr.mode != Mode::Train)
         throw std::logic_error("backward needs a training-mode forward trace made with keep_all");
+    const double loss = head_->loss_gradient(tr, targets);
     GradientSum<T> sum(*lib_, grads);
-    const double loss = head_->backward(params, targets, tr, sum);
+    head_->backward(params, tr, sum);
     sum.finish();
     return loss;
+}
+
+template <typename T>
+void SequenceModel<T>::backward(Parameters &params, const ArrayView<T> &output_gradient,
+                                Trace &tr, Parameters &grads) const {
+    if (!tr.keep_all || tr.mode != Mode::Train)
+        throw std::logic_error("backward needs a training-mode forward trace made with keep_all");
+    head_->set_output_gradient(tr, output_gradient);
+    GradientSum<T> sum(*lib_, grads);
+    head_->backward(params, tr, sum);
+    sum.finish();
 }
 
 template <typename T>

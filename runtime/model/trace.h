@@ -1,5 +1,6 @@
 // What one pass over a batch of sequences keeps (the encoder's trace plus each head's own
-// tensors), how a pass runs (Options) and what a loss compares with (Targets).
+// tensors and the gradient the backward starts from), how a pass runs (Options) and what a
+// built-in loss compares with (Targets).
 #pragma once
 
 #include <vector>
@@ -22,18 +23,20 @@ struct Trace : EncoderTrace<T> {
     // frames head
     std::vector<Tensor<T>> preds, feats;
     std::vector<std::vector<Tensor<T>>> acts;  // [decoder step][layer]
-    std::vector<Tensor<T>> targets;            // set by the loss, read by the backward
+    std::vector<Tensor<T>> targets;            // set by the loss
     // classes head: the pooled features (summed over steps for time "mean"), the logits
     Tensor<T> feat_sum, logits;
-    Tensor<int32_t> labels;
+    // Where the backward starts: dL/dpred per decoder step (frames) or dL/dlogits (classes),
+    // from the built-in loss or given by the caller.
+    std::vector<Tensor<T>> d_preds;
+    Tensor<T> d_logits;
 
     // Starts a pass: every tensor back into the pool.
     void recycle(int batch, Mode mode, bool keep_all, int layers) {
-        for (auto *v : {&preds, &feats, &targets}) this->pool.give(*v);
+        for (auto *v : {&preds, &feats, &targets, &d_preds}) this->pool.give(*v);
         for (auto &layer : acts) this->pool.give(layer);
         acts.clear();
-        this->pool.give(std::move(feat_sum));
-        this->pool.give(std::move(logits));
+        for (auto *t : {&feat_sum, &logits, &d_logits}) this->pool.give(std::move(*t));
         this->reset(batch, mode, keep_all, layers);
     }
 };

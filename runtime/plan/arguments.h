@@ -34,13 +34,13 @@ inline const std::string x = "x", d_x = "d_x", h_prev = "h_prev", h_next = "h_ne
 inline const std::string h = "h", d_h_carry = "d_h_carry", d_h = "d_h";
 // frames: the prediction, the pooled state, each decoder layer's output, the loss.
 inline const std::string pred = "pred", feat = "feat", target = "target", grad_scale = "grad_scale",
-                         sse = "sse";
+                         sse = "sse", d_pred = "d_pred";
 inline std::string decoder_act(int i) {
     return "act_" + std::to_string(i);
 }
 // classes: the pooled feature of one step and its gradient, their sum over steps, logits.
 inline const std::string d_feat = "d_feat", feat_sum = "feat_sum", logits = "logits",
-                         labels = "labels", time_scale = "time_scale", loss_scale = "loss_scale";
+                         d_logits = "d_logits", time_scale = "time_scale";
 
 // The optimizer over flat buffers.
 inline const std::string acc = "acc", step = "step", sum = "sum", zeros = "zeros",

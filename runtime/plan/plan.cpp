@@ -23,6 +23,7 @@ constexpr std::array<const char *, kOpCount> kOpNames{"forward",
                                                       "readout_forward",
                                                       "readout_backward",
                                                       "frame_loss",
+                                                      "frame_loss_gradient",
                                                       "pool_forward",
                                                       "pool_backward",
                                                       "classifier_forward",
@@ -416,10 +417,9 @@ class PlanBuilder {
         Sig bwd = sig(Op::ReadoutBackward);
         bwd.in(arg::h, h).in(arg::feat, feat);
         for (int i = 0; i < r.decoder_layers; ++i) bwd.in(arg::decoder_act(i), feat);
-        bwd.in(arg::pred, pred)
-            .in(arg::target, pred)
-            .in(arg::d_h_carry, h)
-            .in(arg::grad_scale, TensorType::scalar());
+        // d_pred: the gradient of any loss with respect to this step's prediction (the
+        // built-in MSE's comes from frame_loss_gradient, a caller's through the C API).
+        bwd.in(arg::d_pred, pred).in(arg::d_h_carry, h);
         for (int w : weights) param_in(bwd, w);
         bwd.out(arg::d_h, h);
         for (int w : weights) grad_out(bwd, w);
@@ -429,6 +429,11 @@ class PlanBuilder {
                                                .in(arg::pred, pred)
                                                .in(arg::target, pred)
                                                .out(arg::sse, TensorType::fixed({}))));
+        add_pipeline(plan_.head, std::move(sig(Op::FrameLossGradient)
+                                               .in(arg::pred, pred)
+                                               .in(arg::target, pred)
+                                               .in(arg::grad_scale, TensorType::scalar())
+                                               .out(arg::d_pred, pred)));
     }
 
     void classes_head() {
@@ -455,11 +460,11 @@ class PlanBuilder {
         add_pipeline(plan_.head, std::move(fwd));
 
         Sig bwd = sig(Op::ClassifierBackward);
+        // d_logits: the gradient of any loss with respect to the logits (the built-in
+        // cross-entropy's is computed by the runtime from the logits it reads back anyway).
         bwd.in(arg::feat_sum, feat)
-            .in(arg::logits, logits)
-            .in(arg::labels, TensorType::labels())
-            .in(arg::time_scale, TensorType::scalar())
-            .in(arg::loss_scale, TensorType::scalar());
+            .in(arg::d_logits, logits)
+            .in(arg::time_scale, TensorType::scalar());
         param_in(bwd, weight);
         bwd.out(arg::d_feat, feat);
         grad_out(bwd, weight);

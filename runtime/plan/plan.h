@@ -33,6 +33,7 @@ enum class Op : int {
     ReadoutForward,  // frames head
     ReadoutBackward,
     FrameLoss,
+    FrameLossGradient,  // the built-in MSE's gradient: what readout_backward starts from
     PoolForward,  // classes head
     PoolBackward,
     ClassifierForward,
@@ -41,7 +42,7 @@ enum class Op : int {
     FillZero,
     OptimizerStep,
 };
-constexpr int kOpCount = 17;
+constexpr int kOpCount = 18;
 const char *op_name(Op op);
 
 enum class BlockKind { Lifting, LayerInput, Cell, Head, Optimizer };

@@ -16,9 +16,6 @@ TensorType TensorType::features(int channels) {
 TensorType TensorType::fixed(std::vector<int64_t> shape, Element element) {
     return TensorType{TensorKind::Fixed, 0, std::move(shape), element};
 }
-TensorType TensorType::labels() {
-    return TensorType{TensorKind::Labels, 0, {}, Element::Int32};
-}
 TensorType TensorType::flat() {
     return TensorType{TensorKind::Flat, 0, {}, Element::Model};
 }
@@ -36,7 +33,6 @@ int TensorType::dimensions() const {
             return 2;
         case TensorKind::Fixed:
             return static_cast<int>(shape.size());
-        case TensorKind::Labels:
         case TensorKind::Flat:
             return 1;
         case TensorKind::Scalar:
@@ -47,7 +43,7 @@ int TensorType::dimensions() const {
 
 bool TensorType::has_batch() const {
     return kind == TensorKind::Frame || kind == TensorKind::Hidden ||
-           kind == TensorKind::Features || kind == TensorKind::Labels;
+           kind == TensorKind::Features;
 }
 
 bool TensorType::operator==(const TensorType &o) const {
@@ -55,8 +51,7 @@ bool TensorType::operator==(const TensorType &o) const {
 }
 
 std::string TensorType::kind_name() const {
-    static const char *names[] = {"frame",  "hidden", "features", "fixed",
-                                  "labels", "flat",   "scalar"};
+    static const char *names[] = {"frame", "hidden", "features", "fixed", "flat", "scalar"};
     return names[static_cast<int>(kind)];
 }
 
@@ -65,7 +60,7 @@ json TensorType::to_json() const {
     if (kind == TensorKind::Frame || kind == TensorKind::Hidden || kind == TensorKind::Features)
         j["channels"] = channels;
     if (kind == TensorKind::Fixed) j["shape"] = shape;
-    if (element != Element::Model) j["element"] = element == Element::Int32 ? "int32" : "float64";
+    if (element != Element::Model) j["element"] = "float64";
     return j;
 }
 
@@ -83,8 +78,6 @@ std::vector<int> halide_extents(const TensorType &t, const Geometry &g, int batc
                 out.push_back(static_cast<int>(*it));
             return out;
         }
-        case TensorKind::Labels:
-            return {batch};
         case TensorKind::Flat:
             return {static_cast<int>(length)};
         case TensorKind::Scalar:

@@ -8,7 +8,6 @@
 //   Hidden    (c, x, y, v, b)     ~ C order [b][v][y][x][c]   hidden states, one copy per v
 //   Features  (c, b)              ~ C order [b][c]            pooled features, logits
 //   Fixed     shape reversed      ~ the PyTorch shape, C order (parameters, statistics, 0-D sums)
-//   Labels    (b) int32           class labels
 //   Flat      (n)                 any length (the optimizer over whole parameter buffers)
 //   Scalar    a scalar argument
 #pragma once
@@ -21,10 +20,10 @@
 
 namespace fernn {
 
-enum class TensorKind { Frame, Hidden, Features, Fixed, Labels, Flat, Scalar };
+enum class TensorKind { Frame, Hidden, Features, Fixed, Flat, Scalar };
 
 // The element type: the model's precision (float32 or float64 builds), or fixed.
-enum class Element { Model, Int32, Float64 };
+enum class Element { Model, Float64 };
 
 struct TensorType {
     TensorKind kind = TensorKind::Frame;
@@ -36,7 +35,6 @@ struct TensorType {
     static TensorType hidden(int channels);
     static TensorType features(int channels);
     static TensorType fixed(std::vector<int64_t> shape, Element element = Element::Model);
-    static TensorType labels();
     static TensorType flat();
     static TensorType scalar(Element element = Element::Model);
 

@@ -82,15 +82,10 @@ json in_child(const std::function<json()> &fn, double timeout) {
     return json::parse(text);
 }
 
-// Random values of the argument's type: floats in [-0.5, 0.5), labels 0.
+// Random values in [-0.5, 0.5) of the argument's type.
 Halide::Buffer<> random_buffer(const Argument &a, const Geometry &g, int batch, int64_t flat,
                                Halide::Type model, unsigned seed) {
     const std::vector<int> extents = halide_extents(a.type, g, batch, flat);
-    if (a.type.element == Element::Int32) {
-        Halide::Buffer<int32_t> b(extents);
-        b.fill(0);
-        return b;
-    }
     std::mt19937 rng(seed);
     std::uniform_real_distribution<double> u(-0.5, 0.5);
     if (a.type.element == Element::Float64 || model.bits() == 64) {

@@ -7,7 +7,8 @@
 namespace fernn {
 
 template <typename T>
-void ClassesHead<T>::forward(Parameters<T> &params, Statistics<T> *stats, const Array<T> &inputs,
+void ClassesHead<T>::forward(Parameters<T> &params, Statistics<T> *stats,
+                             const ArrayView<T> &inputs,
                              const Options<T> &, Trace<T> &tr) const {
     const ModelPlan &plan = this->plan();
     const bool mean = mean_over_time();
@@ -63,14 +64,16 @@ void ClassesHead<T>::check_labels(const std::vector<int64_t> &labels, int batch)
     }
 }
 
+namespace {
+
+// Mean cross-entropy of logits (B, K) against labels, the number of correct argmax
+// predictions and, where d_logits is given, the loss's gradient (softmax − onehot) / B.
 template <typename T>
-typename ClassesHead<T>::Scores ClassesHead<T>::scores(Trace<T> &tr,
-                                                       const std::vector<int64_t> &labels) const {
-    check_labels(labels, tr.batch);
-    const Array<T> z = logits(tr);
-    const int64_t K = z.shape[1];
-    Scores s;
-    for (int64_t b = 0; b < tr.batch; ++b) {
+typename ClassesHead<T>::Scores cross_entropy(const Array<T> &z,
+                                              const std::vector<int64_t> &labels, T *d_logits) {
+    const int64_t B = z.shape[0], K = z.shape[1];
+    typename ClassesHead<T>::Scores s;
+    for (int64_t b = 0; b < B; ++b) {
         const T *row = &z.data[b * K];
         double top = row[0];
         int64_t arg = 0;
@@ -84,38 +87,75 @@ typename ClassesHead<T>::Scores ClassesHead<T>::scores(Trace<T> &tr,
         for (int64_t k = 0; k < K; ++k) sum += std::exp(double(row[k]) - top);
         s.loss += top + std::log(sum) - double(row[labels[b]]);
         s.correct += arg == labels[b];
+        if (!d_logits) continue;
+        for (int64_t k = 0; k < K; ++k) {
+            const double p = std::exp(double(row[k]) - top) / sum;
+            d_logits[b * K + k] = T((p - (k == labels[b] ? 1.0 : 0.0)) / double(B));
+        }
     }
-    s.loss /= double(tr.batch);
+    s.loss /= double(B);
     return s;
+}
+
+}  // namespace
+
+template <typename T>
+typename ClassesHead<T>::Scores ClassesHead<T>::scores(Trace<T> &tr,
+                                                       const std::vector<int64_t> &labels) const {
+    check_labels(labels, tr.batch);
+    return cross_entropy<T>(logits(tr), labels, nullptr);
 }
 
 template <typename T>
 Array<T> ClassesHead<T>::logits(Trace<T> &tr) const {
-    const int64_t K = this->spec().readout.classes.classes;
-    Array<T> out({int64_t(tr.batch), K});
-    tr.logits.download(out.data.data());  // (k, b) innermost first is [b][k]
+    Array<T> out({int64_t(tr.batch), int64_t(this->spec().readout.classes.classes)});
+    logits(tr, out.data.data());
     return out;
 }
 
 template <typename T>
-double ClassesHead<T>::backward(Parameters<T> &params, const Targets<T> &targets, Trace<T> &tr,
-                                GradientSum<T> &grads) const {
-    if (!targets.labels) throw std::logic_error("backward of a classifier needs labels");
-    const std::vector<int64_t> &labels = *targets.labels;
+void ClassesHead<T>::logits(Trace<T> &tr, T *out) const {
+    tr.logits.download(out);  // (k, b) innermost first is [b][k]
+}
+
+template <typename T>
+double ClassesHead<T>::loss_gradient(Trace<T> &tr, const Targets<T> &targets) const {
+    if (!targets.labels) throw std::logic_error("the loss of a classifier needs labels");
+    check_labels(*targets.labels, tr.batch);
+    // The logits are read back for the loss value anyway; their gradient is B·K numbers.
+    const Array<T> z = logits(tr);
+    Array<T> d(z.shape);
+    const Scores s = cross_entropy<T>(z, *targets.labels, d.data.data());
+    set_output_gradient(tr, d);
+    return s.loss;
+}
+
+template <typename T>
+void ClassesHead<T>::set_output_gradient(Trace<T> &tr, const ArrayView<T> &gradient) const {
+    const int64_t K = this->spec().readout.classes.classes;
+    if (gradient.shape != std::vector<int64_t>{tr.batch, K}) {
+        throw InputError("the gradient of the logits has shape " + shape_text(gradient.shape) +
+                         "; the logits are (" + std::to_string(tr.batch) + ", " +
+                         std::to_string(K) + ")");
+    }
+    const TensorType &type =
+        this->plan().pipeline(this->plan().head, Op::ClassifierBackward).find_input(arg::d_logits)->type;
+    if (tr.d_logits.size() == 0) tr.d_logits = take(tr.pool, this->lib_, type, tr.batch);
+    tr.d_logits.upload(gradient.data);
+}
+
+template <typename T>
+void ClassesHead<T>::backward(Parameters<T> &params, Trace<T> &tr, GradientSum<T> &grads) const {
+    if (tr.d_logits.size() == 0)
+        throw std::logic_error("ClassesHead::backward: no gradient of the logits");
     const ModelPlan &plan = this->plan();
-    const Scores result = scores(tr, labels);
     const bool mean = mean_over_time();
-    std::vector<int32_t> host(labels.begin(), labels.end());
-    if (int(tr.labels.size()) != tr.batch) tr.labels = Tensor<int32_t>(this->lib_, {tr.batch});
-    tr.labels.upload(host.data());
     const PipelineSignature &fc = plan.pipeline(plan.head, Op::ClassifierBackward);
     Tensor<T> d_feat = take(tr.pool, this->lib_, fc.find_output(arg::d_feat)->type, tr.batch);
     Binder<T>(this->lib_, fc)
         .data(arg::feat_sum, tr.feat_sum)
-        .data(arg::logits, tr.logits)
-        .labels(arg::labels, tr.labels)
+        .data(arg::d_logits, tr.d_logits)
         .scalar(arg::time_scale, mean ? 1.0 / tr.t_in : 1.0)
-        .scalar(arg::loss_scale, 1.0 / tr.batch)
         .data(arg::d_feat, d_feat)
         .params(params)
         .grads(grads.step())
@@ -133,7 +173,6 @@ double ClassesHead<T>::backward(Parameters<T> &params, const Targets<T> &targets
         return true;
     });
     tr.pool.give(std::move(d_feat));
-    return result.loss;
 }
 
 template class ClassesHead<float>;

@@ -1,7 +1,7 @@
 // The classes head (the reference FERNN_Classifier): after each step it reads (the last, or
 // every one for time "mean") the top state is pooled over copies and averaged over pixels;
-// the features (their mean over steps) go through a linear layer to logits; the loss is the
-// mean cross-entropy.
+// the features (their mean over steps) go through a linear layer to logits; the built-in loss
+// is the mean cross-entropy.
 #pragma once
 
 #include "runtime/model/heads/head.h"
@@ -12,10 +12,11 @@ template <typename T>
 class ClassesHead : public Head<T> {
   public:
     using Head<T>::Head;
-    void forward(Parameters<T> &params, Statistics<T> *stats, const Array<T> &inputs,
+    void forward(Parameters<T> &params, Statistics<T> *stats, const ArrayView<T> &inputs,
                  const Options<T> &o, Trace<T> &trace) const override;
-    double backward(Parameters<T> &params, const Targets<T> &targets, Trace<T> &trace,
-                    GradientSum<T> &grads) const override;
+    double loss_gradient(Trace<T> &trace, const Targets<T> &targets) const override;
+    void set_output_gradient(Trace<T> &trace, const ArrayView<T> &gradient) const override;
+    void backward(Parameters<T> &params, Trace<T> &trace, GradientSum<T> &grads) const override;
 
     struct Scores {
         double loss = 0;      // mean cross-entropy
@@ -23,6 +24,7 @@ class ClassesHead : public Head<T> {
     };
     Scores scores(Trace<T> &trace, const std::vector<int64_t> &labels) const;
     Array<T> logits(Trace<T> &trace) const;  // (B, K)
+    void logits(Trace<T> &trace, T *out) const;
 
   private:
     bool mean_over_time() const { return this->spec().readout.classes.time == "mean"; }

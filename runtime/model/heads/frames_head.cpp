@@ -7,7 +7,8 @@
 namespace fernn {
 
 template <typename T>
-void FramesHead<T>::forward(Parameters<T> &params, Statistics<T> *stats, const Array<T> &inputs,
+void FramesHead<T>::forward(Parameters<T> &params, Statistics<T> *stats,
+                            const ArrayView<T> &inputs,
                             const Options<T> &o, Trace<T> &tr) const {
     if (o.decoder_inputs) {
         this->check_sequence(*o.decoder_inputs, "decoder input", o.t_out);
@@ -58,7 +59,7 @@ void FramesHead<T>::forward(Parameters<T> &params, Statistics<T> *stats, const A
 }
 
 template <typename T>
-double FramesHead<T>::loss(Trace<T> &tr, const Array<T> &targets) const {
+double FramesHead<T>::loss(Trace<T> &tr, const ArrayView<T> &targets) const {
     const ModelPlan &plan = this->plan();
     this->check_sequence(targets, "target", tr.t_out);
     if (targets.shape[0] != tr.batch) {
@@ -89,14 +90,44 @@ double FramesHead<T>::loss(Trace<T> &tr, const Array<T> &targets) const {
 }
 
 template <typename T>
-double FramesHead<T>::backward(Parameters<T> &params, const Targets<T> &targets, Trace<T> &tr,
-                               GradientSum<T> &grads) const {
-    if (!targets.frames) throw std::logic_error("backward of a frame predictor needs frames");
-    const ModelPlan &plan = this->plan();
+double FramesHead<T>::loss_gradient(Trace<T> &tr, const Targets<T> &targets) const {
+    if (!targets.frames) throw std::logic_error("the loss of a frame predictor needs frames");
     const double loss_value = loss(tr, *targets.frames);
     const InputSpec &in = this->spec().input;
     // d loss / d pred for the mean over all predicted elements.
     const double scale = 2.0 / (double(tr.batch) * tr.t_out * in.channels * in.height * in.width);
+    const PipelineSignature &sig = this->plan().pipeline(this->plan().head, Op::FrameLossGradient);
+    tr.pool.give(tr.d_preds);
+    for (int k = 0; k < tr.t_out; ++k) {
+        Tensor<T> d_pred = take(tr.pool, this->lib_, sig.find_output(arg::d_pred)->type, tr.batch);
+        Binder<T>(this->lib_, sig)
+            .data(arg::pred, tr.preds[k])
+            .data(arg::target, tr.targets[k])
+            .scalar(arg::grad_scale, scale)
+            .data(arg::d_pred, d_pred)
+            .run();
+        tr.d_preds.push_back(std::move(d_pred));
+    }
+    return loss_value;
+}
+
+template <typename T>
+void FramesHead<T>::set_output_gradient(Trace<T> &tr, const ArrayView<T> &gradient) const {
+    this->check_sequence(gradient, "the gradient of the predictions", tr.t_out);
+    if (gradient.shape[0] != tr.batch) {
+        throw InputError("the gradient of the predictions has batch " +
+                         std::to_string(gradient.shape[0]) + " but the input has " +
+                         std::to_string(tr.batch));
+    }
+    tr.pool.give(tr.d_preds);
+    for (int k = 0; k < tr.t_out; ++k) tr.d_preds.push_back(this->frame_at(gradient, k, tr.pool));
+}
+
+template <typename T>
+void FramesHead<T>::backward(Parameters<T> &params, Trace<T> &tr, GradientSum<T> &grads) const {
+    if (int(tr.d_preds.size()) != tr.t_out)
+        throw std::logic_error("FramesHead::backward: no gradient of the predictions");
+    const ModelPlan &plan = this->plan();
     const PipelineSignature &sig = plan.pipeline(plan.head, Op::ReadoutBackward);
     const int decoder_layers = this->spec().readout.frames.decoder_layers;
     this->encoder_.backward(tr, params, grads, [&](int t, Tensor<T> &carry, Tensor<T> &total) {
@@ -105,11 +136,9 @@ double FramesHead<T>::backward(Parameters<T> &params, const Targets<T> &targets,
         Binder<T> call(this->lib_, sig);
         call.data(arg::h, tr.states.back()[t])
             .data(arg::feat, tr.feats[k])
-            .data(arg::pred, tr.preds[k])
-            .data(arg::target, tr.targets[k])
+            .data(arg::d_pred, tr.d_preds[k])
             .data(arg::d_h_carry, carry)
             .data(arg::d_h, total)
-            .scalar(arg::grad_scale, scale)
             .params(params)
             .grads(grads.step());
         for (int i = 0; i < decoder_layers; ++i) call.data(arg::decoder_act(i), tr.acts[k][i]);
@@ -117,15 +146,21 @@ double FramesHead<T>::backward(Parameters<T> &params, const Targets<T> &targets,
         grads.accumulate(sig);
         return true;
     });
-    return loss_value;
 }
 
 template <typename T>
 Array<T> FramesHead<T>::predictions(Trace<T> &tr) const {
+    Array<T> out({int64_t(tr.batch), int64_t(tr.t_out), this->spec().readout.frames.channels,
+                  this->spec().input.height, this->spec().input.width});
+    predictions(tr, out.data.data());
+    return out;
+}
+
+template <typename T>
+void FramesHead<T>::predictions(Trace<T> &tr, T *out) const {
     const InputSpec &s = this->spec().input;
     const int64_t B = tr.batch, Tn = tr.t_out, C = this->spec().readout.frames.channels,
                   H = s.height, W = s.width;
-    Array<T> out({B, Tn, C, H, W});
     for (int64_t t = 0; t < Tn; ++t) {
         Tensor<T> &frame = tr.preds[size_t(t)];
         frame.download_to_mirror();
@@ -134,10 +169,9 @@ Array<T> FramesHead<T>::predictions(Trace<T> &tr) const {
             for (int64_t y = 0; y < H; ++y)
                 for (int64_t x = 0; x < W; ++x)
                     for (int64_t c = 0; c < C; ++c)
-                        out.data[(((b * Tn + t) * C + c) * H + y) * W + x] =
+                        out[(((b * Tn + t) * C + c) * H + y) * W + x] =
                             src[((b * H + y) * W + x) * C + c];
     }
-    return out;
 }
 
 template class FramesHead<float>;

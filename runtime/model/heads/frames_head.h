@@ -1,7 +1,7 @@
 // The frames head (the reference Seq2SeqFERNN): after the T_in input frames the decoder's first
 // input is the last observed frame fed a second time, then each prediction is fed back with no
 // gradient through it; the readout (pool over copies, decoder convs) predicts a frame after each
-// decoder step; the loss is the mean squared error over the predicted frames.
+// decoder step; the built-in loss is the mean squared error over the predicted frames.
 #pragma once
 
 #include "runtime/model/heads/head.h"
@@ -12,14 +12,17 @@ template <typename T>
 class FramesHead : public Head<T> {
   public:
     using Head<T>::Head;
-    void forward(Parameters<T> &params, Statistics<T> *stats, const Array<T> &inputs,
+    void forward(Parameters<T> &params, Statistics<T> *stats, const ArrayView<T> &inputs,
                  const Options<T> &o, Trace<T> &trace) const override;
-    double backward(Parameters<T> &params, const Targets<T> &targets, Trace<T> &trace,
-                    GradientSum<T> &grads) const override;
+    double loss_gradient(Trace<T> &trace, const Targets<T> &targets) const override;
+    void set_output_gradient(Trace<T> &trace, const ArrayView<T> &gradient) const override;
+    void backward(Parameters<T> &params, Trace<T> &trace, GradientSum<T> &grads) const override;
 
     // Mean squared error of the trace's predictions against targets (B, T_out, C, H, W).
-    double loss(Trace<T> &trace, const Array<T> &targets) const;
-    Array<T> predictions(Trace<T> &trace) const;  // (B, T_out, C, H, W)
+    double loss(Trace<T> &trace, const ArrayView<T> &targets) const;
+    // The predictions (B, T_out, C, H, W), into `out` (C order) or a new array.
+    void predictions(Trace<T> &trace, T *out) const;
+    Array<T> predictions(Trace<T> &trace) const;
 };
 
 }  // namespace fernn

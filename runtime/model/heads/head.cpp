@@ -9,7 +9,7 @@
 namespace fernn {
 
 template <typename T>
-void Head<T>::check_sequence(const Array<T> &a, const char *what, int frames) const {
+void Head<T>::check_sequence(const ArrayView<T> &a, const char *what, int frames) const {
     const InputSpec &s = spec().input;
     // frames < 0: any number of frames >= 1.
     const bool ok = a.shape.size() == 5 && a.shape[0] >= 1 &&
@@ -25,7 +25,7 @@ void Head<T>::check_sequence(const Array<T> &a, const char *what, int frames) co
 }
 
 template <typename T>
-Tensor<T> Head<T>::frame_at(const Array<T> &seq, int t, TensorPool<T> &pool) const {
+Tensor<T> Head<T>::frame_at(const ArrayView<T> &seq, int t, TensorPool<T> &pool) const {
     const InputSpec &s = spec().input;
     const int64_t B = seq.shape[0], Tn = seq.shape[1], C = s.channels, H = s.height, W = s.width;
     AlignedVector<T> host(B * C * H * W);

@@ -3,8 +3,9 @@
  *
  * A model is a compiled library (`fernn compile SPEC -o DIR`, or fernn_compile, which compiles
  * into the cache on first use) plus the state the runtime keeps for it: the parameters, the
- * BatchNorm running statistics, and what the last forward kept for the backward. One model is
- * used by one thread at a time; open a model twice to run two passes at once.
+ * BatchNorm running statistics, and a pass: what the last forward kept for the backward. More
+ * passes (fernn_pass_create) keep several forwards alive at once. One model is used by one
+ * thread at a time; open a model twice to run on two threads.
  *
  * Conventions
  *  - Every call returns a fernn_status; on failure fernn_last_error() holds the message (per
@@ -40,6 +41,7 @@ typedef enum fernn_status {
 } fernn_status;
 
 typedef struct fernn_model fernn_model;
+typedef struct fernn_pass fernn_pass;
 
 /* The version this library implements (FERNN_API_VERSION of its header). */
 int fernn_api_version(void);
@@ -137,6 +139,12 @@ fernn_status fernn_save(fernn_model *model, const char *path);
 
 /* ---- Running ----------------------------------------------------------------------------- */
 
+/* A pass holds one forward for its backward (all of the states and activations BPTT reads).
+ * Every run call takes one; NULL is the model's own. Its memory is reused by the next forward
+ * into it. Free a pass before its model; fernn_use_device empties every pass. */
+fernn_status fernn_pass_create(fernn_model *model, fernn_pass **pass);
+void fernn_pass_free(fernn_pass *pass); /* NULL is allowed */
+
 enum {
     FERNN_EVAL = 0,   /* BatchNorm normalizes with its running statistics */
     FERNN_TRAIN = 1,  /* BatchNorm uses batch statistics and moves the running ones */
@@ -152,25 +160,28 @@ fernn_status fernn_output_shape(const fernn_model *model, int64_t batch, int64_t
  * outputs (output_count elements, fernn_output_shape) unless `outputs` is NULL. Frame
  * predictors predict `output_frames` frames (-1: the spec's), feeding each prediction back as
  * the reference does (no gradient flows through what is fed back). `flags`: FERNN_TRAIN,
- * FERNN_KEEP. The backward of BatchNorm is compiled for training mode: FERNN_KEEP on a model
- * with BatchNorm needs FERNN_TRAIN. */
-fernn_status fernn_forward(fernn_model *model, const void *inputs, const int64_t input_shape[5],
-                           int64_t output_frames, int flags, void *outputs, int64_t output_count);
+ * FERNN_KEEP. The backward of BatchNorm is compiled for training mode: on a model with
+ * BatchNorm, a forward kept without FERNN_TRAIN serves fernn_hidden_states, not the backward. */
+fernn_status fernn_forward(fernn_model *model, fernn_pass *pass, const void *inputs,
+                           const int64_t input_shape[5], int64_t output_frames, int flags,
+                           void *outputs, int64_t output_count);
 
-/* Backpropagation through time from the last forward (made with FERNN_KEEP): given dL/d(outputs)
+/* Backpropagation through time from the pass's forward (made with FERNN_KEEP): given dL/d(outputs)
  * of any loss (output_count elements, shaped as the outputs), writes dL/d(parameters) into
  * `gradients` (parameter_count elements, the parameters' layout; overwritten, not added).
  * It may run again on the same forward with another output gradient. The inputs get no
  * gradient. */
-fernn_status fernn_backward(fernn_model *model, const void *output_gradient, int64_t output_count,
-                            void *gradients, int64_t gradient_count);
+fernn_status fernn_backward(fernn_model *model, fernn_pass *pass, const void *output_gradient,
+                            int64_t output_count, void *gradients, int64_t gradient_count);
 
-/* Hidden states of recurrent layer `layer` after each input step of the last forward (made
+/* Hidden states of recurrent layer `layer` after each input step of the pass's forward (made
  * with FERNN_KEEP): (B, T_in, |V|, C_layer, H, W); `count` must be that many elements. The
  * order of V is the describe document's "velocities". */
-fernn_status fernn_hidden_states(fernn_model *model, int layer, void *states, int64_t count);
+fernn_status fernn_hidden_states(fernn_model *model, fernn_pass *pass, int layer, void *states,
+                                 int64_t count);
 /* Its shape: rank 6. */
-fernn_status fernn_hidden_shape(const fernn_model *model, int layer, int64_t shape[6]);
+fernn_status fernn_hidden_shape(const fernn_model *model, const fernn_pass *pass, int layer,
+                                int64_t shape[6]);
 
 #ifdef __cplusplus
 }

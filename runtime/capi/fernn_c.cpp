@@ -11,6 +11,10 @@
 struct fernn_model {
     std::unique_ptr<fernn::capi::ModelHandle> handle;
 };
+struct fernn_pass {
+    fernn::capi::ModelHandle *model = nullptr;
+    std::unique_ptr<fernn::capi::Pass> pass;
+};
 
 namespace {
 
@@ -56,6 +60,10 @@ ModelHandle &handle(const fernn_model *model) {
 
 void require(const void *p, const char *what) {
     if (!p) throw InputError(std::string(what) + " is NULL");
+}
+
+fernn::capi::Pass *pass_of(const fernn_pass *pass) {
+    return pass ? pass->pass.get() : nullptr;
 }
 
 Group group_of(int g) {
@@ -227,6 +235,23 @@ fernn_status fernn_save(fernn_model *model, const char *path) {
     });
 }
 
+fernn_status fernn_pass_create(fernn_model *model, fernn_pass **pass) {
+    return guard([&] {
+        ModelHandle &h = handle(model);
+        require(pass, "pass (the pointer to fill)");
+        auto p = std::make_unique<fernn_pass>();
+        p->model = &h;
+        p->pass = h.create_pass();
+        *pass = p.release();
+    });
+}
+
+void fernn_pass_free(fernn_pass *pass) {
+    if (!pass) return;
+    pass->model->forget(pass->pass.get());
+    delete pass;
+}
+
 fernn_status fernn_output_shape(const fernn_model *model, int64_t batch, int64_t input_frames,
                                 int64_t output_frames, int64_t shape[5], int *rank) {
     return guard([&] {
@@ -243,8 +268,9 @@ fernn_status fernn_output_shape(const fernn_model *model, int64_t batch, int64_t
     });
 }
 
-fernn_status fernn_forward(fernn_model *model, const void *inputs, const int64_t input_shape[5],
-                           int64_t output_frames, int flags, void *outputs, int64_t output_count) {
+fernn_status fernn_forward(fernn_model *model, fernn_pass *pass, const void *inputs,
+                           const int64_t input_shape[5], int64_t output_frames, int flags,
+                           void *outputs, int64_t output_count) {
     return guard([&] {
         ModelHandle &h = handle(model);
         require(input_shape, "input_shape");
@@ -261,26 +287,29 @@ fernn_status fernn_forward(fernn_model *model, const void *inputs, const int64_t
         r.keep = flags & FERNN_KEEP;
         r.outputs = outputs;
         r.output_count = output_count;
-        h.forward(r);
+        h.forward(r, pass_of(pass));
     });
 }
 
-fernn_status fernn_backward(fernn_model *model, const void *output_gradient, int64_t output_count,
-                            void *gradients, int64_t gradient_count) {
+fernn_status fernn_backward(fernn_model *model, fernn_pass *pass, const void *output_gradient,
+                            int64_t output_count, void *gradients, int64_t gradient_count) {
     return guard([&] {
-        handle(model).backward(output_gradient, output_count, gradients, gradient_count);
+        handle(model).backward(output_gradient, output_count, gradients, gradient_count,
+                               pass_of(pass));
     });
 }
 
-fernn_status fernn_hidden_states(fernn_model *model, int layer, void *states, int64_t count) {
-    return guard([&] { handle(model).hidden_states(layer, states, count); });
+fernn_status fernn_hidden_states(fernn_model *model, fernn_pass *pass, int layer, void *states,
+                                 int64_t count) {
+    return guard([&] { handle(model).hidden_states(layer, states, count, pass_of(pass)); });
 }
 
-fernn_status fernn_hidden_shape(const fernn_model *model, int layer, int64_t shape[6]) {
+fernn_status fernn_hidden_shape(const fernn_model *model, const fernn_pass *pass, int layer,
+                                int64_t shape[6]) {
     return guard([&] {
         const ModelHandle &h = handle(model);
         require(shape, "shape");
-        const std::vector<int64_t> s = h.hidden_shape(layer);
+        const std::vector<int64_t> s = h.hidden_shape(layer, pass_of(pass));
         std::copy(s.begin(), s.end(), shape);
     });
 }

@@ -104,15 +104,25 @@ std::vector<int64_t> ModelHandle::output_shape(int64_t batch, int64_t output_fra
     return {batch, output_frames, s.readout.frames.channels, s.input.height, s.input.width};
 }
 
-std::vector<int64_t> ModelHandle::hidden_shape(int layer) const {
-    if (kept_batch_ == 0)
-        throw InvalidState("no forward was kept (run fernn_forward with FERNN_KEEP first)");
+const Pass &ModelHandle::kept(const Pass *pass) const {
+    if (pass && pass->owner != this) throw InputError("the pass belongs to another model");
+    const Pass &p = pass ? *pass : own_pass();
+    if (p.batch == 0) {
+        throw InvalidState(std::string("no forward was kept in ") +
+                           (pass ? "this pass" : "the model") +
+                           " (run fernn_forward with FERNN_KEEP first)");
+    }
+    return p;
+}
+
+std::vector<int64_t> ModelHandle::hidden_shape(int layer, const Pass *pass) const {
     const Spec &s = spec();
     if (layer < 0 || layer >= s.layers()) {
         throw InputError("layer " + std::to_string(layer) + "; allowed: 0.." +
                          std::to_string(s.layers() - 1));
     }
-    return {kept_batch_, kept_t_in_, s.copies(), s.recurrence.layers[size_t(layer)].channels,
+    const Pass &p = kept(pass);
+    return {p.batch, p.t_in, s.copies(), s.recurrence.layers[size_t(layer)].channels,
             s.input.height, s.input.width};
 }
 
@@ -125,10 +135,16 @@ void ModelHandle::set_threads(int threads) {
 namespace {
 
 template <typename T>
+struct TracePass : Pass {
+    Trace<T> trace;
+};
+
+template <typename T>
 class Handle final : public ModelHandle {
   public:
     explicit Handle(std::shared_ptr<ModelLibrary> library)
         : ModelHandle(std::move(library)), model_(lib_) {
+        own_.owner = this;
         allocate();
         init(0);
     }
@@ -148,8 +164,14 @@ class Handle final : public ModelHandle {
         }
         ModelWeights<T> w = weights();
         unbind();
-        trace_ = Trace<T>();  // its pooled tensors live on the old device
-        kept_batch_ = 0;
+        // Their pooled tensors live on the old device.
+        own_.trace = Trace<T>();
+        own_.batch = 0;
+        for (Pass *p : passes_) {
+            auto &t = *static_cast<TracePass<T> *>(p);
+            t.trace = Trace<T>();
+            t.batch = 0;
+        }
         params_.reset();
         stats_.reset();
         grads_.reset();
@@ -254,63 +276,69 @@ class Handle final : public ModelHandle {
                         sizeof(T) == 8 ? "F64" : "F32");
     }
 
-    void forward(const ForwardRequest &r) override {
+    std::unique_ptr<Pass> create_pass() override {
+        auto p = std::make_unique<TracePass<T>>();
+        p->owner = this;
+        passes_.insert(p.get());
+        return p;
+    }
+
+    void forward(const ForwardRequest &r, Pass *pass) override {
+        TracePass<T> &p = pass_of(pass);
         if (!r.inputs) throw InputError("forward: inputs is NULL");
-        if (r.keep && !r.train && has_batchnorm()) {
-            throw InputError(
-                "forward: FERNN_KEEP without FERNN_TRAIN on a model with BatchNorm; the compiled "
-                "backward differentiates BatchNorm with batch statistics (training mode): pass "
-                "FERNN_TRAIN, or run without FERNN_KEEP");
-        }
         const std::vector<int64_t> out_shape = output_shape(
             r.input_shape.size() == 5 ? std::max<int64_t>(r.input_shape[0], 1) : 1, r.output_frames);
         if (r.outputs) check_count("forward: outputs", r.output_count, product(out_shape));
         Options<T> o;
         // Without BatchNorm the modes compute the same; training pipelines keep what the
         // backward reads.
-        o.mode = r.train || r.keep ? Mode::Train : Mode::Eval;
+        o.mode = r.train || (r.keep && !has_batchnorm()) ? Mode::Train : Mode::Eval;
         o.keep_all = r.keep;
         o.t_out = spec().readout.kind == "classes" ? 0 : int(out_shape[1]);
-        kept_batch_ = 0;
-        model_.forward(active(), stats_.get(), ArrayView<T>(static_cast<const T *>(r.inputs),
-                                                            r.input_shape),
-                       o, trace_);
+        p.batch = 0;
+        model_.forward(active(), stats_.get(),
+                       ArrayView<T>(static_cast<const T *>(r.inputs), r.input_shape), o, p.trace);
         if (r.keep) {
-            kept_batch_ = trace_.batch;
-            kept_t_in_ = trace_.t_in;
-            kept_t_out_ = trace_.t_out;
+            p.batch = p.trace.batch;
+            p.t_in = p.trace.t_in;
+            p.t_out = p.trace.t_out;
+            p.differentiable = o.mode == Mode::Train;
         }
-        if (r.outputs) model_.outputs(trace_, static_cast<T *>(r.outputs));
+        if (r.outputs) model_.outputs(p.trace, static_cast<T *>(r.outputs));
     }
 
     void backward(const void *output_gradient, int64_t output_count, void *gradients,
-                  int64_t gradient_count) override {
-        if (kept_batch_ == 0) {
+                  int64_t gradient_count, Pass *pass) override {
+        TracePass<T> &p = pass_of(pass);
+        if (!kept(pass).differentiable) {
             throw InvalidState(
-                "backward: no forward was kept for it (run fernn_forward with FERNN_KEEP)");
+                "backward: the forward ran BatchNorm in evaluation mode (FERNN_KEEP without "
+                "FERNN_TRAIN); the compiled backward differentiates BatchNorm with batch "
+                "statistics: run the forward with FERNN_TRAIN | FERNN_KEEP");
         }
         if (!output_gradient) throw InputError("backward: output_gradient is NULL");
         if (!gradients) throw InputError("backward: gradients is NULL");
-        const std::vector<int64_t> shape = model_.output_shape(trace_);
+        const std::vector<int64_t> shape = model_.output_shape(p.trace);
         check_count("backward: output_gradient", output_count, product(shape));
         check_count("backward: gradients", gradient_count, group_size(Group::Parameters));
         const ArrayView<T> d_out(static_cast<const T *>(output_gradient), shape);
         if (lib_->device() == "cpu") {
             // Written in place, into the caller's memory.
             Parameters<T> grads(*lib_, static_cast<T *>(gradients));
-            model_.backward(active(), d_out, trace_, grads);
+            model_.backward(active(), d_out, p.trace, grads);
             return;
         }
         if (!grads_) grads_ = std::make_unique<Parameters<T>>(*lib_);
-        model_.backward(active(), d_out, trace_, *grads_);
+        model_.backward(active(), d_out, p.trace, *grads_);
         grads_->flat().download(static_cast<T *>(gradients));
     }
 
-    void hidden_states(int layer, void *states, int64_t count) override {
-        const std::vector<int64_t> shape = hidden_shape(layer);
+    void hidden_states(int layer, void *states, int64_t count, Pass *pass) override {
+        const std::vector<int64_t> shape = hidden_shape(layer, pass);
         check_count("hidden_states", count, product(shape));
         if (!states) throw InputError("hidden_states: states is NULL");
-        const Array<T> h = model_.hidden_states(trace_, layer, 0, int(kept_t_in_));
+        TracePass<T> &p = pass_of(pass);
+        const Array<T> h = model_.hidden_states(p.trace, layer, 0, int(p.t_in));
         std::memcpy(states, h.data.data(), size_t(count) * sizeof(T));
     }
 
@@ -320,6 +348,11 @@ class Handle final : public ModelHandle {
         stats_ = std::make_unique<Statistics<T>>(*lib_);
     }
     Parameters<T> &active() { return bound_ ? *bound_ : *params_; }
+    const Pass &own_pass() const override { return own_; }
+    TracePass<T> &pass_of(Pass *pass) {
+        if (pass && pass->owner != this) throw InputError("the pass belongs to another model");
+        return pass ? *static_cast<TracePass<T> *>(pass) : own_;
+    }
     // Copies bound parameters back into the model's own memory and forgets the binding.
     void unbind() {
         if (!bound_) return;
@@ -342,7 +375,7 @@ class Handle final : public ModelHandle {
     SequenceModel<T> model_;
     std::unique_ptr<Parameters<T>> params_, bound_, grads_;
     std::unique_ptr<Statistics<T>> stats_;
-    Trace<T> trace_;
+    TracePass<T> own_;
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -34,6 +35,18 @@ struct TensorEntry {
     double tolerance = 0;
 };
 
+// What a forward keeps for its backward (a Trace): the model's own, or one of several the
+// caller made (fernn_pass) to keep more than one forward alive, e.g. one per autograd graph.
+struct Pass {
+    virtual ~Pass() = default;
+    const void *owner = nullptr;  // the ModelHandle that made it
+    // The forward it holds, kept for the backward: batch and lengths; batch 0: none.
+    int64_t batch = 0, t_in = 0, t_out = 0;
+    // Whether the backward can run on it: kept in training mode (BatchNorm's backward is
+    // compiled for batch statistics; models without BatchNorm always are).
+    bool differentiable = false;
+};
+
 struct ForwardRequest {
     const void *inputs = nullptr;
     std::vector<int64_t> input_shape;  // (B, T, C, H, W)
@@ -59,8 +72,12 @@ class ModelHandle {
     const std::string &describe() const { return describe_; }
     // (B, T_out, C, H, W) or (B, K).
     std::vector<int64_t> output_shape(int64_t batch, int64_t output_frames) const;
-    // (B, T_in, |V|, C_layer, H, W) of the last kept forward.
-    std::vector<int64_t> hidden_shape(int layer) const;
+    // (B, T_in, |V|, C_layer, H, W) of the forward the pass kept (null: the model's own).
+    std::vector<int64_t> hidden_shape(int layer, const Pass *pass) const;
+
+    // A pass of this model; forget() it before it is destroyed.
+    virtual std::unique_ptr<Pass> create_pass() = 0;
+    void forget(Pass *pass) { passes_.erase(pass); }
 
     void set_threads(int threads);
     virtual void use_device(const std::string &device) = 0;
@@ -72,10 +89,11 @@ class ModelHandle {
     virtual void load(const std::string &path) = 0;
     virtual void save(const std::string &path) = 0;
 
-    virtual void forward(const ForwardRequest &r) = 0;
+    // pass: where the forward is kept and the backward reads it (null: the model's own).
+    virtual void forward(const ForwardRequest &r, Pass *pass) = 0;
     virtual void backward(const void *output_gradient, int64_t output_count, void *gradients,
-                          int64_t gradient_count) = 0;
-    virtual void hidden_states(int layer, void *states, int64_t count) = 0;
+                          int64_t gradient_count, Pass *pass) = 0;
+    virtual void hidden_states(int layer, void *states, int64_t count, Pass *pass) = 0;
 
   protected:
     explicit ModelHandle(std::shared_ptr<ModelLibrary> library);
@@ -86,8 +104,11 @@ class ModelHandle {
     std::vector<std::vector<TensorEntry>> tensors_;
     std::vector<int64_t> sizes_;
     std::string describe_;
-    // The last forward kept for the backward: its batch and lengths; batch 0: none.
-    int64_t kept_batch_ = 0, kept_t_in_ = 0, kept_t_out_ = 0;
+    // Passes made by create_pass and not yet forgotten: use_device empties them.
+    std::set<Pass *> passes_;
+    // Throws unless the pass (null: none given) was made by this model; the own pass else.
+    const Pass &kept(const Pass *pass) const;
+    virtual const Pass &own_pass() const = 0;
 };
 
 }  // namespace fernn::capi

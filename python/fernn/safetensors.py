@@ -117,7 +117,7 @@ def save(path, tensors, metadata=None):
     for name, value in tensors.items():
         if not isinstance(name, str):
             raise InputError(f"tensor names must be strings, not {type(name).__name__}")
-        array = np.ascontiguousarray(value)
+        array = np.asarray(value, order="C")  # keeps 0-d arrays 0-d (ascontiguousarray does not)
         key = array.dtype.newbyteorder("=")
         if key not in _NAMES:
             raise InputError(f'tensor "{name}": dtype {array.dtype} has no safetensors type')

@@ -106,12 +106,14 @@ class Model(_Node):
         flat = torch.from_numpy(compiled.read(L.PARAMETERS)).to(self._device)
         self._flat = flat
         self._bound = None  # the flat tensor the compiled model reads in place
-        self._params = []  # (tensor info, nn.Parameter), in the plan's order
+        # (tensor info, module, local name) in the plan's order; the parameter itself is looked
+        # up on every call, so one the user replaced is the one used.
+        self._params = []
         for t in compiled.tensors[L.PARAMETERS]:
-            p = torch.nn.Parameter(flat[t.offset:t.offset + t.count].view(t.shape))
             node, local = self._leaf(t.name)
-            node.register_parameter(local, p)
-            self._params.append((t, p))
+            node.register_parameter(
+                local, torch.nn.Parameter(flat[t.offset:t.offset + t.count].view(t.shape)))
+            self._params.append((t, node, local))
         self._stats = self._buffers_of(L.STATISTICS, self._dtype)
         self._counters = self._buffers_of(L.COUNTERS, torch.int64)
         self._constants = self._buffers_of(L.CONSTANTS, self._dtype)
@@ -148,14 +150,24 @@ class Model(_Node):
 
     # ---- keeping the compiled model in step ------------------------------------------------
 
+    def _current_parameters(self):
+        out = []
+        for t, node, local in self._params:
+            p = node._parameters.get(local)
+            if p is None:
+                raise InputError(f"parameter {t.name} was removed from the module")
+            out.append((t, p))
+        return out
+
     def _sync_parameters(self):
         """The compiled model reads the parameters in place when they still are the views of
         one flat CPU tensor of its type (the usual case); otherwise they are copied in."""
         flat = self._flat
+        params = self._current_parameters()
         in_place = self._device.type == "cpu" and flat.dtype == self._dtype
         if in_place:
             base, size = flat.data_ptr(), flat.element_size()
-            for t, p in self._params:
+            for t, p in params:
                 if (p.dtype != self._dtype or p.device.type != "cpu" or not p.is_contiguous() or
                         p.data_ptr() != base + t.offset * size):
                     in_place = False
@@ -169,8 +181,8 @@ class Model(_Node):
             self._compiled.unbind_parameters()
             self._bound = None
         gathered = torch.zeros(self._compiled.sizes[L.PARAMETERS], dtype=self._dtype)
-        for t, p in self._params:
-            if p.dtype.is_floating_point is False or p.shape != t.shape:
+        for t, p in params:
+            if not p.dtype.is_floating_point or tuple(p.shape) != t.shape:
                 raise InputError(f"parameter {t.name}: {p.dtype} {tuple(p.shape)}; the model "
                                  f"needs {self._dtype} {t.shape}")
             gathered[t.offset:t.offset + t.count] = p.detach().reshape(-1).to("cpu", self._dtype)
@@ -237,7 +249,7 @@ class Model(_Node):
         if grad and x.requires_grad:
             raise InputError("fernn.torch.Model computes no gradient with respect to its input; "
                              "pass x.detach(), or compute the input under torch.no_grad()")
-        params = [p for _, p in self._params]
+        params = [p for _, p in self._current_parameters()]
         if grad and any(p.requires_grad for p in params):
             return _CompiledForward.apply(self, x, output_frames, *params)
         return self._run(x, output_frames, None)
@@ -263,7 +275,7 @@ class Model(_Node):
         flat = torch.empty(self._compiled.sizes[L.PARAMETERS], dtype=self._dtype)
         self._compiled.backward(g.numpy(), pass_, out=flat.numpy())
         flat = flat.to(self._device)
-        return [flat[t.offset:t.offset + t.count].view(t.shape) for t, _ in self._params]
+        return [flat[t.offset:t.offset + t.count].view(t.shape) for t, _, _ in self._params]
 
 
 class _CompiledForward(torch.autograd.Function):

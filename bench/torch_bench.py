@@ -10,6 +10,10 @@ object.
 On CUDA (--device cuda) every timing ends with torch.cuda.synchronize(); convolutions run in
 true float32 like fernn's (TF32 off unless --tf32) with cuDNN's autotuner on.
 
+--module times fernn's own model in the same loop: fernn.torch.Model (python/fernn), the
+compiled forward and BPTT as a torch.nn.Module, with the loss, clipping and Adam in PyTorch
+(bench/module_overhead.py compares it with `fernn train`'s step and the reference).
+
     torch_bench.py --fernn build/fernn --spec specs/fernn_v1.json [--set PATH=VALUE ...]
                    [--batch 16] [--threads 2] [--repeats 3] [--warmup 1] [--device cuda]
 """
@@ -44,6 +48,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)  # oneDNN builds its kernels on first use
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--tf32", action="store_true", help="let cuDNN use TF32 (not float32)")
+    ap.add_argument("--module", action="store_true",
+                    help="time fernn.torch.Model (the compiled model) instead of the reference")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
@@ -65,7 +71,14 @@ def main():
     t_out = 0 if classes else spec["sequence"]["output_frames"]
     c, h, w = spec["input"]["channels"], spec["input"]["height"], spec["input"]["width"]
     torch.manual_seed(0)
-    if spec["flow"]["group"] == "rotation":
+    framework = f"pytorch {torch.__version__}"
+    if args.module:
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+        import fernn.torch
+        model = fernn.torch.Model(args.spec, overrides=args.set, device=args.device, seed=0)
+        model.compiled.set_threads(args.threads)
+        framework = f"fernn.torch (pytorch {torch.__version__})"
+    elif spec["flow"]["group"] == "rotation":
         # escnn's R2Conv needs its sampled basis: take it (and initial weights) from fernn init.
         with tempfile.TemporaryDirectory() as tmp:
             ckpt = os.path.join(tmp, "init.safetensors")
@@ -110,7 +123,7 @@ def main():
             forward.append(1e3 * (t1 - t0))
             backward.append(1e3 * (t3 - t2))
             step.append(1e3 * (t4 - t1))
-    print(json.dumps({"framework": f"pytorch {torch.__version__}", "device": args.device,
+    print(json.dumps({"framework": framework, "device": args.device,
                       "tf32": args.tf32, "threads": args.threads,
                       "batch": args.batch, "forward_ms": median(forward),
                       "backward_ms": median(backward), "train_step_ms": median(step),

@@ -51,11 +51,12 @@ def main():
                      args.fernn, "--spec", spec_path, *sets, *common]
         runs = {"fernn": [], "module": [], "torch": []}
         for _ in range(args.rounds):
-            runs["fernn"].append(run_json(fernn_cmd)["train_step_ms"])
+            f = run_json(fernn_cmd)
+            velocities = f["velocities"]
+            runs["fernn"].append(f["train_step_ms"])
             runs["module"].append(run_json(torch_cmd + ["--module"])["train_step_ms"])
             runs["torch"].append(run_json(torch_cmd)["train_step_ms"])
         m = {k: median(v) for k, v in runs.items()}
-        velocities = run_json([args.fernn, "check", spec_path, *sets, "--json"])["derived"]["copies"]
         rows.append((LABELS.get(spec, spec), hidden, velocities, m))
         print(f"{LABELS.get(spec, spec)} hidden {hidden} |V| {velocities}: fernn train "
               f"{m['fernn']:.1f} ms, fernn.torch {m['module']:.1f} ms "

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -44,6 +45,19 @@ struct Model {
         }
     }
     ~Model() { fernn_free(m); }
+    // (B, T_in, C, H, W) of the spec's sequences.
+    std::array<int64_t, 5> input(int64_t batch) const {
+        return {batch, info.input_frames, info.channels, info.height, info.width};
+    }
+    // Elements of the outputs of a forward over `batch` sequences predicting `frames`.
+    size_t outputs(int64_t batch, int64_t frames = -1) const {
+        int64_t shape[5];
+        int rank = 0;
+        EXPECT_EQ(fernn_output_shape(m, batch, info.input_frames, frames, shape, &rank), FERNN_OK);
+        int64_t n = 1;
+        for (int d = 0; d < rank; ++d) n *= shape[d];
+        return size_t(n);
+    }
     std::string dir() const {
         const char *text = nullptr;
         fernn_describe(m, &text);
@@ -87,14 +101,10 @@ TEST(CApi, BackwardFromTheOutputGradientEqualsTheBuiltInLosses) {
         ASSERT_NE(c.m, nullptr);
         ASSERT_OK(fernn_init(c.m, 3));
         const int64_t B = 3;
-        const int64_t in[5] = {B, c.info.input_frames, c.info.channels, c.info.height,
-                               c.info.width};
-        int64_t out[5];
-        int rank = 0;
-        ASSERT_OK(fernn_output_shape(c.m, B, in[1], -1, out, &rank));
-        const auto x = random_values<float>(size_t(numel(in, 5)), 1);
-        std::vector<float> y(size_t(numel(out, rank)));
-        ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in, -1, FERNN_TRAIN | FERNN_KEEP, y.data(),
+        const auto in = c.input(B);
+        const auto x = random_values<float>(size_t(numel(in.data(), 5)), 1);
+        std::vector<float> y(c.outputs(B));
+        ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_TRAIN | FERNN_KEEP, y.data(),
                                 int64_t(y.size())));
 
         // The same forward and built-in backward through the runtime.
@@ -116,7 +126,7 @@ TEST(CApi, BackwardFromTheOutputGradientEqualsTheBuiltInLosses) {
         if (c.info.classifies) {
             labels = {0, 2, 1};
             targets.labels = &labels;
-            const int64_t K = out[1];
+            const int64_t K = c.info.classes;
             for (int64_t b = 0; b < B; ++b) {
                 double top = -1e30, sum = 0;
                 for (int64_t k = 0; k < K; ++k) top = std::max(top, double(y[b * K + k]));
@@ -127,7 +137,8 @@ TEST(CApi, BackwardFromTheOutputGradientEqualsTheBuiltInLosses) {
                 }
             }
         } else {
-            frames = Array<float>({out[0], out[1], out[2], out[3], out[4]});
+            frames = Array<float>({B, c.info.output_frames, c.info.channels, c.info.height,
+                                   c.info.width});
             const auto t = random_values<float>(y.size(), 2);
             std::copy(t.begin(), t.end(), frames.data.begin());
             targets.frames = &frames;
@@ -153,15 +164,12 @@ TEST(CApi, GradientsOfAnyLossMatchFiniteDifferences) {
     Model c(kTinyFrames, "float64", {"recurrence.channels=3", "readout.decoder.layers=1"});
     ASSERT_NE(c.m, nullptr);
     ASSERT_OK(fernn_init(c.m, 11));
-    const int64_t in[5] = {2, c.info.input_frames, c.info.channels, c.info.height, c.info.width};
-    int64_t out[5];
-    int rank = 0;
-    ASSERT_OK(fernn_output_shape(c.m, 2, in[1], 1, out, &rank));
-    const size_t n_out = size_t(numel(out, rank));
-    const auto x = random_values<double>(size_t(numel(in, 5)), 4);
+    const auto in = c.input(2);
+    const size_t n_out = c.outputs(2, 1);
+    const auto x = random_values<double>(size_t(numel(in.data(), 5)), 4);
     const auto weight = random_values<double>(n_out, 5, -1, 1);
     auto loss_of = [&](std::vector<double> &y) {
-        EXPECT_EQ(fernn_forward(c.m, nullptr, x.data(), in, 1, FERNN_TRAIN | FERNN_KEEP, y.data(),
+        EXPECT_EQ(fernn_forward(c.m, nullptr, x.data(), in.data(), 1, FERNN_TRAIN | FERNN_KEEP, y.data(),
                                 int64_t(n_out)),
                   FERNN_OK);
         double l = 0;
@@ -207,22 +215,20 @@ TEST(CApi, BoundParametersAreReadAndWrittenInPlace) {
     ASSERT_NE(c.m, nullptr);
     ASSERT_OK(fernn_init(c.m, 1));
     const size_t P = size_t(c.info.parameter_count);
-    const int64_t in[5] = {2, c.info.input_frames, c.info.channels, c.info.height, c.info.width};
-    int64_t out[5];
-    int rank = 0;
-    ASSERT_OK(fernn_output_shape(c.m, 2, in[1], -1, out, &rank));
-    const auto x = random_values<float>(size_t(numel(in, 5)), 6);
-    std::vector<float> y0(size_t(numel(out, rank))), y1(y0.size());
-    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in, -1, FERNN_EVAL, y0.data(), int64_t(y0.size())));
+    const auto in = c.input(2);
+    const size_t n_out = c.outputs(2, -1);
+    const auto x = random_values<float>(size_t(numel(in.data(), 5)), 6);
+    std::vector<float> y0(n_out), y1(n_out);
+    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_EVAL, y0.data(), int64_t(y0.size())));
 
     std::vector<float> storage(P + 1);
     float *bound = storage.data() + 1;  // 4 bytes past an aligned allocation
     ASSERT_OK(fernn_read(c.m, FERNN_PARAMETERS, bound, int64_t(P)));
     ASSERT_OK(fernn_bind_parameters(c.m, bound, int64_t(P)));
-    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in, -1, FERNN_EVAL, y1.data(), int64_t(y1.size())));
+    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_EVAL, y1.data(), int64_t(y1.size())));
     EXPECT_EQ(y0, y1);
     for (size_t i = 0; i < P; ++i) bound[i] *= 0.5f;  // no fernn_write: read in place
-    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in, -1, FERNN_EVAL, y1.data(), int64_t(y1.size())));
+    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_EVAL, y1.data(), int64_t(y1.size())));
     EXPECT_NE(y0, y1);
     ASSERT_OK(fernn_init(c.m, 1));  // writes go to the bound memory
     std::vector<float> fresh(P);
@@ -244,27 +250,24 @@ TEST(CApi, PassesKeepSeveralForwardsForTheirBackwards) {
     ASSERT_NE(c.m, nullptr);
     ASSERT_OK(fernn_init(c.m, 2));
     const size_t P = size_t(c.info.parameter_count);
-    const int64_t in[5] = {2, c.info.input_frames, c.info.channels, c.info.height, c.info.width};
-    int64_t out[5];
-    int rank = 0;
-    ASSERT_OK(fernn_output_shape(c.m, 2, in[1], -1, out, &rank));
-    const size_t n_out = size_t(numel(out, rank));
-    const auto xa = random_values<float>(size_t(numel(in, 5)), 7);
-    const auto xb = random_values<float>(size_t(numel(in, 5)), 8);
+    const auto in = c.input(2);
+    const size_t n_out = c.outputs(2, -1);
+    const auto xa = random_values<float>(size_t(numel(in.data(), 5)), 7);
+    const auto xb = random_values<float>(size_t(numel(in.data(), 5)), 8);
     const auto d = random_values<float>(n_out, 9, -1, 1);
     std::vector<float> y(n_out), ga(P), gb(P), g(P);
     // Alone, through the model's own pass.
-    ASSERT_OK(fernn_forward(c.m, nullptr, xa.data(), in, -1, FERNN_KEEP, y.data(), int64_t(n_out)));
+    ASSERT_OK(fernn_forward(c.m, nullptr, xa.data(), in.data(), -1, FERNN_KEEP, y.data(), int64_t(n_out)));
     ASSERT_OK(fernn_backward(c.m, nullptr, d.data(), int64_t(n_out), ga.data(), int64_t(P)));
-    ASSERT_OK(fernn_forward(c.m, nullptr, xb.data(), in, -1, FERNN_KEEP, y.data(), int64_t(n_out)));
+    ASSERT_OK(fernn_forward(c.m, nullptr, xb.data(), in.data(), -1, FERNN_KEEP, y.data(), int64_t(n_out)));
     ASSERT_OK(fernn_backward(c.m, nullptr, d.data(), int64_t(n_out), gb.data(), int64_t(P)));
     EXPECT_NE(ga, gb);
     // Both forwards first, in two passes; then both backwards, in the other order.
     fernn_pass *pa = nullptr, *pb = nullptr;
     ASSERT_OK(fernn_pass_create(c.m, &pa));
     ASSERT_OK(fernn_pass_create(c.m, &pb));
-    ASSERT_OK(fernn_forward(c.m, pa, xa.data(), in, -1, FERNN_KEEP, y.data(), int64_t(n_out)));
-    ASSERT_OK(fernn_forward(c.m, pb, xb.data(), in, -1, FERNN_KEEP, y.data(), int64_t(n_out)));
+    ASSERT_OK(fernn_forward(c.m, pa, xa.data(), in.data(), -1, FERNN_KEEP, y.data(), int64_t(n_out)));
+    ASSERT_OK(fernn_forward(c.m, pb, xb.data(), in.data(), -1, FERNN_KEEP, y.data(), int64_t(n_out)));
     ASSERT_OK(fernn_backward(c.m, pb, d.data(), int64_t(n_out), g.data(), int64_t(P)));
     EXPECT_EQ(g, gb);
     ASSERT_OK(fernn_backward(c.m, pa, d.data(), int64_t(n_out), g.data(), int64_t(P)));
@@ -309,12 +312,12 @@ TEST(CApi, DescriptionHiddenStatesInitAndCheckpoints) {
     ASSERT_OK(fernn_read(c.m, FERNN_PARAMETERS, p.data(), int64_t(p.size())));
     EXPECT_EQ(0, std::memcmp(p.data(), w.params.data.data(), p.size() * sizeof(float)));
 
-    const int64_t in[5] = {2, c.info.input_frames, c.info.channels, c.info.height, c.info.width};
-    const auto x = random_values<float>(size_t(numel(in, 5)), 12);
+    const auto in = c.input(2);
+    const auto x = random_values<float>(size_t(numel(in.data(), 5)), 12);
     std::vector<float> logits(size_t(2 * c.info.classes)), again(logits.size());
-    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in, -1, FERNN_TRAIN, logits.data(),
+    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_TRAIN, logits.data(),
                             int64_t(logits.size())));  // moves the running statistics
-    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in, -1, FERNN_KEEP, logits.data(),
+    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_KEEP, logits.data(),
                             int64_t(logits.size())));
     for (int layer = 0; layer < c.info.layers; ++layer) {
         int64_t shape[6];
@@ -351,7 +354,7 @@ TEST(CApi, DescriptionHiddenStatesInitAndCheckpoints) {
     ASSERT_OK(fernn_read(second.m, FERNN_COUNTERS, counters.data(), int64_t(counters.size())));
     // One training-mode forward: BatchNorm counts each step, as the reference's does.
     for (int64_t n : counters) EXPECT_EQ(n, c.info.input_frames);
-    ASSERT_OK(fernn_forward(second.m, nullptr, x.data(), in, -1, FERNN_EVAL, again.data(),
+    ASSERT_OK(fernn_forward(second.m, nullptr, x.data(), in.data(), -1, FERNN_EVAL, again.data(),
                             int64_t(again.size())));
     EXPECT_EQ(logits, again);
 }
@@ -406,12 +409,9 @@ TEST(CApi, BadInputGetsAStatusAndAMessage) {
     ASSERT_NE(c.m, nullptr);
     const size_t P = size_t(c.info.parameter_count);
     std::vector<float> params(P), grads(P);
-    const int64_t in[5] = {2, c.info.input_frames, c.info.channels, c.info.height, c.info.width};
-    int64_t out[5];
-    int rank = 0;
-    ASSERT_OK(fernn_output_shape(c.m, 2, in[1], -1, out, &rank));
-    const size_t n_out = size_t(numel(out, rank));
-    const auto x = random_values<float>(size_t(numel(in, 5)), 3);
+    const auto in = c.input(2);
+    const size_t n_out = c.outputs(2, -1);
+    const auto x = random_values<float>(size_t(numel(in.data(), 5)), 3);
     std::vector<float> y(n_out);
     // Backward before any forward was kept.
     EXPECT_STATUS(fernn_backward(c.m, nullptr, y.data(), int64_t(n_out), grads.data(), int64_t(P)),
@@ -430,18 +430,18 @@ TEST(CApi, BadInputGetsAStatusAndAMessage) {
     const int64_t huge[5] = {int64_t(1) << 40, in[1], in[2], in[3], in[4]};
     EXPECT_STATUS(fernn_forward(c.m, nullptr, x.data(), huge, -1, 0, nullptr, 0),
                   FERNN_INVALID_INPUT);
-    EXPECT_STATUS(fernn_forward(c.m, nullptr, x.data(), in, -1, 0, y.data(), int64_t(n_out) - 1),
+    EXPECT_STATUS(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, 0, y.data(), int64_t(n_out) - 1),
                   FERNN_INVALID_INPUT);
     EXPECT_TRUE(message_has(std::to_string(n_out)));
-    EXPECT_STATUS(fernn_forward(c.m, nullptr, nullptr, in, -1, 0, y.data(), int64_t(n_out)),
+    EXPECT_STATUS(fernn_forward(c.m, nullptr, nullptr, in.data(), -1, 0, y.data(), int64_t(n_out)),
                   FERNN_INVALID_INPUT);
     EXPECT_STATUS(fernn_forward(c.m, nullptr, x.data(), nullptr, -1, 0, y.data(), int64_t(n_out)),
                   FERNN_INVALID_INPUT);
-    EXPECT_STATUS(fernn_forward(c.m, nullptr, x.data(), in, -1, 8, y.data(), int64_t(n_out)),
+    EXPECT_STATUS(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, 8, y.data(), int64_t(n_out)),
                   FERNN_INVALID_INPUT);
-    EXPECT_STATUS(fernn_forward(c.m, nullptr, x.data(), in, 100000, 0, nullptr, 0),
+    EXPECT_STATUS(fernn_forward(c.m, nullptr, x.data(), in.data(), 100000, 0, nullptr, 0),
                   FERNN_INVALID_INPUT);
-    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in, -1, FERNN_KEEP, y.data(), int64_t(n_out)));
+    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_KEEP, y.data(), int64_t(n_out)));
     EXPECT_STATUS(fernn_backward(c.m, nullptr, y.data(), int64_t(n_out) + 1, grads.data(),
                                  int64_t(P)),
                   FERNN_INVALID_INPUT);
@@ -485,7 +485,7 @@ TEST(CApi, BadInputGetsAStatusAndAMessage) {
 
     // Still working.
     std::vector<float> y2(n_out);
-    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in, -1, FERNN_KEEP, y2.data(), int64_t(n_out)));
+    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_KEEP, y2.data(), int64_t(n_out)));
     EXPECT_EQ(y, y2);
     ASSERT_OK(fernn_backward(c.m, nullptr, y.data(), int64_t(n_out), grads.data(), int64_t(P)));
 }
@@ -512,14 +512,12 @@ TEST(CApi, RunLibraryOpensCompiledModelsButDoesNotCompile) {
     ASSERT_EQ(open(c.dir().c_str(), &m), FERNN_OK) << last_error();
     ASSERT_OK(fernn_init(c.m, 5));
     ASSERT_EQ(init(m, 5), FERNN_OK);
-    const int64_t in[5] = {2, c.info.input_frames, c.info.channels, c.info.height, c.info.width};
-    int64_t out[5];
-    int rank = 0;
-    ASSERT_OK(fernn_output_shape(c.m, 2, in[1], -1, out, &rank));
-    const auto x = random_values<float>(size_t(numel(in, 5)), 3);
-    std::vector<float> a(size_t(numel(out, rank))), b(a.size());
-    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in, -1, 0, a.data(), int64_t(a.size())));
-    ASSERT_EQ(forward(m, nullptr, x.data(), in, -1, 0, b.data(), int64_t(b.size())), FERNN_OK);
+    const auto in = c.input(2);
+    const size_t n_out = c.outputs(2, -1);
+    const auto x = random_values<float>(size_t(numel(in.data(), 5)), 3);
+    std::vector<float> a(n_out), b(n_out);
+    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, 0, a.data(), int64_t(a.size())));
+    ASSERT_EQ(forward(m, nullptr, x.data(), in.data(), -1, 0, b.data(), int64_t(b.size())), FERNN_OK);
     EXPECT_EQ(a, b);
     release(m);
     dlclose(run);

@@ -1,5 +1,4 @@
 // fernn: compile, run and differentiate FERNN models described by JSON specs.
-#include <malloc.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include "runtime/spec/did_you_mean.h"
 #include "runtime/spec/json_reader.h"
 #include "runtime/spec/limits.h"
+#include "runtime/training/process_memory.h"
 #include "tools/commands.h"
 
 using namespace fernn;
@@ -70,11 +70,7 @@ void add_model(CLI::App *cmd, cli::ModelArgs &a, bool with_run = false) {
 }  // namespace
 
 int main(int argc, char **argv) {
-    // BPTT allocates and frees the same large buffers every step (the runtime's states, the
-    // pipelines' padded temporaries). glibc would map and unmap each of them, paying a page
-    // fault per 4 KiB every time; keeping freed memory in the heap makes them reusable.
-    mallopt(M_MMAP_THRESHOLD, 1 << 30);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    keep_freed_memory_for_reuse();  // runtime/training/process_memory.h
     CLI::App app{
         cli::has_compiler()
             ? "fernn: a compiler and trainer for Flow Equivariant Recurrent Neural Networks"

@@ -247,6 +247,9 @@ class Model:
         g = np.ascontiguousarray(output_gradient, dtype=self.dtype)
         if out is None:
             out = np.empty(self.sizes[L.PARAMETERS], self.dtype)
+        elif out.dtype != self.dtype or not out.flags.c_contiguous or not out.flags.writeable:
+            raise InputError(f"out: expected a writable C-contiguous {self.dtype} array of "
+                             f"{self.sizes[L.PARAMETERS]} elements")
         L.check(L.lib.fernn_backward(self._handle, _pass_handle(pass_), _pointer(g), g.size,
                                      _pointer(out), out.size))
         return out

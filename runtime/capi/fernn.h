@@ -19,6 +19,10 @@
  *    BatchNorm running statistics are a second flat buffer, their num_batches_tracked
  *    counters a third (int64). Constants (fixed shift kernels, steerable bases) are part of
  *    the reference state_dict but not learned: read them, never write them.
+ *  - Opening the first model sets glibc's M_MMAP_THRESHOLD and M_TRIM_THRESHOLD to 1 GiB in
+ *    the calling process, as the fernn command does: BPTT frees and allocates the same large
+ *    buffers every step, and mapping them anew each time costs a page fault per 4 KiB (a
+ *    quarter of a training step). Set FERNN_KEEP_MALLOC_SETTINGS=1 to leave them alone.
  */
 #ifndef FERNN_H
 #define FERNN_H

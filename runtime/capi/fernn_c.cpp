@@ -2,11 +2,13 @@
 // ranges), and every exception turned into a status with its message kept per thread.
 #include "runtime/capi/fernn.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
 #include "runtime/capi/compile_hook.h"
 #include "runtime/capi/model_handle.h"
+#include "runtime/training/process_memory.h"
 
 struct fernn_model {
     std::unique_ptr<fernn::capi::ModelHandle> handle;
@@ -77,6 +79,8 @@ Group group_of(int g) {
 
 fernn_status open_library(const std::string &dir, const fernn::Spec *spec, fernn_model **model) {
     return guard([&] {
+        const char *keep = std::getenv("FERNN_KEEP_MALLOC_SETTINGS");
+        if (!keep || !*keep) fernn::keep_freed_memory_for_reuse();
         require(model, "model (the pointer to fill)");
         *model = nullptr;
         auto lib = fernn::ModelLibrary::open(dir);

@@ -127,6 +127,10 @@ class TorchModule(unittest.TestCase):
             model.decoder_conv._modules["2"].weight = torch.nn.Parameter(w.detach() * 0.5)
             after = model(x1)
         self.assertFalse(torch.equal(before, after))
+        # A compiled model keeps its precision: .double() is refused with the reason.
+        with self.assertRaises(fernn.InputError) as e:
+            fernn.torch.Model(TINY, seed=1).double()(x1.double())
+        self.assertIn("float64", str(e.exception))
         # The input gets no gradient: refused, not silently dropped.
         with self.assertRaises(fernn.InputError):
             model(x1.clone().requires_grad_())

@@ -182,9 +182,11 @@ class Model(_Node):
             self._bound = None
         gathered = torch.zeros(self._compiled.sizes[L.PARAMETERS], dtype=self._dtype)
         for t, p in params:
-            if not p.dtype.is_floating_point or tuple(p.shape) != t.shape:
-                raise InputError(f"parameter {t.name}: {p.dtype} {tuple(p.shape)}; the model "
-                                 f"needs {self._dtype} {t.shape}")
+            if p.dtype != self._dtype or tuple(p.shape) != t.shape:
+                raise InputError(
+                    f"parameter {t.name} is {p.dtype} {tuple(p.shape)}; the model was compiled "
+                    f"for {self._dtype} {t.shape} (precision=\"float64\" compiles a float64 "
+                    "model; .to(dtype) cannot change a compiled one)")
             gathered[t.offset:t.offset + t.count] = p.detach().reshape(-1).to("cpu", self._dtype)
         self._compiled.write(L.PARAMETERS, gathered.numpy())
 

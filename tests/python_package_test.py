@@ -91,6 +91,20 @@ class TorchModule(unittest.TestCase):
             losses.append(loss.item())
         self.assertLess(losses[-1], 0.5 * losses[0])
 
+    def test_deep_copies_are_independent_modules(self):
+        import copy
+        model = fernn.torch.Model(TINY, {"recurrence.channels": 6}, seed=3)
+        x, y = tiny_batch()
+        (model(x) - y).abs().mean().backward()
+        twin = copy.deepcopy(model)
+        with torch.no_grad():
+            self.assertTrue(torch.equal(model(x), twin(x)))
+        for p, q in zip(model.parameters(), twin.parameters()):
+            self.assertTrue(torch.equal(p.grad, q.grad))
+        with torch.no_grad():
+            next(twin.parameters()).mul_(0.5)
+            self.assertFalse(torch.equal(model(x), twin(x)))
+
     def test_same_seed_same_module_and_torch_manual_seed_decides(self):
         a = fernn.torch.Model(TINY, seed=4)
         b = fernn.torch.Model(TINY, seed=4)

@@ -95,6 +95,10 @@ class Model(_Node):
             compiled = _Compiled.compile(spec, overrides, target, precision, cache_dir)
         if device == "cuda":
             compiled.use_device("cuda")
+        # What made it, for copies (__deepcopy__): the compiled library comes from the cache.
+        self._arguments = dict(spec=spec, overrides=overrides, device=device,
+                               precision=precision, target=target, cache_dir=cache_dir,
+                               model_dir=model_dir)
         self._compiled = compiled
         self._device = torch.device(device)
         self._dtype = torch.float64 if compiled.dtype == np.float64 else torch.float32
@@ -123,6 +127,20 @@ class Model(_Node):
         owner = weakref.ref(self)
         for module in self.modules():
             module._owner = owner
+
+    def __deepcopy__(self, memo):
+        """An independent module over the same compiled model (from the cache), with copies of
+        the parameters, their gradients, the buffers and the mode, e.g. for an exponential
+        moving average of the weights."""
+        other = Model(seed=0, **self._arguments)
+        other.load_state_dict(self.state_dict())
+        other.train(self.training)
+        for (name, p), (_, q) in zip(self.named_parameters(), other.named_parameters()):
+            q.requires_grad_(p.requires_grad)
+            if p.grad is not None:
+                q.grad = p.grad.detach().clone()
+        memo[id(self)] = other
+        return other
 
     # ---- the reference's name tree ---------------------------------------------------------
 

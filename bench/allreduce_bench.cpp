@@ -33,9 +33,10 @@ int main(int argc, char **argv) {
     const double median = ms[ms.size() / 2], n = comm->size();
     const double bus_gbs = 2 * (n - 1) / n * double(count) * 4 / (median * 1e-3) / 1e9;
     if (comm->rank() == 0) {
-        std::printf("{\"engine\": \"%s\", \"ranks\": %d, \"count\": %zu, \"median_ms\": %.4f, "
-                    "\"bus_gb_per_s\": %.3f}\n",
-                    comm->engine().c_str(), comm->size(), count, median, bus_gbs);
+        std::printf(
+            "{\"engine\": \"%s\", \"ranks\": %d, \"count\": %zu, \"median_ms\": %.4f, "
+            "\"bus_gb_per_s\": %.3f}\n",
+            comm->engine().c_str(), comm->size(), count, median, bus_gbs);
     }
     return 0;
 }

@@ -25,9 +25,9 @@ const std::string kTinyFrames = std::string(FERNN_SOURCE_DIR) + "/tests/specs/ti
 const std::string kTinyClasses =
     std::string(FERNN_SOURCE_DIR) + "/tests/specs/tiny_classifier.json";
 
-#define EXPECT_STATUS(call, status)                                 \
-    do {                                                            \
-        const fernn_status s_ = (call);                             \
+#define EXPECT_STATUS(call, status)                                   \
+    do {                                                              \
+        const fernn_status s_ = (call);                               \
         EXPECT_EQ(s_, status) << #call << ": " << fernn_last_error(); \
     } while (0)
 #define ASSERT_OK(call) ASSERT_EQ((call), FERNN_OK) << #call << ": " << fernn_last_error()
@@ -64,6 +64,11 @@ struct Model {
         return json::parse(text)["model_dir"];
     }
 };
+
+// Elements of a (B, T, C, H, W) input.
+size_t elements(const std::array<int64_t, 5> &shape) {
+    return size_t(shape[0] * shape[1] * shape[2] * shape[3] * shape[4]);
+}
 
 int64_t numel(const int64_t *shape, int rank) {
     int64_t n = 1;
@@ -102,10 +107,10 @@ TEST(CApi, BackwardFromTheOutputGradientEqualsTheBuiltInLosses) {
         ASSERT_OK(fernn_init(c.m, 3));
         const int64_t B = 3;
         const auto in = c.input(B);
-        const auto x = random_values<float>(size_t(numel(in.data(), 5)), 1);
+        const auto x = random_values<float>(elements(in), 1);
         std::vector<float> y(c.outputs(B));
-        ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_TRAIN | FERNN_KEEP, y.data(),
-                                int64_t(y.size())));
+        ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_TRAIN | FERNN_KEEP,
+                                y.data(), int64_t(y.size())));
 
         // The same forward and built-in backward through the runtime.
         auto lib = ModelLibrary::open(c.dir());
@@ -133,12 +138,13 @@ TEST(CApi, BackwardFromTheOutputGradientEqualsTheBuiltInLosses) {
                 for (int64_t k = 0; k < K; ++k) sum += std::exp(y[b * K + k] - top);
                 for (int64_t k = 0; k < K; ++k) {
                     d_out[b * K + k] = float((std::exp(y[b * K + k] - top) / sum -
-                                              (k == labels[size_t(b)] ? 1.0 : 0.0)) / B);
+                                              (k == labels[size_t(b)] ? 1.0 : 0.0)) /
+                                             B);
                 }
             }
         } else {
-            frames = Array<float>({B, c.info.output_frames, c.info.channels, c.info.height,
-                                   c.info.width});
+            frames = Array<float>(
+                {B, c.info.output_frames, c.info.channels, c.info.height, c.info.width});
             const auto t = random_values<float>(y.size(), 2);
             std::copy(t.begin(), t.end(), frames.data.begin());
             targets.frames = &frames;
@@ -166,11 +172,11 @@ TEST(CApi, GradientsOfAnyLossMatchFiniteDifferences) {
     ASSERT_OK(fernn_init(c.m, 11));
     const auto in = c.input(2);
     const size_t n_out = c.outputs(2, 1);
-    const auto x = random_values<double>(size_t(numel(in.data(), 5)), 4);
+    const auto x = random_values<double>(elements(in), 4);
     const auto weight = random_values<double>(n_out, 5, -1, 1);
     auto loss_of = [&](std::vector<double> &y) {
-        EXPECT_EQ(fernn_forward(c.m, nullptr, x.data(), in.data(), 1, FERNN_TRAIN | FERNN_KEEP, y.data(),
-                                int64_t(n_out)),
+        EXPECT_EQ(fernn_forward(c.m, nullptr, x.data(), in.data(), 1, FERNN_TRAIN | FERNN_KEEP,
+                                y.data(), int64_t(n_out)),
                   FERNN_OK);
         double l = 0;
         for (size_t i = 0; i < n_out; ++i) l += weight[i] * y[i] + std::abs(y[i]);
@@ -217,18 +223,21 @@ TEST(CApi, BoundParametersAreReadAndWrittenInPlace) {
     const size_t P = size_t(c.info.parameter_count);
     const auto in = c.input(2);
     const size_t n_out = c.outputs(2, -1);
-    const auto x = random_values<float>(size_t(numel(in.data(), 5)), 6);
+    const auto x = random_values<float>(elements(in), 6);
     std::vector<float> y0(n_out), y1(n_out);
-    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_EVAL, y0.data(), int64_t(y0.size())));
+    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_EVAL, y0.data(),
+                            int64_t(y0.size())));
 
     std::vector<float> storage(P + 1);
     float *bound = storage.data() + 1;  // 4 bytes past an aligned allocation
     ASSERT_OK(fernn_read(c.m, FERNN_PARAMETERS, bound, int64_t(P)));
     ASSERT_OK(fernn_bind_parameters(c.m, bound, int64_t(P)));
-    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_EVAL, y1.data(), int64_t(y1.size())));
+    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_EVAL, y1.data(),
+                            int64_t(y1.size())));
     EXPECT_EQ(y0, y1);
     for (size_t i = 0; i < P; ++i) bound[i] *= 0.5f;  // no fernn_write: read in place
-    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_EVAL, y1.data(), int64_t(y1.size())));
+    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_EVAL, y1.data(),
+                            int64_t(y1.size())));
     EXPECT_NE(y0, y1);
     ASSERT_OK(fernn_init(c.m, 1));  // writes go to the bound memory
     std::vector<float> fresh(P);
@@ -236,7 +245,7 @@ TEST(CApi, BoundParametersAreReadAndWrittenInPlace) {
     EXPECT_EQ(0, std::memcmp(fresh.data(), bound, P * sizeof(float)));
     for (size_t i = 0; i < P; ++i) bound[i] *= 2.0f;
     ASSERT_OK(fernn_bind_parameters(c.m, nullptr, 0));  // copies back
-    std::fill(storage.begin(), storage.end(), 0.0f);  // no longer read
+    std::fill(storage.begin(), storage.end(), 0.0f);    // no longer read
     ASSERT_OK(fernn_read(c.m, FERNN_PARAMETERS, fresh.data(), int64_t(P)));
     ASSERT_OK(fernn_init(c.m, 1));
     std::vector<float> init(P);
@@ -252,22 +261,26 @@ TEST(CApi, PassesKeepSeveralForwardsForTheirBackwards) {
     const size_t P = size_t(c.info.parameter_count);
     const auto in = c.input(2);
     const size_t n_out = c.outputs(2, -1);
-    const auto xa = random_values<float>(size_t(numel(in.data(), 5)), 7);
-    const auto xb = random_values<float>(size_t(numel(in.data(), 5)), 8);
+    const auto xa = random_values<float>(elements(in), 7);
+    const auto xb = random_values<float>(elements(in), 8);
     const auto d = random_values<float>(n_out, 9, -1, 1);
     std::vector<float> y(n_out), ga(P), gb(P), g(P);
     // Alone, through the model's own pass.
-    ASSERT_OK(fernn_forward(c.m, nullptr, xa.data(), in.data(), -1, FERNN_KEEP, y.data(), int64_t(n_out)));
+    ASSERT_OK(fernn_forward(c.m, nullptr, xa.data(), in.data(), -1, FERNN_KEEP, y.data(),
+                            int64_t(n_out)));
     ASSERT_OK(fernn_backward(c.m, nullptr, d.data(), int64_t(n_out), ga.data(), int64_t(P)));
-    ASSERT_OK(fernn_forward(c.m, nullptr, xb.data(), in.data(), -1, FERNN_KEEP, y.data(), int64_t(n_out)));
+    ASSERT_OK(fernn_forward(c.m, nullptr, xb.data(), in.data(), -1, FERNN_KEEP, y.data(),
+                            int64_t(n_out)));
     ASSERT_OK(fernn_backward(c.m, nullptr, d.data(), int64_t(n_out), gb.data(), int64_t(P)));
     EXPECT_NE(ga, gb);
     // Both forwards first, in two passes; then both backwards, in the other order.
     fernn_pass *pa = nullptr, *pb = nullptr;
     ASSERT_OK(fernn_pass_create(c.m, &pa));
     ASSERT_OK(fernn_pass_create(c.m, &pb));
-    ASSERT_OK(fernn_forward(c.m, pa, xa.data(), in.data(), -1, FERNN_KEEP, y.data(), int64_t(n_out)));
-    ASSERT_OK(fernn_forward(c.m, pb, xb.data(), in.data(), -1, FERNN_KEEP, y.data(), int64_t(n_out)));
+    ASSERT_OK(
+        fernn_forward(c.m, pa, xa.data(), in.data(), -1, FERNN_KEEP, y.data(), int64_t(n_out)));
+    ASSERT_OK(
+        fernn_forward(c.m, pb, xb.data(), in.data(), -1, FERNN_KEEP, y.data(), int64_t(n_out)));
     ASSERT_OK(fernn_backward(c.m, pb, d.data(), int64_t(n_out), g.data(), int64_t(P)));
     EXPECT_EQ(g, gb);
     ASSERT_OK(fernn_backward(c.m, pa, d.data(), int64_t(n_out), g.data(), int64_t(P)));
@@ -313,7 +326,7 @@ TEST(CApi, DescriptionHiddenStatesInitAndCheckpoints) {
     EXPECT_EQ(0, std::memcmp(p.data(), w.params.data.data(), p.size() * sizeof(float)));
 
     const auto in = c.input(2);
-    const auto x = random_values<float>(size_t(numel(in.data(), 5)), 12);
+    const auto x = random_values<float>(elements(in), 12);
     std::vector<float> logits(size_t(2 * c.info.classes)), again(logits.size());
     ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_TRAIN, logits.data(),
                             int64_t(logits.size())));  // moves the running statistics
@@ -326,7 +339,8 @@ TEST(CApi, DescriptionHiddenStatesInitAndCheckpoints) {
         ASSERT_OK(fernn_hidden_states(c.m, nullptr, layer, h.data(), int64_t(h.size())));
         // The runtime's encode: evaluation mode, from the weights the model now has.
         SequenceModel<float> model(lib);
-        ModelWeights<float> now{ParameterSet<float>::zeros(plan), RunningStats<float>::initial(plan)};
+        ModelWeights<float> now{ParameterSet<float>::zeros(plan),
+                                RunningStats<float>::initial(plan)};
         ASSERT_OK(fernn_read(c.m, FERNN_PARAMETERS, now.params.data.data(), int64_t(p.size())));
         ASSERT_OK(fernn_read(c.m, FERNN_STATISTICS, now.stats.data.data(), c.info.statistic_count));
         Array<float> xs({in[0], in[1], in[2], in[3], in[4]});
@@ -375,19 +389,20 @@ TEST(CApi, BadInputGetsAStatusAndAMessage) {
                   FERNN_INVALID_INPUT);
     EXPECT_TRUE(message_has("/nonexistent.json"));
     const char *bad_set[] = {"recurrence.channels=-1"};
-    EXPECT_STATUS(fernn_compile(kTinyFrames.c_str(), bad_set, 1, "host", "float32",
-                                FERNN_TEST_CACHE, &none),
-                  FERNN_INVALID_INPUT);
+    EXPECT_STATUS(
+        fernn_compile(kTinyFrames.c_str(), bad_set, 1, "host", "float32", FERNN_TEST_CACHE, &none),
+        FERNN_INVALID_INPUT);
     EXPECT_TRUE(message_has("recurrence.channels")) << fernn_last_error();
     const char *null_set[] = {nullptr};
-    EXPECT_STATUS(fernn_compile(kTinyFrames.c_str(), null_set, 1, "host", "float32", nullptr, &none),
-                  FERNN_INVALID_INPUT);
+    EXPECT_STATUS(
+        fernn_compile(kTinyFrames.c_str(), null_set, 1, "host", "float32", nullptr, &none),
+        FERNN_INVALID_INPUT);
     EXPECT_STATUS(fernn_compile(kTinyFrames.c_str(), nullptr, 0, "host", "float16", nullptr, &none),
                   FERNN_INVALID_INPUT);
     EXPECT_TRUE(message_has("float32"));
-    EXPECT_STATUS(fernn_compile(kTinyFrames.c_str(), nullptr, 0, "z80", "float32",
-                                FERNN_TEST_CACHE, &none),
-                  FERNN_INVALID_INPUT);
+    EXPECT_STATUS(
+        fernn_compile(kTinyFrames.c_str(), nullptr, 0, "z80", "float32", FERNN_TEST_CACHE, &none),
+        FERNN_INVALID_INPUT);
     EXPECT_TRUE(message_has("z80"));
     const std::string hostile = ::testing::TempDir() + "/capi_hostile.json";
     std::ofstream(hostile) << "{\"fernn\": 1, \"name\": [[[[[[";
@@ -411,7 +426,7 @@ TEST(CApi, BadInputGetsAStatusAndAMessage) {
     std::vector<float> params(P), grads(P);
     const auto in = c.input(2);
     const size_t n_out = c.outputs(2, -1);
-    const auto x = random_values<float>(size_t(numel(in.data(), 5)), 3);
+    const auto x = random_values<float>(elements(in), 3);
     std::vector<float> y(n_out);
     // Backward before any forward was kept.
     EXPECT_STATUS(fernn_backward(c.m, nullptr, y.data(), int64_t(n_out), grads.data(), int64_t(P)),
@@ -430,8 +445,9 @@ TEST(CApi, BadInputGetsAStatusAndAMessage) {
     const int64_t huge[5] = {int64_t(1) << 40, in[1], in[2], in[3], in[4]};
     EXPECT_STATUS(fernn_forward(c.m, nullptr, x.data(), huge, -1, 0, nullptr, 0),
                   FERNN_INVALID_INPUT);
-    EXPECT_STATUS(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, 0, y.data(), int64_t(n_out) - 1),
-                  FERNN_INVALID_INPUT);
+    EXPECT_STATUS(
+        fernn_forward(c.m, nullptr, x.data(), in.data(), -1, 0, y.data(), int64_t(n_out) - 1),
+        FERNN_INVALID_INPUT);
     EXPECT_TRUE(message_has(std::to_string(n_out)));
     EXPECT_STATUS(fernn_forward(c.m, nullptr, nullptr, in.data(), -1, 0, y.data(), int64_t(n_out)),
                   FERNN_INVALID_INPUT);
@@ -441,13 +457,14 @@ TEST(CApi, BadInputGetsAStatusAndAMessage) {
                   FERNN_INVALID_INPUT);
     EXPECT_STATUS(fernn_forward(c.m, nullptr, x.data(), in.data(), 100000, 0, nullptr, 0),
                   FERNN_INVALID_INPUT);
-    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_KEEP, y.data(), int64_t(n_out)));
-    EXPECT_STATUS(fernn_backward(c.m, nullptr, y.data(), int64_t(n_out) + 1, grads.data(),
-                                 int64_t(P)),
-                  FERNN_INVALID_INPUT);
-    EXPECT_STATUS(fernn_backward(c.m, nullptr, y.data(), int64_t(n_out), grads.data(),
-                                 int64_t(P) - 1),
-                  FERNN_INVALID_INPUT);
+    ASSERT_OK(
+        fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_KEEP, y.data(), int64_t(n_out)));
+    EXPECT_STATUS(
+        fernn_backward(c.m, nullptr, y.data(), int64_t(n_out) + 1, grads.data(), int64_t(P)),
+        FERNN_INVALID_INPUT);
+    EXPECT_STATUS(
+        fernn_backward(c.m, nullptr, y.data(), int64_t(n_out), grads.data(), int64_t(P) - 1),
+        FERNN_INVALID_INPUT);
     EXPECT_STATUS(fernn_backward(c.m, nullptr, nullptr, int64_t(n_out), grads.data(), int64_t(P)),
                   FERNN_INVALID_INPUT);
     EXPECT_STATUS(fernn_backward(c.m, nullptr, y.data(), int64_t(n_out), nullptr, int64_t(P)),
@@ -485,7 +502,8 @@ TEST(CApi, BadInputGetsAStatusAndAMessage) {
 
     // Still working.
     std::vector<float> y2(n_out);
-    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_KEEP, y2.data(), int64_t(n_out)));
+    ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, FERNN_KEEP, y2.data(),
+                            int64_t(n_out)));
     EXPECT_EQ(y, y2);
     ASSERT_OK(fernn_backward(c.m, nullptr, y.data(), int64_t(n_out), grads.data(), int64_t(P)));
 }
@@ -514,10 +532,11 @@ TEST(CApi, RunLibraryOpensCompiledModelsButDoesNotCompile) {
     ASSERT_EQ(init(m, 5), FERNN_OK);
     const auto in = c.input(2);
     const size_t n_out = c.outputs(2, -1);
-    const auto x = random_values<float>(size_t(numel(in.data(), 5)), 3);
+    const auto x = random_values<float>(elements(in), 3);
     std::vector<float> a(n_out), b(n_out);
     ASSERT_OK(fernn_forward(c.m, nullptr, x.data(), in.data(), -1, 0, a.data(), int64_t(a.size())));
-    ASSERT_EQ(forward(m, nullptr, x.data(), in.data(), -1, 0, b.data(), int64_t(b.size())), FERNN_OK);
+    ASSERT_EQ(forward(m, nullptr, x.data(), in.data(), -1, 0, b.data(), int64_t(b.size())),
+              FERNN_OK);
     EXPECT_EQ(a, b);
     release(m);
     dlclose(run);

@@ -1,12 +1,11 @@
 // The C API (fernn.h) over ModelHandle: argument checks that C needs (null pointers, enum
 // ranges), and every exception turned into a status with its message kept per thread.
-#include "runtime/capi/fernn.h"
-
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
 #include "runtime/capi/compile_hook.h"
+#include "runtime/capi/fernn.h"
 #include "runtime/capi/model_handle.h"
 #include "runtime/training/process_memory.h"
 

@@ -44,33 +44,35 @@ ModelHandle::ModelHandle(std::shared_ptr<ModelLibrary> library) : lib_(std::move
     for (size_t i = 0; i < p.counters.size(); ++i)
         tensors_[size_t(Group::Counters)].push_back({p.counters[i], {}, int64_t(i), 1, 0});
     for (const auto &c : p.constants)
-        tensors_[size_t(Group::Constants)].push_back({c.name, c.shape, c.offset, c.numel(), c.tolerance});
+        tensors_[size_t(Group::Constants)].push_back(
+            {c.name, c.shape, c.offset, c.numel(), c.tolerance});
     int64_t offset = 0;
     for (const auto &d : p.derived) {
         const int64_t n = product(d.shape);
         tensors_[size_t(Group::Derived)].push_back({d.name, d.shape, offset, n, 0});
         offset += n;
     }
-    sizes_ = {flat_size(p.params), flat_size(p.buffers), int64_t(p.counters.size()),
-              p.constants_size(), offset};
+    sizes_ = {p.params_size(), p.buffers_size(), int64_t(p.counters.size()), p.constants_size(),
+              offset};
 
     const Spec &s = spec();
     const json &m = lib_->manifest();
-    json d{{"api_version", 1},
-           {"name", s.name},
-           {"model_dir", lib_->dir()},
-           {"precision", lib_->is_float64() ? "float64" : "float32"},
-           {"readout", s.readout.kind},
-           {"input", {{"channels", s.input.channels}, {"height", s.input.height},
-                      {"width", s.input.width}}},
-           {"sequence", {{"input_frames", s.sequence.input_frames},
-                         {"output_frames", s.sequence.output_frames}}},
-           {"copies", s.copies()},
-           {"velocities", m.value("velocities", json::array())},
-           {"velocity_labels", s.flow.labels()},
-           {"layouts", m.value("layouts", json::object())},
-           {"devices", lib_->devices()},
-           {"spec", s.normalized()}};
+    json d{
+        {"api_version", 1},
+        {"name", s.name},
+        {"model_dir", lib_->dir()},
+        {"precision", lib_->is_float64() ? "float64" : "float32"},
+        {"readout", s.readout.kind},
+        {"input",
+         {{"channels", s.input.channels}, {"height", s.input.height}, {"width", s.input.width}}},
+        {"sequence",
+         {{"input_frames", s.sequence.input_frames}, {"output_frames", s.sequence.output_frames}}},
+        {"copies", s.copies()},
+        {"velocities", m.value("velocities", json::array())},
+        {"velocity_labels", s.flow.labels()},
+        {"layouts", m.value("layouts", json::object())},
+        {"devices", lib_->devices()},
+        {"spec", s.normalized()}};
     if (s.readout.kind == "classes") d["classes"] = s.readout.classes.classes;
     json layers = json::array();
     for (const auto &l : s.recurrence.layers) layers.push_back({{"channels", l.channels}});
@@ -94,14 +96,14 @@ void ModelHandle::check_count(const char *what, int64_t count, int64_t expected)
 std::vector<int64_t> ModelHandle::output_shape(int64_t batch, int64_t output_frames) const {
     const Spec &s = spec();
     if (batch < 1 || batch > kMaxBatch)
-        throw InputError("batch " + std::to_string(batch) + "; allowed: 1.." + std::to_string(kMaxBatch));
-    if (s.readout.kind == "classes") return {batch, s.readout.classes.classes};
+        throw InputError("batch " + std::to_string(batch) + "; allowed: 1.." +
+                         std::to_string(kMaxBatch));
     if (output_frames < 0) output_frames = s.sequence.output_frames;
-    if (output_frames > kMaxFrames) {
+    if (s.readout.kind != "classes" && output_frames > kMaxFrames) {
         throw InputError("output frames " + std::to_string(output_frames) + "; allowed: 0.." +
                          std::to_string(kMaxFrames) + " (-1: the spec's)");
     }
-    return {batch, output_frames, s.readout.frames.channels, s.input.height, s.input.width};
+    return fernn::output_shape(s, batch, output_frames);
 }
 
 const Pass &ModelHandle::kept(const Pass *pass) const {
@@ -122,13 +124,14 @@ std::vector<int64_t> ModelHandle::hidden_shape(int layer, const Pass *pass) cons
                          std::to_string(s.layers() - 1));
     }
     const Pass &p = kept(pass);
-    return {p.batch, p.t_in, s.copies(), s.recurrence.layers[size_t(layer)].channels,
+    return {p.batch,        p.t_in,       s.copies(), s.recurrence.layers[size_t(layer)].channels,
             s.input.height, s.input.width};
 }
 
 void ModelHandle::set_threads(int threads) {
     if (threads < 0 || threads > 4096)
-        throw InputError("threads " + std::to_string(threads) + "; allowed: 0..4096 (0: one per core)");
+        throw InputError("threads " + std::to_string(threads) +
+                         "; allowed: 0..4096 (0: one per core)");
     lib_->set_threads(threads);
 }
 
@@ -193,25 +196,21 @@ class Handle final : public ModelHandle {
             case Group::Statistics:
                 stats_->current().download(static_cast<T *>(data));
                 return;
-            case Group::Counters: {
-                RunningStats<T> host;
-                stats_->download(host);
-                std::memcpy(data, host.counters.data(), size_t(count) * sizeof(int64_t));
+            case Group::Counters:
+                std::memcpy(data, stats_->counters().data(), size_t(count) * sizeof(int64_t));
                 return;
-            }
             case Group::Constants: {
-                T *out = static_cast<T *>(data);
-                std::fill(out, out + count, T(0));
-                for (const auto &c : plan().constants)
-                    std::copy(c.values.begin(), c.values.end(), out + c.offset);
+                const std::vector<T> values = constant_values<T>(plan());
+                std::memcpy(data, values.data(), size_t(count) * sizeof(T));
                 return;
             }
             case Group::Derived: {
-                ModelWeights<T> w = weights();
+                ParameterSet<T> params = ParameterSet<T>::zeros(plan());
+                active().download(params);
                 T *out = static_cast<T *>(data);
                 const auto &es = tensors(Group::Derived);
                 for (size_t i = 0; i < es.size(); ++i) {
-                    const Array<T> a = expand_derived(plan(), plan().derived[i], w.params);
+                    const Array<T> a = expand_derived(plan(), plan().derived[i], params);
                     std::copy(a.data.begin(), a.data.end(), out + es[i].offset);
                 }
                 return;
@@ -235,8 +234,6 @@ class Handle final : public ModelHandle {
                 stats_->current().upload(static_cast<const T *>(data));
                 return;
             case Group::Counters: {
-                RunningStats<T> host;
-                stats_->download(host);
                 const auto *c = static_cast<const int64_t *>(data);
                 for (int64_t i = 0; i < count; ++i) {
                     if (c[i] < 0) {
@@ -244,8 +241,7 @@ class Handle final : public ModelHandle {
                                          std::to_string(c[i]) + "; allowed: >= 0");
                     }
                 }
-                host.counters.assign(c, c + count);
-                stats_->upload(host);
+                stats_->set_counters(std::vector<int64_t>(c, c + count));
                 return;
             }
             default:
@@ -286,8 +282,9 @@ class Handle final : public ModelHandle {
     void forward(const ForwardRequest &r, Pass *pass) override {
         TracePass<T> &p = pass_of(pass);
         if (!r.inputs) throw InputError("forward: inputs is NULL");
-        const std::vector<int64_t> out_shape = output_shape(
-            r.input_shape.size() == 5 ? std::max<int64_t>(r.input_shape[0], 1) : 1, r.output_frames);
+        const std::vector<int64_t> out_shape =
+            output_shape(r.input_shape.size() == 5 ? std::max<int64_t>(r.input_shape[0], 1) : 1,
+                         r.output_frames);
         if (r.outputs) check_count("forward: outputs", r.output_count, product(out_shape));
         Options<T> o;
         // Without BatchNorm the modes compute the same; training pipelines keep what the

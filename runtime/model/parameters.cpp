@@ -1,8 +1,21 @@
 #include "runtime/model/parameters.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace fernn {
+
+namespace {
+
+// The number of elements of a flat buffer holding `entries`.
+template <typename Info>
+int64_t flat_size(const std::vector<Info> &entries) {
+    int64_t total = 0;
+    for (const auto &e : entries) total = std::max(total, e.offset + e.numel());
+    return total;
+}
+
+}  // namespace
 
 template <typename T>
 template <typename Info>
@@ -53,12 +66,18 @@ FlatTensors<T> &Parameters<T>::constants() {
     if (!constants_) {
         const ModelPlan &plan = lib_.plan();
         constants_ = std::make_unique<FlatTensors<T>>(lib_, plan.constants);
-        std::vector<T> host(size_t(plan.constants_size()), T(0));
-        for (const auto &c : plan.constants)
-            std::copy(c.values.begin(), c.values.end(), host.begin() + c.offset);
+        const std::vector<T> host = constant_values<T>(plan);
         if (!host.empty()) constants_->upload(host.data());
     }
     return *constants_;
+}
+
+template <typename T>
+std::vector<T> constant_values(const ModelPlan &plan) {
+    std::vector<T> host(size_t(plan.constants_size()), T(0));
+    for (const auto &c : plan.constants)
+        std::copy(c.values.begin(), c.values.end(), host.begin() + c.offset);
+    return host;
 }
 
 template <typename T>
@@ -73,11 +92,16 @@ void Statistics<T>::advance() {
 }
 
 template <typename T>
+void Statistics<T>::set_counters(std::vector<int64_t> counters) {
+    if (counters.size() != counters_.size())
+        throw std::logic_error("Statistics::set_counters: counter mismatch");
+    counters_ = std::move(counters);
+}
+
+template <typename T>
 void Statistics<T>::upload(const RunningStats<T> &host) {
-    if (host.counters.size() != counters_.size())
-        throw std::logic_error("Statistics::upload: counter mismatch");
+    set_counters(host.counters);
     if (!host.data.empty()) current().upload(host.data.data());
-    counters_ = host.counters;
 }
 
 template <typename T>
@@ -146,6 +170,7 @@ Tensor<T> take(TensorPool<T> &pool, const ModelLibrary &lib, const TensorType &t
                                          const std::vector<ConstantInfo> &);                     \
     template class Parameters<T>;                                                                \
     template class Statistics<T>;                                                                \
+    template std::vector<T> constant_values<T>(const ModelPlan &);                               \
     template class Binder<T>;                                                                    \
     template Tensor<T> take<T>(TensorPool<T> &, const ModelLibrary &, const TensorType &, int);
 FERNN_PARAMETERS(float)

@@ -4,7 +4,6 @@
 // signature declares, so the runtime never lists which pipeline reads which weight.
 #pragma once
 
-#include <algorithm>
 #include <vector>
 
 #include "runtime/model/checkpoint.h"
@@ -37,13 +36,10 @@ class FlatTensors {
     std::vector<Tensor<T>> tensors_, flats_;
 };
 
-// The number of elements of a flat buffer holding `entries`.
-template <typename Info>
-int64_t flat_size(const std::vector<Info> &entries) {
-    int64_t total = 0;
-    for (const auto &e : entries) total = std::max(total, e.offset + e.numel());
-    return total;
-}
+// The plan's constants in their flat layout (plan.constants_size() elements), as pipelines and
+// the C API read them.
+template <typename T>
+std::vector<T> constant_values(const ModelPlan &plan);
 
 // The learnable parameters (plan.params), or gradients in their layout. The plan's constants
 // that pipelines read with the parameters (steerable filter bases) live here too, uploaded
@@ -53,7 +49,7 @@ class Parameters : public FlatTensors<T> {
   public:
     explicit Parameters(const ModelLibrary &lib)
         : FlatTensors<T>(lib, lib.plan().params), lib_(lib) {}
-    // Over a caller's CPU memory (flat_size(plan.params) elements), without a copy.
+    // Over a caller's CPU memory (plan.params_size() elements), without a copy.
     Parameters(const ModelLibrary &lib, T *external)
         : FlatTensors<T>(lib, lib.plan().params, external), lib_(lib) {}
     void upload(const ParameterSet<T> &host);
@@ -77,6 +73,9 @@ class Statistics {
     // After every BatchNorm of a step wrote next(): next becomes current, counters count.
     void advance();
     bool empty() const { return counters_.empty(); }
+    // num_batches_tracked, one per BatchNorm (plan.counters).
+    const std::vector<int64_t> &counters() const { return counters_; }
+    void set_counters(std::vector<int64_t> counters);
     void upload(const RunningStats<T> &host);
     void download(RunningStats<T> &host);
 

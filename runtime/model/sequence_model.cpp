@@ -75,11 +75,14 @@ Array<T> SequenceModel<T>::logits(Trace &tr) const {
     return classes().logits(tr);
 }
 
+std::vector<int64_t> output_shape(const Spec &spec, int64_t batch, int64_t t_out) {
+    if (spec.readout.kind == "classes") return {batch, spec.readout.classes.classes};
+    return {batch, t_out, spec.readout.frames.channels, spec.input.height, spec.input.width};
+}
+
 template <typename T>
 std::vector<int64_t> SequenceModel<T>::output_shape(const Trace &tr) const {
-    if (classifies()) return {tr.batch, spec().readout.classes.classes};
-    const InputSpec &s = spec().input;
-    return {tr.batch, tr.t_out, spec().readout.frames.channels, s.height, s.width};
+    return fernn::output_shape(spec(), tr.batch, tr.t_out);
 }
 
 template <typename T>

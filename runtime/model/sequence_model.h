@@ -14,6 +14,10 @@
 
 namespace fernn {
 
+// The outputs of a forward over `batch` sequences of `spec`'s model: (B, t_out, C, H, W)
+// predicted frames, or (B, K) logits (t_out ignored).
+std::vector<int64_t> output_shape(const Spec &spec, int64_t batch, int64_t t_out);
+
 template <typename T>
 class SequenceModel {
   public:

@@ -75,8 +75,8 @@ class MpiWorld final : public Communicator {
         int length = 0;
         MPI_Error_string(rc, text, &length);
         throw CommunicationError("rank " + std::to_string(s_.rank) + " of " +
-                                 std::to_string(s_.size) + ": " + what + " failed: " +
-                                 std::string(text, size_t(length)));
+                                 std::to_string(s_.size) + ": " + what +
+                                 " failed: " + std::string(text, size_t(length)));
     }
     MpiSession &s_;
 };

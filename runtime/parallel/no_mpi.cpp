@@ -1,7 +1,6 @@
 // Builds without MPI: every process trains alone. Under a launcher that started several, that is
 // refused rather than running N independent copies that would write the same run directory.
 #include "runtime/parallel/communicator.h"
-
 #include "runtime/spec/json_reader.h"
 
 namespace fernn {

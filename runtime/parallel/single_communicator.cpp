@@ -12,7 +12,8 @@ class SingleProcess final : public Communicator {
     void allreduce_sum(float *, size_t) override {}
     void allreduce_sum(double *, size_t) override {}
     void broadcast(void *, size_t, int root) override {
-        if (root != 0) throw std::logic_error("broadcast from rank " + std::to_string(root) + " of 1");
+        if (root != 0)
+            throw std::logic_error("broadcast from rank " + std::to_string(root) + " of 1");
     }
     void barrier() override {}
 };

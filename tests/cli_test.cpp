@@ -23,9 +23,7 @@ using test::fernn_cli;
 class Cli : public ::testing::Test {
   protected:
     void SetUp() override {
-        dir_ =
-            fs::path(::testing::TempDir()) /
-            ("cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+        dir_ = test::test_dir("cli");
         fs::remove_all(dir_);
         fs::create_directories(dir_);
         spec_ = path("spec.json");

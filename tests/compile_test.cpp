@@ -16,9 +16,7 @@ namespace {
 
 // A fresh path inside a directory of the running test's own (tests run in parallel).
 std::string temp(const std::string &name) {
-    const fs::path dir =
-        fs::path(::testing::TempDir()) /
-        ("compile_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    const fs::path dir = test::test_dir("compile");
     fs::create_directories(dir);
     fs::remove_all(dir / name);
     return (dir / name).string();

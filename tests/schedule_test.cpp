@@ -19,11 +19,7 @@ using namespace fernn;
 
 namespace {
 
-fs::path test_dir() {
-    return fs::path(::testing::TempDir()) /
-           ("schedule_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-}
+fs::path test_dir() { return test::test_dir("schedule"); }
 
 std::string temp(const std::string &name) {
     return (test_dir() / name).string();

@@ -26,32 +26,14 @@ namespace {
 using Result = test::CliResult;
 using test::fernn_cli;
 
-// A small model on 28×28 frames (Flowing MNIST's size) that trains in milliseconds per step.
-const char *kModel =
-    " --set recurrence.channels=4 --set readout.decoder.layers=1 --set flow.velocities.range=1"
-    " --set sequence.input_frames=3 --set sequence.output_frames=2";
-
-class Train : public ::testing::Test {
+class Train : public test::TrainingTest {
   protected:
+    Train() : TrainingTest("train") {}
     void SetUp() override {
-        dir_ = fs::path(::testing::TempDir()) /
-               ("train_" +
-                std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-        fs::remove_all(dir_);
-        fs::create_directories(dir_ / "data");
-        // 60 synthetic 28×28 "digits": a bright bar at a different place in each.
-        IdxArray images;
-        images.dims = {60, 28, 28};
-        images.data.assign(60 * 784, 0);
-        for (int i = 0; i < 60; ++i)
-            for (int k = 0; k < 10; ++k)
-                images.data[i * 784 + (4 + i % 20) * 28 + 9 + k] = uint8_t(120 + 2 * i);
-        write_idx(path("data/images-idx3-ubyte"), images);
-        spec_ = std::string(FERNN_SOURCE_DIR) + "/specs/fernn_v1.json" + kModel;
+        TrainingTest::SetUp();
+        spec_ = test::small_fernn_v1();
         common_ = " --batch 4 --val-sequences 4 --data " + path("data");
     }
-    std::string path(const std::string &name) const { return (dir_ / name).string(); }
-    fs::path dir_;
     std::string spec_, common_;
 };
 

@@ -69,6 +69,7 @@ struct TrainArgs : SpecArgs {
     double lr = 0, clip = 0;
     unsigned long long seed = 0;
     long long val_every = 0;
+    double collective_timeout = 600;  // data parallelism: seconds a rank waits for the others
     std::set<std::string> given;
 };
 int train(const TrainArgs &a);
@@ -78,6 +79,7 @@ struct EvalArgs : SpecArgs {
     int sequences = 256, length_frames = 0, velocity_max = -1, velocity_sequences = 32, batch = 32;
     int threads = 0, velocity_range = 0;
     std::vector<int> angular, test_angular;  // --data-angular-velocities, --test-angular-velocities
+    double collective_timeout = 600;
     bool plots = true;
     std::set<std::string> given;
 };

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "runtime/parallel/communicator.h"
 #include "runtime/spec/angular_velocities.h"
 #include "runtime/spec/did_you_mean.h"
 #include "runtime/spec/json_reader.h"
@@ -112,7 +113,8 @@ int main(int argc, char **argv) {
     int frames = -1;
     auto *predict = app.add_subcommand("predict", "predict frames after an input sequence");
     add_model(predict, predict_args, /*with_run=*/true);
-    predict->add_option("--checkpoint", checkpoint, "parameters (.safetensors); optional with --run")
+    predict
+        ->add_option("--checkpoint", checkpoint, "parameters (.safetensors); optional with --run")
         ->check(CLI::ExistingFile);
     predict->add_option("--input", input, "input frames, .npy (B, T, C, H, W)")
         ->required()
@@ -163,8 +165,9 @@ int main(int argc, char **argv) {
                              "(translation); default every velocity of V");
     equivariance->add_option("--mode", equi_args.mode, "eval (default) or train (BatchNorm)")
         ->check(CLI::IsMember({"eval", "train"}));
-    equivariance->add_option("--tolerance", equi_args.tolerance,
-                             "largest deviation accepted where the action is exact (default 1e-5)")
+    equivariance
+        ->add_option("--tolerance", equi_args.tolerance,
+                     "largest deviation accepted where the action is exact (default 1e-5)")
         ->check(CLI::Range(0.0, 1.0));
 
     cli::ModelArgs grad_args;
@@ -244,8 +247,15 @@ int main(int argc, char **argv) {
         ->check(CLI::IsMember({"cpu", "cuda"}));
     train->add_option("--model", train_args.model_dir,
                       "compiled model directory (default: compile on first use, cached)");
-    train->add_option("--threads", train_args.threads, "worker threads (default: all cores)")
+    train
+        ->add_option("--threads", train_args.threads,
+                     "worker threads (default: all cores, shared by the ranks on a machine)")
         ->check(CLI::NonNegativeNumber);
+    train
+        ->add_option("--collective-timeout", train_args.collective_timeout,
+                     "under mpirun/srun: seconds a rank waits for the others before the job "
+                     "stops (default 600)")
+        ->check(CLI::Range(1.0, 86400.0));
 
     cli::EvalArgs eval_args;
     auto *eval =
@@ -290,7 +300,11 @@ int main(int argc, char **argv) {
         ->check(CLI::IsMember({"cpu", "cuda"}));
     eval->add_option("--model", eval_args.model_dir,
                      "compiled model directory (default: compile on first use, cached)");
-    eval->add_option("--threads", eval_args.threads, "worker threads (default: all cores)")
+    eval->add_option("--collective-timeout", eval_args.collective_timeout,
+                     "under mpirun/srun: seconds a rank waits for the others (default 600)")
+        ->check(CLI::Range(1.0, 86400.0));
+    eval->add_option("--threads", eval_args.threads,
+                     "worker threads (default: all cores, shared by the ranks on a machine)")
         ->check(CLI::NonNegativeNumber);
     bool no_plots = false;
     eval->add_flag("--no-plots", no_plots, "write results only, no figures");
@@ -371,8 +385,8 @@ int main(int argc, char **argv) {
         ->check(CLI::Range(1, 1000));
     import_kth->add_option("--seed", kth_args.seed, "seed of the clips' starts (default 0)");
     cli::SampleArgs sample_args;
-    auto *sample =
-        data->add_subcommand("sample", "write Flowing (or Rotating) MNIST sequences to .npy (and their recipes)");
+    auto *sample = data->add_subcommand(
+        "sample", "write Flowing (or Rotating) MNIST sequences to .npy (and their recipes)");
     sample->add_option("--data", sample_args.data,
                        "mnist (default), fashion-mnist, or a directory");
     sample->add_option("--split", sample_args.split, "train, val or test (default)")
@@ -472,10 +486,12 @@ int main(int argc, char **argv) {
         if (*info) return cli::data_info(info_data);
         if (*sample) return cli::data_sample(sample_args);
     } catch (const InputError &e) {
-        std::cerr << "fernn: error: " << e.what() << "\n";
+        std::cout.flush();
+        report_failure(std::string("error: ") + e.what(), 2);  // a parallel job ends on every rank
         return 2;
     } catch (const std::exception &e) {
-        std::cerr << "fernn: failed: " << e.what() << "\n";
+        std::cout.flush();
+        report_failure(std::string("failed: ") + e.what(), 1);
         return 1;
     }
     return 0;

@@ -14,7 +14,9 @@
 #include "runtime/data/sequence_source.h"
 #include "runtime/formats/atomic_file.h"
 #include "runtime/formats/npy.h"
+#include "runtime/parallel/communicator.h"
 #include "runtime/spec/angular_velocities.h"
+#include "runtime/training/data_parallel.h"
 #include "runtime/training/evaluate.h"
 #include "runtime/training/metrics_log.h"
 #include "runtime/training/progress.h"
@@ -78,13 +80,13 @@ void draw_figures(const std::string &out, const std::vector<std::string> &result
 void refuse_other_motion(const Spec &spec, const std::set<std::string> &given) {
     const bool turning = spec.flow.data_motion() == DataMotion::Rotation;
     const std::vector<std::string> others =
-        turning ? std::vector<std::string>{"--data-velocity-range", "--velocity-max"}
-                : std::vector<std::string>{"--data-angular-velocities", "--test-angular-velocities"};
+        turning
+            ? std::vector<std::string>{"--data-velocity-range", "--velocity-max"}
+            : std::vector<std::string>{"--data-angular-velocities", "--test-angular-velocities"};
     for (const auto &flag : others) {
         if (given.count(flag)) {
             throw InputError(flag + ": " + spec.file + " has flow group \"" + spec.flow.group +
-                             "\", whose data " + (turning ? "turn" : "translate") +
-                             "; allowed: " +
+                             "\", whose data " + (turning ? "turn" : "translate") + "; allowed: " +
                              (turning ? "--data-angular-velocities, --test-angular-velocities"
                                       : "--data-velocity-range, --velocity-max"));
         }
@@ -94,6 +96,9 @@ void refuse_other_motion(const Spec &spec, const std::set<std::string> &given) {
 }  // namespace
 
 int train(const TrainArgs &a) {
+    // Under mpirun or srun: this process is one rank of a data-parallel run.
+    const std::unique_ptr<Communicator> world = world_communicator();
+    world->set_timeout(a.collective_timeout);
     RunRecord run;
     const bool resume = !a.resume.empty();
     const std::string dir = resume ? a.resume : a.out;
@@ -182,16 +187,27 @@ int train(const TrainArgs &a) {
         check_settings(run.settings, run.spec,
                        a.given.count("--data-velocity-range") ? "--data-velocity-range" : a.spec);
     }
-    auto lib = float32_model(a, run.spec, a.model_dir, a.threads, a.device);
-    const TrainReport r = train(run.spec, run.settings, *data, dir, resume, a.threads, lib, [&] {
-        fs::create_directories(dir);
-        write_run_record(dir, run);
-    });
+    check_batch_shares(run.settings.batch, world->size(),
+                       resume                     ? dir + "/run.json (the run's batch)"
+                       : a.given.count("--batch") ? std::string("--batch")
+                                                  : a.spec + " (training.batch)",
+                       resume);
+    run.world_size = world->size();
+    // Ranks on one machine share its cores: by default each takes its part.
+    const int threads = a.threads > 0 ? a.threads : local_share_of_cores();
+    auto lib = float32_model(a, run.spec, a.model_dir, threads, a.device);
+    const TrainReport r =
+        train(run.spec, run.settings, *data, dir, resume, threads, lib, *world, [&] {
+            fs::create_directories(dir);
+            write_run_record(dir, run);
+        });
+    if (world->rank() != 0) return r.interrupted_by ? 128 + r.interrupted_by : 0;  // rank 0 reports
     if (r.interrupted_by) {
-        std::printf("interrupted (%s) at step %lld of %lld; the state at that step is saved: "
-                    "continue with fernn train --resume %s\n",
-                    r.interrupted_by == SIGINT ? "Ctrl-C" : "SIGTERM", (long long)r.steps,
-                    (long long)run.settings.steps, dir.c_str());
+        std::printf(
+            "interrupted (%s) at step %lld of %lld; the state at that step is saved: "
+            "continue with fernn train --resume %s\n",
+            r.interrupted_by == SIGINT ? "Ctrl-C" : "SIGTERM", (long long)r.steps,
+            (long long)run.settings.steps, dir.c_str());
         return 128 + r.interrupted_by;  // the shell's convention for a command stopped by a signal
     }
     const char *best =
@@ -216,6 +232,9 @@ int train(const TrainArgs &a) {
 }
 
 int eval(const EvalArgs &a) {
+    // Under mpirun or srun: each rank evaluates its share of the test sequences.
+    const std::unique_ptr<Communicator> world = world_communicator();
+    world->set_timeout(a.collective_timeout);
     Spec spec;
     std::string checkpoint = a.checkpoint;
     EvalSettings s;
@@ -251,10 +270,12 @@ int eval(const EvalArgs &a) {
     s.velocity_max = a.velocity_max;
     s.velocity_sequences = a.velocity_sequences;
     s.batch = a.batch;
-    auto lib = float32_model(a, spec, a.model_dir, a.threads, a.device);
+    const int threads = a.threads > 0 ? a.threads : local_share_of_cores();
+    auto lib = float32_model(a, spec, a.model_dir, threads, a.device);
     SequenceModel<float> model(lib);
     const auto weights = load_checkpoint<float>(checkpoint, model.plan(), spec.name);
-    const json results = evaluate(model, weights, s, a.out);
+    const json results = evaluate(model, weights, s, a.out, *world);
+    if (world->rank() != 0) return 0;  // rank 0 reports
     if (model.classifies()) {
         std::printf(
             "test accuracy %.4f; results in %s/results.json, confusion.csv, confusion.png, "
@@ -290,8 +311,10 @@ int plot(const std::vector<std::string> &dirs, const std::string &out,
         }
         const std::string path = fs::is_directory(d) ? d + "/results.json" : d;
         if (!fs::exists(path)) {
-            throw InputError(d + ": neither a training run (metrics.jsonl) nor an evaluation "
-                                 "(results.json; run fernn eval --out " + d + " first)");
+            throw InputError(d +
+                             ": neither a training run (metrics.jsonl) nor an evaluation "
+                             "(results.json; run fernn eval --out " +
+                             d + " first)");
         }
         results.push_back(path);
     }

@@ -1,5 +1,7 @@
 // Builds without MPI: every process trains alone. Under a launcher that started several, that is
 // refused rather than running N independent copies that would write the same run directory.
+#include <cstdio>
+
 #include "runtime/parallel/communicator.h"
 #include "runtime/spec/json_reader.h"
 
@@ -14,6 +16,10 @@ std::unique_ptr<Communicator> world_communicator() {
             "fernn without mpirun/srun");
     }
     return single_process();
+}
+
+void report_failure(const std::string &message, int) {
+    std::fprintf(stderr, "fernn: %s\n", message.c_str());
 }
 
 }  // namespace fernn

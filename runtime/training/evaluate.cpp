@@ -7,6 +7,7 @@
 #include "runtime/data/sequence_source.h"
 #include "runtime/formats/atomic_file.h"
 #include "runtime/formats/npy.h"
+#include "runtime/training/data_parallel.h"
 #include "runtime/training/progress.h"
 #include "runtime/training/trainer.h"
 
@@ -34,31 +35,43 @@ std::vector<std::vector<double>> frame_errors(const Array<float> &pred,
 }
 
 // Runs `count` sequences of gen in batches; returns per-sequence per-frame errors and keeps
-// the first batch's inputs, targets and predictions.
+// the first batch's inputs, targets and predictions (on rank 0, whose share starts at 0). Each
+// rank runs its share; every rank gets every sequence's errors.
 struct Run {
     std::vector<std::vector<double>> errors;
     Array<float> inputs, targets, predictions;
 };
 
 Run run(const SequenceModel<float> &model, Parameters<float> &params, Statistics<float> &stats,
-        const SequenceSource &source, int count, int batch, int t_in, int t_out) {
+        const SequenceSource &source, int count, int batch, int t_in, int t_out,
+        DataParallel &ranks) {
     Run r;
     SequenceModel<float>::Trace trace;  // one for all batches: its memory is reused
     SequenceModel<float>::Options eval;
     eval.t_out = t_out;
-    for (int first = 0; first < count; first += batch) {
-        const int n = std::min(batch, count - first);
+    const DataParallel::Share mine = ranks.share(count);
+    // Each sequence's errors at its place, zeros elsewhere: the sum over ranks gathers them.
+    std::vector<double> all(size_t(count) * size_t(t_out), 0.0);
+    for (int64_t first = mine.first; first < mine.first + mine.count; first += batch) {
+        const int n = int(std::min<int64_t>(batch, mine.first + mine.count - first));
         const Array<float> seq = source.batch(uint64_t(first), n).frames;
         const Array<float> x = slice_frames(seq, 0, t_in), y = slice_frames(seq, t_in, t_out);
         model.forward(params, &stats, x, eval, trace);
         const Array<float> p = model.predictions(trace);
-        for (auto &e : frame_errors(p, y)) r.errors.push_back(std::move(e));
+        const auto errors = frame_errors(p, y);
+        for (int i = 0; i < n; ++i)
+            std::copy(errors[size_t(i)].begin(), errors[size_t(i)].end(),
+                      all.begin() + (first + i) * t_out);
         if (first == 0) {
             r.inputs = x;
             r.targets = y;
             r.predictions = p;
         }
     }
+    ranks.sum(all.data(), all.size());
+    for (int i = 0; i < count; ++i)
+        r.errors.emplace_back(all.begin() + int64_t(i) * t_out,
+                              all.begin() + int64_t(i + 1) * t_out);
     return r;
 }
 
@@ -93,7 +106,8 @@ json write_strip(const std::string &out_dir, const Run &r, int k) {
 // The test MSE of a frame predictor on clips (length and velocity generalization need
 // generated data).
 json evaluate_frames_on_clips(const SequenceModel<float> &model, const ModelWeights<float> &weights,
-                              const EvalSettings &s, const std::string &out_dir) {
+                              const EvalSettings &s, const std::string &out_dir,
+                              DataParallel &ranks) {
     const Spec &spec = model.spec();
     Parameters<float> params(model.library());
     params.upload(weights.params);
@@ -110,18 +124,22 @@ json evaluate_frames_on_clips(const SequenceModel<float> &model, const ModelWeig
     SequenceModel<float>::Options eval;
     eval.t_out = t_out;
     double total = 0;
-    for (int64_t first = 0; first < count; first += s.batch) {
-        const int n = int(std::min<int64_t>(s.batch, count - first));
+    const DataParallel::Share mine = ranks.share(count);
+    for (int64_t first = mine.first; first < mine.first + mine.count; first += s.batch) {
+        const int n = int(std::min<int64_t>(s.batch, mine.first + mine.count - first));
         const SequenceBatch b = test->batch(uint64_t(first), n);
         model.forward(params, &stats, slice_frames(b.frames, 0, t_in), eval, trace);
         total += model.loss(trace, slice_frames(b.frames, t_in, t_out)) * n;
     }
-    std::filesystem::create_directories(out_dir);
+    ranks.sum(&total, 1);
     json results{{"model", spec.name},        {"model_hash", spec.model_hash()},
                  {"spec", spec.normalized()}, {"settings", s.to_json()},
                  {"dataset", data->name()},   {"test_mse", total / double(count)},
                  {"test_sequences", count}};
-    write_file_atomically(out_dir + "/results.json", results.dump(2) + "\n");
+    if (ranks.leader()) {
+        std::filesystem::create_directories(out_dir);
+        write_file_atomically(out_dir + "/results.json", results.dump(2) + "\n");
+    }
     return results;
 }
 
@@ -150,17 +168,24 @@ int default_length_frames(const Spec &spec) {
 }
 
 json evaluate(const SequenceModel<float> &model, const ModelWeights<float> &weights,
-              const EvalSettings &s, const std::string &out_dir) {
-    if (model.classifies()) return evaluate_classifier(model, weights, s, out_dir);
+              const EvalSettings &s, const std::string &out_dir, Communicator &world) {
+    DataParallel ranks(world);
+    if (model.classifies()) return evaluate_classifier(model, weights, s, out_dir, ranks);
     const Spec &spec = model.spec();
-    if (s.data.rfind("clips:", 0) == 0) return evaluate_frames_on_clips(model, weights, s, out_dir);
+    if (s.data.rfind("clips:", 0) == 0)
+        return evaluate_frames_on_clips(model, weights, s, out_dir, ranks);
+    // Rank 0 writes the results; every rank computes its share of each set of sequences.
+    const bool writes = ranks.leader();
+    auto write = [&](const std::string &name, const std::string &text) {
+        if (writes) write_file_atomically(out_dir + "/" + name, text);
+    };
     Parameters<float> params(model.library());  // on the model's device, once
     params.upload(weights.params);
     Statistics<float> stats(model.library());
     stats.upload(weights.stats);
     const std::unique_ptr<DataSet> data = open_data(s.data);
     const int t_in = spec.sequence.input_frames, t_out = spec.sequence.output_frames;
-    std::filesystem::create_directories(out_dir);
+    if (writes) std::filesystem::create_directories(out_dir);
     json results{{"model", spec.name},
                  {"model_hash", spec.model_hash()},
                  {"spec", spec.normalized()},
@@ -175,7 +200,7 @@ json evaluate(const SequenceModel<float> &model, const ModelWeights<float> &weig
         with.stream = stream;
         with.frames = t_in + frames_out;
         return run(model, params, stats, *data->source(Split::Test, with), count, s.batch, t_in,
-                   frames_out);
+                   frames_out, ranks);
     };
 
     // The mean over sequences and predicted frames of a run at the training horizon.
@@ -190,9 +215,11 @@ json evaluate(const SequenceModel<float> &model, const ModelWeights<float> &weig
     const Run test = sequences(cfg, kTestStream, s.sequences, t_out);
     results["test_mse"] = mean_mse(test);
     results["test_sequences"] = test.errors.size();
-    results["strip"] = write_strip(out_dir, test, s.strip_sequences);
-    std::fprintf(stderr, "test MSE %.6f over %zu sequences\n", results["test_mse"].get<double>(),
-                 test.errors.size());
+    if (writes) {
+        results["strip"] = write_strip(out_dir, test, s.strip_sequences);
+        std::fprintf(stderr, "test MSE %.6f over %zu sequences\n",
+                     results["test_mse"].get<double>(), test.errors.size());
+    }
 
     // Length generalization.
     const int length_frames = s.length_frames > 0 ? s.length_frames : default_length_frames(spec);
@@ -216,10 +243,11 @@ json evaluate(const SequenceModel<float> &model, const ModelWeights<float> &weig
                                         {"std", stdev},
                                         {"train_frames", t_out},
                                         {"sequences", length.errors.size()}};
-    write_file_atomically(out_dir + "/length_generalization.csv", csv.str());
-    std::fprintf(stderr, "length generalization: MSE at frame 1 %.5f, %d %.5f, %d %.5f\n",
-                 mean[0].get<double>(), t_out, mean[t_out - 1].get<double>(), length_frames,
-                 mean.back().get<double>());
+    write("length_generalization.csv", csv.str());
+    if (writes)
+        std::fprintf(stderr, "length generalization: MSE at frame 1 %.5f, %d %.5f, %d %.5f\n",
+                     mean[0].get<double>(), t_out, mean[t_out - 1].get<double>(), length_frames,
+                     mean.back().get<double>());
 
     // Velocity generalization: both digits at one velocity, a grid reaching past the training
     // data's.
@@ -228,12 +256,12 @@ json evaluate(const SequenceModel<float> &model, const ModelWeights<float> &weig
         const std::vector<int> &omegas = s.test_angular_velocities;
         json mse = json::array();
         vcsv << "omega,mse\n";
-        Progress progress(int(omegas.size()), 0, "angular velocity");
+        Progress progress(int(omegas.size()), 0, "angular velocity", writes);
         for (size_t i = 0; i < omegas.size(); ++i) {
             SourceConfig fixed = cfg;
             fixed.fixed_angular_velocity = omegas[i];
-            const double m = mean_mse(
-                sequences(fixed, kVelocityStream + i, s.velocity_sequences, t_out));
+            const double m =
+                mean_mse(sequences(fixed, kVelocityStream + i, s.velocity_sequences, t_out));
             mse.push_back(m);
             vcsv << omegas[i] << "," << m << "\n";
             progress.update(int(i + 1), std::to_string(omegas[i]) + " deg/frame");
@@ -248,7 +276,7 @@ json evaluate(const SequenceModel<float> &model, const ModelWeights<float> &weig
         const int vmax = s.velocity_max >= 0 ? s.velocity_max : s.velocity_range + 2;
         json grid = json::array(), axis = json::array();
         vcsv << "vy,vx,mse\n";
-        Progress progress((2 * vmax + 1) * (2 * vmax + 1), 0, "velocity");
+        Progress progress((2 * vmax + 1) * (2 * vmax + 1), 0, "velocity", writes);
         int cell = 0;
         for (int v = -vmax; v <= vmax; ++v) axis.push_back(v);
         for (int vy = -vmax; vy <= vmax; ++vy) {
@@ -256,8 +284,8 @@ json evaluate(const SequenceModel<float> &model, const ModelWeights<float> &weig
             for (int vx = -vmax; vx <= vmax; ++vx) {
                 SourceConfig fixed = cfg;
                 fixed.fixed_velocity = std::make_pair(vx, vy);
-                const double m = mean_mse(
-                    sequences(fixed, kVelocityStream + cell, s.velocity_sequences, t_out));
+                const double m =
+                    mean_mse(sequences(fixed, kVelocityStream + cell, s.velocity_sequences, t_out));
                 row.push_back(m);
                 vcsv << vy << "," << vx << "," << m << "\n";
                 progress.update(++cell, "(" + std::to_string(vx) + "," + std::to_string(vy) + ")");
@@ -271,8 +299,8 @@ json evaluate(const SequenceModel<float> &model, const ModelWeights<float> &weig
                                               {"train_range", s.velocity_range},
                                               {"sequences_per_velocity", s.velocity_sequences}};
     }
-    write_file_atomically(out_dir + "/velocity_generalization.csv", vcsv.str());
-    write_file_atomically(out_dir + "/results.json", results.dump(2) + "\n");
+    write("velocity_generalization.csv", vcsv.str());
+    write("results.json", results.dump(2) + "\n");
     return results;
 }
 

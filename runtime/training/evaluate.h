@@ -18,6 +18,7 @@
 
 #include "runtime/data/digits.h"
 #include "runtime/model/sequence_model.h"
+#include "runtime/parallel/communicator.h"
 
 namespace fernn {
 
@@ -30,13 +31,14 @@ inline std::vector<int> default_test_angular_velocities() {
 
 struct EvalSettings {
     std::string data = "mnist";
-    int sequences = 256;          // test MSE and length generalization
-    int length_frames = 0;        // predicted frames for length generalization; 0: default
-    int velocity_range = 2;       // the training data's d (test sequences use it)
-    int velocity_max = -1;        // grid [-m, m]²; -1: velocity_range + 2
+    int sequences = 256;     // test MSE and length generalization
+    int length_frames = 0;   // predicted frames for length generalization; 0: default
+    int velocity_range = 2;  // the training data's d (test sequences use it)
+    int velocity_max = -1;   // grid [-m, m]²; -1: velocity_range + 2
     // Rotation flows: the training data's angular velocities (test sequences use them) and the
     // ones velocity generalization tests.
-    std::vector<int> angular_velocities, test_angular_velocities = default_test_angular_velocities();
+    std::vector<int> angular_velocities,
+        test_angular_velocities = default_test_angular_velocities();
     int velocity_sequences = 32;  // per grid cell
     int batch = 32;
     int strip_sequences = 4;
@@ -48,11 +50,15 @@ struct EvalSettings {
 // rotations, the paper's; 30 for translations).
 int default_length_frames(const Spec &spec);
 
-// Dispatches by the model's readout: frames here, classes to evaluate_classifier.
+// Dispatches by the model's readout: frames here, classes to evaluate_classifier. With a world
+// of several ranks each computes its share of every set of test sequences and rank 0 writes the
+// results (which every rank returns).
 json evaluate(const SequenceModel<float> &model, const ModelWeights<float> &weights,
-              const EvalSettings &settings, const std::string &out_dir);
+              const EvalSettings &settings, const std::string &out_dir, Communicator &world);
 
+class DataParallel;
 json evaluate_classifier(const SequenceModel<float> &model, const ModelWeights<float> &weights,
-                         const EvalSettings &settings, const std::string &out_dir);
+                         const EvalSettings &settings, const std::string &out_dir,
+                         DataParallel &ranks);
 
 }  // namespace fernn

@@ -11,6 +11,7 @@
 
 #include "runtime/formats/atomic_file.h"
 #include "runtime/formats/png.h"
+#include "runtime/training/data_parallel.h"
 #include "runtime/training/evaluate.h"
 #include "runtime/training/progress.h"
 #include "runtime/training/trainer.h"
@@ -27,16 +28,18 @@ struct Scores {
     std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
 };
 
+// Each rank scores its share of the sequences; every rank gets the sums.
 Scores score(const SequenceModel<float> &model, Parameters<float> &params, Statistics<float> &stats,
-             const SequenceSource &source, int64_t count, int batch) {
+             const SequenceSource &source, int64_t count, int batch, DataParallel &ranks) {
     const int K = model.spec().readout.classes.classes;
     const int t_in = model.spec().sequence.input_frames;
     Scores s;
     s.confusion.assign(size_t(K), std::vector<int64_t>(size_t(K), 0));
     SequenceModel<float>::Trace trace;
     const SequenceModel<float>::Options eval;  // BatchNorm's running statistics
-    for (int64_t first = 0; first < count; first += batch) {
-        const int n = int(std::min<int64_t>(batch, count - first));
+    const DataParallel::Share mine = ranks.share(count);
+    for (int64_t first = mine.first; first < mine.first + mine.count; first += batch) {
+        const int n = int(std::min<int64_t>(batch, mine.first + mine.count - first));
         const SequenceBatch b = source.batch(uint64_t(first), n);
         model.forward(params, &stats, slice_frames(b.frames, 0, t_in), eval, trace);
         const auto scores = model.class_scores(trace, b.labels);
@@ -50,6 +53,15 @@ Scores score(const SequenceModel<float> &model, Parameters<float> &params, Stati
         s.loss += scores.loss * n;
         s.count += n;
     }
+    // Counts below 2^53 are exact in doubles.
+    std::vector<double> sums{double(s.count), double(s.correct), s.loss};
+    for (const auto &row : s.confusion) sums.insert(sums.end(), row.begin(), row.end());
+    ranks.sum(sums.data(), sums.size());
+    s.count = int64_t(sums[0]);
+    s.correct = int64_t(sums[1]);
+    s.loss = sums[2];
+    for (size_t i = 0; i < size_t(K) * size_t(K); ++i)
+        s.confusion[i / size_t(K)][i % size_t(K)] = int64_t(sums[3 + i]);
     return s;
 }
 
@@ -85,16 +97,17 @@ json accuracy_sweep(const SequenceModel<float> &model, Parameters<float> &params
                     Statistics<float> &stats, const DataSet &data, const SourceConfig &c,
                     const std::string &column, const std::vector<int> &values,
                     const std::function<void(SourceConfig &, int)> &vary, int64_t count, int batch,
-                    const std::string &out_dir) {
+                    const std::string &out_dir, DataParallel &ranks) {
     json accuracy = json::array(), loss = json::array();
     std::ostringstream csv;
     csv << column << ",accuracy,cross_entropy\n";
-    Progress progress(int(values.size()), 0, column);
+    Progress progress(int(values.size()), 0, column, ranks.leader());
     for (size_t i = 0; i < values.size(); ++i) {
         SourceConfig v = c;
         vary(v, values[i]);
         v.stream = kVelocityStream + uint64_t(i);
-        const Scores r = score(model, params, stats, *data.source(Split::Test, v), count, batch);
+        const Scores r =
+            score(model, params, stats, *data.source(Split::Test, v), count, batch, ranks);
         const double acc = double(r.correct) / double(r.count), ce = r.loss / double(r.count);
         accuracy.push_back(acc);
         loss.push_back(ce);
@@ -102,14 +115,14 @@ json accuracy_sweep(const SequenceModel<float> &model, Parameters<float> &params
         progress.update(int(i + 1), column + " " + std::to_string(values[i]));
     }
     progress.finish();
-    write_file_atomically(out_dir + "/velocity_accuracy.csv", csv.str());
+    if (ranks.leader()) write_file_atomically(out_dir + "/velocity_accuracy.csv", csv.str());
     return json{{column, values}, {"accuracy", accuracy}, {"cross_entropy", loss}};
 }
 
 }  // namespace
 
 json evaluate_classifier(const SequenceModel<float> &model, const ModelWeights<float> &weights,
-                         const EvalSettings &s, const std::string &out_dir) {
+                         const EvalSettings &s, const std::string &out_dir, DataParallel &ranks) {
     const Spec &spec = model.spec();
     Parameters<float> params(model.library());  // on the model's device, once
     params.upload(weights.params);
@@ -119,7 +132,7 @@ json evaluate_classifier(const SequenceModel<float> &model, const ModelWeights<f
     const bool clips = data->kind() == "clips";
     // Generated data: as many sequences as asked; clips: the whole test split.
     const int64_t count = clips ? data->count(Split::Test) : s.sequences;
-    std::filesystem::create_directories(out_dir);
+    if (ranks.leader()) std::filesystem::create_directories(out_dir);
     json results{{"model", spec.name},
                  {"model_hash", spec.model_hash()},
                  {"spec", spec.normalized()},
@@ -129,25 +142,29 @@ json evaluate_classifier(const SequenceModel<float> &model, const ModelWeights<f
     SourceConfig c = source_config(spec, s.velocity_range, s.angular_velocities);
     c.seed = kSplitSeed;
     c.stream = kTestStream;
-    const Scores test = score(model, params, stats, *data->source(Split::Test, c), count, s.batch);
+    const Scores test =
+        score(model, params, stats, *data->source(Split::Test, c), count, s.batch, ranks);
     results["test_accuracy"] = double(test.correct) / double(test.count);
     results["test_loss"] = test.loss / double(test.count);
     results["test_sequences"] = test.count;
     results["confusion"] = test.confusion;
-    write_confusion(out_dir, test.confusion);
-    std::fprintf(stderr, "test accuracy %.4f, cross-entropy %.5f over %lld sequences\n",
-                 results["test_accuracy"].get<double>(), results["test_loss"].get<double>(),
-                 (long long)test.count);
+    if (ranks.leader()) {
+        write_confusion(out_dir, test.confusion);
+        std::fprintf(stderr, "test accuracy %.4f, cross-entropy %.5f over %lld sequences\n",
+                     results["test_accuracy"].get<double>(), results["test_loss"].get<double>(),
+                     (long long)test.count);
+    }
 
     if (c.motion == DataMotion::Rotation) {
         if (clips) {
             // Clips are not turned (only translations are applied to them): nothing to sweep.
-            std::fprintf(stderr, "clips are not turned: no angular velocity sweep\n");
+            if (ranks.leader())
+                std::fprintf(stderr, "clips are not turned: no angular velocity sweep\n");
         } else {
             json sweep = accuracy_sweep(
                 model, params, stats, *data, c, "omega", s.test_angular_velocities,
                 [](SourceConfig &v, int w) { v.fixed_angular_velocity = w; }, count, s.batch,
-                out_dir);
+                out_dir, ranks);
             sweep["train_velocities"] = s.angular_velocities;
             sweep["sequences_per_velocity"] = count;
             results["angular_velocity_accuracy"] = sweep;
@@ -158,12 +175,12 @@ json evaluate_classifier(const SequenceModel<float> &model, const ModelWeights<f
         for (int d = 0; d <= vmax; ++d) ranges.push_back(d);
         json sweep = accuracy_sweep(
             model, params, stats, *data, c, "velocity_range", ranges,
-            [](SourceConfig &v, int d) { v.velocity_range = d; }, count, s.batch, out_dir);
+            [](SourceConfig &v, int d) { v.velocity_range = d; }, count, s.batch, out_dir, ranks);
         sweep["train_range"] = s.velocity_range;
         sweep["sequences_per_range"] = count;
         results["velocity_accuracy"] = sweep;
     }
-    write_file_atomically(out_dir + "/results.json", results.dump(2) + "\n");
+    if (ranks.leader()) write_file_atomically(out_dir + "/results.json", results.dump(2) + "\n");
     return results;
 }
 

@@ -20,11 +20,12 @@ std::string format_duration(double s) {
     return buf;
 }
 
-Progress::Progress(int64_t total, int64_t first, std::string unit)
+Progress::Progress(int64_t total, int64_t first, std::string unit, bool shown)
     : total_(total),
       first_(first),
       unit_(std::move(unit)),
       tty_(isatty(STDERR_FILENO)),
+      shown_(shown),
       start_(std::chrono::steady_clock::now()),
       last_print_(start_) {}
 
@@ -33,6 +34,7 @@ void Progress::update(int64_t step, const std::string &status) {
 }
 
 void Progress::draw(int64_t step, const std::string &status, bool force) {
+    if (!shown_) return;
     const auto now = std::chrono::steady_clock::now();
     const double since_print = std::chrono::duration<double>(now - last_print_).count();
     // Plain lines: every 10% of the run or every 30 s, whichever comes first.
@@ -59,6 +61,7 @@ void Progress::draw(int64_t step, const std::string &status, bool force) {
 }
 
 void Progress::message(const std::string &text) {
+    if (!shown_) return;
     if (tty_ && bar_visible_) std::fprintf(stderr, "\r\033[K");
     std::fprintf(stderr, "%s\n", text.c_str());
     bar_visible_ = false;

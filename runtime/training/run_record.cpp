@@ -34,6 +34,7 @@ RunRecord parse_run_record(const json &doc, const std::string &path) {
     if (r.string("model_hash", 64) != run.spec.model_hash())
         source.fail("model_hash", "does not match the record's spec (edited or damaged)");
     run.settings = TrainSettings::from_json(r.raw("settings"), path);
+    if (r.has("world_size")) run.world_size = r.integer("world_size", 1, 1 << 20);
     r.finish();
     check_settings(run.settings, run.spec, path);
     return run;
@@ -49,7 +50,8 @@ void write_run_record(const std::string &dir, const RunRecord &run) {
     write_file_atomically(dir + "/run.json", json{{"fernn_run", 1},
                                                   {"spec", run.spec.normalized()},
                                                   {"model_hash", run.spec.model_hash()},
-                                                  {"settings", run.settings.to_json()}}
+                                                  {"settings", run.settings.to_json()},
+                                                  {"world_size", run.world_size}}
                                                      .dump(2) +
                                                  "\n");
 }

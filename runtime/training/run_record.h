@@ -14,6 +14,8 @@ namespace fernn {
 struct RunRecord {
     Spec spec;
     TrainSettings settings;
+    // The processes that trained it last (data parallelism; a resume may use another number).
+    int world_size = 1;
 };
 
 RunRecord parse_run_record(const json &doc, const std::string &path);

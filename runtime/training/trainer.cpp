@@ -2,13 +2,16 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "runtime/data/sequence_source.h"
 #include "runtime/formats/atomic_file.h"
+#include "runtime/training/data_parallel.h"
 #include "runtime/training/interrupt.h"
 #include "runtime/training/metrics_log.h"
 #include "runtime/training/optimizer.h"
@@ -109,10 +112,10 @@ void read_resume_state(const std::string &dir, const ModelPlan &plan, const Spec
     auto check_values = [&](const std::string &name, const Array<float> &a, bool non_negative) {
         for (const float v : a.data) {
             if (!std::isfinite(v) || (non_negative && v < 0)) {
-                throw InputError(path + ": tensor " + name + " holds " + std::to_string(v) +
-                                 (non_negative ? "; allowed: finite values >= 0"
-                                               : "; allowed: finite values") +
-                                 " (the file is damaged)");
+                throw InputError(
+                    path + ": tensor " + name + " holds " + std::to_string(v) +
+                    (non_negative ? "; allowed: finite values >= 0" : "; allowed: finite values") +
+                    " (the file is damaged)");
             }
         }
     };
@@ -158,20 +161,23 @@ void read_resume_state(const std::string &dir, const ModelPlan &plan, const Spec
 
 // The validation score over `count` fixed sequences (BatchNorm in evaluation mode): the MSE of
 // the predicted frames (lower is better) or the classification accuracy (higher is better;
-// the mean cross-entropy is reported too).
+// the mean cross-entropy is reported too). Each rank scores its share of the sequences; the
+// sums meet in one allreduce.
 struct Validation {
     double value = 0, loss = 0;
 };
 
 Validation validate(const SequenceModel<float> &model, Parameters<float> &params,
                     Statistics<float> &stats, const SequenceSource &source, int count, int batch,
-                    int t_in, int t_out) {
+                    int t_in, int t_out, DataParallel &ranks) {
     Validation v;
     SequenceModel<float>::Trace trace;  // one for all batches: its memory is reused
     SequenceModel<float>::Options eval;
     eval.t_out = t_out;
-    for (int first = 0; first < count; first += batch) {
-        const int n = std::min(batch, count - first);
+    const DataParallel::Share mine = ranks.share(count);
+    const int end = int(mine.first + mine.count);
+    for (int first = int(mine.first); first < end; first += batch) {
+        const int n = std::min(batch, end - first);
         const SequenceBatch seq = source.batch(first, n);
         model.forward(params, &stats, slice_frames(seq.frames, 0, t_in), eval, trace);
         if (model.classifies()) {
@@ -182,10 +188,47 @@ Validation validate(const SequenceModel<float> &model, Parameters<float> &params
             v.value += model.loss(trace, slice_frames(seq.frames, t_in, t_out)) * n;
         }
     }
-    v.value /= count;
-    v.loss /= count;
+    double sums[2] = {v.value, v.loss};
+    ranks.sum(sums, 2);
+    v.value = sums[0] / count;
+    v.loss = sums[1] / count;
     return v;
 }
+
+// Rank 0's state (loaded or initialized there) to every rank, so that all start alike (also on
+// nodes that do not see the run directory).
+void share_state(DataParallel &ranks, TrainState &s) {
+    if (ranks.size() > 1) {
+        ranks.from_leader(s.weights.params.data.data(), s.weights.params.data.size());
+        ranks.from_leader(s.weights.stats.data.data(), s.weights.stats.data.size());
+        ranks.from_leader(s.weights.stats.counters.data(), s.weights.stats.counters.size());
+        ranks.from_leader(s.m.data.data(), s.m.data.size());
+        ranks.from_leader(s.v.data.data(), s.v.data.size());
+        int64_t counters[3] = {s.step, s.opt.steps(), s.best_step};
+        ranks.from_leader(counters, 3);
+        s.step = counters[0];
+        s.opt.set_steps(counters[1]);
+        s.best_step = counters[2];
+        ranks.world().broadcast(&s.best_val, sizeof s.best_val, 0);
+    }
+    s.to_device();
+}
+
+// Fault injection for the test suite: FERNN_TEST_PERTURB_RANK=R changes one parameter of rank R
+// after the first step, as a rank that computed differently would, so that the agreement check
+// can be seen to stop the run.
+void perturb_for_test(DataParallel &ranks, TrainState &s) {
+    const char *env = std::getenv("FERNN_TEST_PERTURB_RANK");
+    if (!env || std::atoi(env) != ranks.rank() || ranks.size() < 2) return;
+    Tensor<float> &flat = s.opt.params().flat();
+    std::vector<float> values(flat.size());
+    flat.download(values.data());
+    values[0] += 1e-3f;
+    flat.upload(values.data());
+}
+
+// How often the ranks compare their parameters (besides at every checkpoint).
+constexpr int64_t kAgreementEvery = 100;
 
 }  // namespace
 
@@ -231,29 +274,38 @@ std::string validation_metric(const Spec &spec) {
 
 TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
                   const std::string &dir, bool resume, int threads,
-                  std::shared_ptr<const ModelLibrary> library,
+                  std::shared_ptr<const ModelLibrary> library, Communicator &world,
                   const std::function<void()> &started) {
+    // Data parallelism: rank r of N computes sequences [r b, (r+1) b) of each global batch of
+    // B = N b sequences; with N = 1 this is the whole batch.
+    DataParallel ranks(world);
+    check_batch_shares(t.batch, ranks.size(), "--batch");
+    const int local_batch = t.batch / ranks.size();
     // The BPTT trace lives in host memory on the CPU; on a GPU in device memory, where a
     // trace that does not fit fails at its allocation with the driver's message instead.
+    // Ranks on one machine share its memory.
     const bool on_host = library->device() == "cpu";
-    const double need = bptt_bytes(spec, t.batch), have = available_memory_bytes();
+    const int here = std::min(launched_local_size(), ranks.size());
+    const double need = bptt_bytes(spec, local_batch) * here, have = available_memory_bytes();
     if (on_host && have > 0 && need > 0.9 * have) {
         const int fits = std::max(1, int(0.9 * have / bptt_bytes(spec, 1)));
-        char msg[512];
+        char msg[600];
         std::snprintf(
             msg, sizeof msg,
             "BPTT for batch %d needs about %.1f GiB (%d+%d steps x |V|=%d x %d channels x "
-            "%dx%d) but %.1f GiB are available; use --batch %d or less, fewer hidden "
+            "%dx%d%s) but %.1f GiB are available; use --batch %d or less, fewer hidden "
             "channels, or fewer velocities",
             t.batch, need / (1 << 30), spec.sequence.input_frames, spec.sequence.output_frames,
             spec.copies(), spec.top_channels(), spec.input.height, spec.input.width,
-            have / (1 << 30), fits);
+            here > 1 ? (", " + std::to_string(here) + " ranks on this machine").c_str() : "",
+            have / (1 << 30), fits * ranks.size() / here);
         throw InputError(msg);
     }
     if (threads > 0) library->set_threads(threads);
     const int t_in = spec.sequence.input_frames, t_out = spec.sequence.output_frames;
     const bool classes = spec.readout.kind == "classes";
-    SourceConfig train_config = source_config(spec, t.velocity_range, t.angular_velocities), val_config = train_config;
+    SourceConfig train_config = source_config(spec, t.velocity_range, t.angular_velocities),
+                 val_config = train_config;
     train_config.seed = t.seed;
     train_config.stream = kTrainStream;
     train_config.flips = true;  // clips: random horizontal flips, as the reference trains
@@ -272,41 +324,52 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
     const ModelPlan &plan = model.plan();
     TrainState s(*library, t);
     const std::string metrics = dir + "/metrics.jsonl";
+    // Rank 0 reads the run directory and sends its state to the others.
     // A run killed before its first checkpoint resumes from the start.
-    const bool from_checkpoint = resume && fs::exists(dir + "/resume.safetensors");
-    if (from_checkpoint) {
-        read_resume_state(dir, plan, spec, s);
-        if (s.step > t.steps) {
-            throw InputError(dir + " is at step " + std::to_string(s.step) + ", beyond --steps " +
-                             std::to_string(t.steps) + "; --steps counts the run's total steps");
+    double from_checkpoint_flag =
+        ranks.leader() && resume && fs::exists(dir + "/resume.safetensors");
+    ranks.world().broadcast(&from_checkpoint_flag, sizeof from_checkpoint_flag, 0);
+    const bool from_checkpoint = from_checkpoint_flag != 0;
+    if (ranks.leader()) {
+        if (from_checkpoint) {
+            read_resume_state(dir, plan, spec, s);
+            if (fs::exists(metrics)) read_metrics(metrics);  // damaged metrics fail here
+        } else {
+            s.weights = init_weights<float>(plan, t.seed);
         }
-        if (fs::exists(metrics)) read_metrics(metrics);  // damaged metrics fail here
-    } else {
-        s.weights = init_weights<float>(plan, t.seed);
-        s.to_device();
     }
-    // Everything is checked: from here on the run directory changes.
-    if (started) started();
-    // A kill during an atomic write leaves its temporary file behind: clear them.
-    for (const auto &entry : fs::directory_iterator(dir)) {
-        if (entry.path().filename().string().find(".tmp.") != std::string::npos)
-            fs::remove(entry.path());
+    share_state(ranks, s);
+    if (s.step > t.steps) {
+        throw InputError(dir + " is at step " + std::to_string(s.step) + ", beyond --steps " +
+                         std::to_string(t.steps) + "; --steps counts the run's total steps");
     }
-    if (from_checkpoint && fs::exists(metrics)) {
-        truncate_metrics(metrics, s.step);
-    } else {
-        write_file_atomically(metrics, "");
+    // Everything is checked: from here on the run directory changes (rank 0 alone writes it).
+    if (ranks.leader()) {
+        if (started) started();
+        // A kill during an atomic write leaves its temporary file behind: clear them.
+        for (const auto &entry : fs::directory_iterator(dir)) {
+            if (entry.path().filename().string().find(".tmp.") != std::string::npos)
+                fs::remove(entry.path());
+        }
+        if (from_checkpoint && fs::exists(metrics)) {
+            truncate_metrics(metrics, s.step);
+        } else {
+            write_file_atomically(metrics, "");
+        }
     }
     const std::string metric = validation_metric(spec);
     auto validate_and_save_best = [&](Progress &progress) {
-        const Validation v =
-            validate(model, s.opt.params(), s.stats, *val_data, val_count, t.batch, t_in, t_out);
+        const Validation v = validate(model, s.opt.params(), s.stats, *val_data, val_count,
+                                      local_batch, t_in, t_out, ranks);
         // Frames: the lowest MSE; classes: the highest accuracy (the reference's choice).
         const bool best =
             std::isinf(s.best_val) || (classes ? v.value > s.best_val : v.value < s.best_val);
         if (best) {
             s.best_val = v.value;
             s.best_step = s.step;
+        }
+        if (!ranks.leader()) return;
+        if (best) {
             s.opt.params().download(s.weights.params);
             s.stats.download(s.weights.stats);
             save_checkpoint(dir + "/best.safetensors", plan, s.weights,
@@ -333,12 +396,23 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
 
     TrainReport report;
     const int64_t first = s.step;
-    Progress progress(t.steps, first);
-    progress.message("training " + spec.name + ": " + std::to_string(t.steps - first) +
-                     " steps from step " + std::to_string(first) + " (" +
-                     std::to_string(epoch_steps) + " steps/epoch, batch " +
-                     std::to_string(t.batch) + ", " + std::to_string(data.count(Split::Train)) +
-                     (data.kind() == "clips" ? " training clips)" : " training digits)"));
+    Progress progress(t.steps, first, "step", ranks.leader());
+    progress.message(
+        "training " + spec.name + ": " + std::to_string(t.steps - first) + " steps from step " +
+        std::to_string(first) + " (" + std::to_string(epoch_steps) + " steps/epoch, batch " +
+        std::to_string(t.batch) +
+        (ranks.size() > 1
+             ? " over " + std::to_string(ranks.size()) + " ranks of " + std::to_string(local_batch)
+             : std::string()) +
+        ", " + std::to_string(data.count(Split::Train)) +
+        (data.kind() == "clips" ? " training clips)" : " training digits)"));
+    if (ranks.size() > 1 && !s.stats.empty()) {
+        progress.message("note: BatchNorm normalizes over each rank's " +
+                         std::to_string(local_batch) +
+                         " sequences (as PyTorch DDP without SyncBatchNorm) and its running "
+                         "statistics are averaged over the ranks, so the trajectory differs from "
+                         "one process's at the same global batch");
+    }
     if (!from_checkpoint) validate_and_save_best(progress);  // where training starts from
     double data_seconds = 0, step_seconds = 0, loss_value = 0;
     Parameters<float> grads(*library);
@@ -349,68 +423,93 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
     train_mode.t_out = t_out;
     const auto run_start = Clock::now();
     const InterruptGuard interrupt;
-    while (s.step < t.steps) {
-        const auto t0 = Clock::now();
-        const SequenceBatch seq = train_data->batch(uint64_t(s.step) * t.batch, t.batch);
-        const auto t1 = Clock::now();
-        model.forward(s.opt.params(), &s.stats, slice_frames(seq.frames, 0, t_in), train_mode,
-                      trace);
-        const Array<float> targets = slice_frames(seq.frames, t_in, t_out);
-        loss_value = model.backward(s.opt.params(), {&targets, &seq.labels}, trace, grads);
-        // The batch's accuracy, from the logits the backward already computed.
-        const double accuracy =
-            classes ? double(model.class_scores(trace, seq.labels).correct) / t.batch : NAN;
-        // A non-finite loss stops before the update; non-finite gradients are seen in the
-        // update's norm. Either way no checkpoint is written from this step on.
-        const double norm = std::isfinite(loss_value) ? s.opt.step(grads, t.clip_grad_norm) : NAN;
-        if (!std::isfinite(loss_value) || !std::isfinite(norm)) {
-            progress.finish();
-            // Exit code 2: the cause is in what the user chose (rate, clipping, data, a state
-            // edited by hand), and the message says what to change.
-            throw InputError(
-                "the loss became " +
-                std::string(std::isfinite(loss_value) ? "finite but the gradient " : "") +
-                (std::isnan(loss_value) || std::isnan(norm) ? "NaN" : "infinite") + " at step " +
-                std::to_string(s.step + 1) +
-                "; nothing was saved for it, the last good checkpoint is " + dir +
-                "/last.safetensors (try a lower --lr or a --clip value)");
-        }
-        ++s.step;
-        const auto t2 = Clock::now();
-        data_seconds += seconds(t0, t1);
-        step_seconds += seconds(t0, t2);
-        const double rate = t.batch / std::max(seconds(t0, t2), 1e-9);
-        json step_json{{"step", s.step},
-                       {"epoch", double(s.step) / epoch_steps},
-                       {"loss", loss_value},
-                       {"grad_norm", norm},
-                       {"sequences_per_second", rate},
-                       {"data_ms", 1e3 * seconds(t0, t1)},
-                       {"step_ms", 1e3 * seconds(t0, t2)}};
-        if (classes) step_json["accuracy"] = accuracy;
-        append_metrics(metrics, step_json);
-        char status[160];
-        const double seq_per_s =
-            (s.step - first) * double(t.batch) / std::max(seconds(run_start, t2), 1e-9);
-        if (classes) {
-            std::snprintf(status, sizeof status, "epoch %.2f | loss %.5f | acc %.3f | %.1f seq/s",
-                          double(s.step) / epoch_steps, loss_value, accuracy, seq_per_s);
-        } else {
-            std::snprintf(status, sizeof status, "epoch %.2f | loss %.5f | %.1f seq/s",
-                          double(s.step) / epoch_steps, loss_value, seq_per_s);
-        }
-        progress.update(s.step, status);
+    int64_t in_step = s.step + 1;  // the step being taken, for messages
+    try {
+        while (s.step < t.steps) {
+            in_step = s.step + 1;
+            const auto t0 = Clock::now();
+            const SequenceBatch seq = train_data->batch(
+                uint64_t(s.step) * t.batch + uint64_t(ranks.rank()) * local_batch, local_batch);
+            const auto t1 = Clock::now();
+            model.forward(s.opt.params(), &s.stats, slice_frames(seq.frames, 0, t_in), train_mode,
+                          trace);
+            const Array<float> targets = slice_frames(seq.frames, t_in, t_out);
+            loss_value = model.backward(s.opt.params(), {&targets, &seq.labels}, trace, grads);
+            // The means over the global batch: of the gradients and BatchNorm's running statistics
+            // (each rank's share is equal), of the loss; the correct count, and whether any rank
+            // was asked to stop (Ctrl-C, SIGTERM), so that all stop after the same step.
+            ranks.average(grads.flat());
+            if (!s.stats.empty()) ranks.average(s.stats.current().flat());
+            double step_sums[3] = {
+                loss_value, classes ? double(model.class_scores(trace, seq.labels).correct) : 0,
+                double(interrupt.signal())};
+            ranks.sum(step_sums, 3);
+            loss_value = step_sums[0] / ranks.size();
+            const double accuracy = classes ? step_sums[1] / t.batch : NAN;
+            const int stop_signal = step_sums[2] == 0    ? 0
+                                    : interrupt.signal() ? interrupt.signal()
+                                                         : SIGTERM;
+            // A non-finite loss stops before the update; non-finite gradients are seen in the
+            // update's norm. Either way no checkpoint is written from this step on.
+            const double norm =
+                std::isfinite(loss_value) ? s.opt.step(grads, t.clip_grad_norm) : NAN;
+            if (!std::isfinite(loss_value) || !std::isfinite(norm)) {
+                progress.finish();
+                // Exit code 2: the cause is in what the user chose (rate, clipping, data, a state
+                // edited by hand), and the message says what to change.
+                throw InputError(
+                    "the loss became " +
+                    std::string(std::isfinite(loss_value) ? "finite but the gradient " : "") +
+                    (std::isnan(loss_value) || std::isnan(norm) ? "NaN" : "infinite") +
+                    " at step " + std::to_string(s.step + 1) +
+                    "; nothing was saved for it, the last good checkpoint is " + dir +
+                    "/last.safetensors (try a lower --lr or a --clip value)");
+            }
+            ++s.step;
+            if (s.step == first + 1) perturb_for_test(ranks, s);
+            const auto t2 = Clock::now();
+            data_seconds += seconds(t0, t1);
+            step_seconds += seconds(t0, t2);
+            const double rate = t.batch / std::max(seconds(t0, t2), 1e-9);
+            json step_json{{"step", s.step},
+                           {"epoch", double(s.step) / epoch_steps},
+                           {"loss", loss_value},
+                           {"grad_norm", norm},
+                           {"sequences_per_second", rate},
+                           {"data_ms", 1e3 * seconds(t0, t1)},
+                           {"step_ms", 1e3 * seconds(t0, t2)}};
+            if (classes) step_json["accuracy"] = accuracy;
+            if (ranks.leader()) append_metrics(metrics, step_json);
+            char status[160];
+            const double seq_per_s =
+                (s.step - first) * double(t.batch) / std::max(seconds(run_start, t2), 1e-9);
+            if (classes) {
+                std::snprintf(status, sizeof status,
+                              "epoch %.2f | loss %.5f | acc %.3f | %.1f seq/s",
+                              double(s.step) / epoch_steps, loss_value, accuracy, seq_per_s);
+            } else {
+                std::snprintf(status, sizeof status, "epoch %.2f | loss %.5f | %.1f seq/s",
+                              double(s.step) / epoch_steps, loss_value, seq_per_s);
+            }
+            progress.update(s.step, status);
 
-        if (s.step % val_every == 0 || s.step == t.steps) {
-            validate_and_save_best(progress);
-            write_checkpoints(dir, s, plan, spec, t);
-        } else if (interrupt.signal()) {
-            write_checkpoints(dir, s, plan, spec, t);  // the resume state at this very step
+            const bool checkpoint = s.step % val_every == 0 || s.step == t.steps || stop_signal;
+            // The ranks compare their parameters before anything is saved from them.
+            if (checkpoint || s.step % kAgreementEvery == 0)
+                ranks.check_agreement(s.opt.params().flat());
+            if (s.step % val_every == 0 || s.step == t.steps) validate_and_save_best(progress);
+            // At a stop, the resume state at this very step.
+            if (checkpoint && ranks.leader()) write_checkpoints(dir, s, plan, spec, t);
+            if (stop_signal) {
+                report.interrupted_by = stop_signal;
+                break;
+            }
         }
-        if (interrupt.signal()) {
-            report.interrupted_by = interrupt.signal();
-            break;
-        }
+    } catch (const CommunicationError &e) {
+        progress.finish();
+        throw CommunicationError("step " + std::to_string(in_step) + ": " + e.what() +
+                                 "; the checkpoints in " + dir +
+                                 " are complete: continue with fernn train --resume " + dir);
     }
     progress.finish();
     report.first_step = first;

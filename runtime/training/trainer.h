@@ -22,6 +22,7 @@
 #include <string>
 
 #include "runtime/data/sequence_source.h"
+#include "runtime/parallel/communicator.h"
 #include "runtime/training/resume_metadata.h"
 #include "runtime/training/train_settings.h"
 #include "runtime/model/sequence_model.h"
@@ -46,9 +47,12 @@ double bptt_bytes(const Spec &spec, int batch);
 // threads: Halide worker threads (0: all cores). `started` runs once everything is checked
 // (memory, data, the resume state), before anything in run_dir changes: the caller creates
 // run_dir and records the run there, so a run that fails its checks leaves nothing behind.
+// With a world of N ranks (data parallelism) every rank calls train() alike: rank r computes
+// its share of each global batch of settings.batch sequences, the gradients are averaged over
+// the ranks before every update, and rank 0 alone writes run_dir and calls `started`.
 TrainReport train(const Spec &spec, const TrainSettings &settings, const DataSet &data,
                   const std::string &run_dir, bool resume, int threads,
-                  std::shared_ptr<const ModelLibrary> library,
+                  std::shared_ptr<const ModelLibrary> library, Communicator &world,
                   const std::function<void()> &started = nullptr);
 
 // Epochs → steps: one epoch is ceil(training digits or clips / batch) steps.

@@ -1,5 +1,9 @@
 #include "tools/compiler/model_cache.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <ostream>
@@ -12,6 +16,32 @@
 namespace fernn {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// An exclusive lock on a file next to a cache entry, held while the entry is checked and
+// compiled: processes that need the same model at once (the ranks of a data-parallel run, two
+// runs started together) compile it once; the others wait and then find it. Released when the
+// process ends, also when it dies.
+class EntryLock {
+  public:
+    explicit EntryLock(const std::string &path) {
+        fs::create_directories(fs::path(path).parent_path());
+        fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        // Without a lock (a file system without flock) the manifest-last write still holds.
+        if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+    }
+    ~EntryLock() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    EntryLock(const EntryLock &) = delete;
+    EntryLock &operator=(const EntryLock &) = delete;
+
+  private:
+    int fd_ = -1;
+};
+
+}  // namespace
 
 std::string default_cache_root() {
     if (const char *dir = std::getenv("FERNN_CACHE"); dir && *dir) return dir;
@@ -44,6 +74,7 @@ std::string ensure_compiled(const Spec &spec, const std::string &target,
                   std::to_string(sched::kCudaScheduleVersion) + "|" + records);
     const std::string dir = cache_root + "/" + spec.name + "-" + key;
     // compile_model moves the manifest in last, so its presence means a complete entry.
+    const EntryLock lock(dir + ".lock");
     if (!fs::exists(fs::path(dir) / (spec.name + ".manifest.json"))) {
         CompileOptions options;
         options.out_dir = dir;

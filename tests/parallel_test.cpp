@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
 
 #include "runtime/parallel/communicator.h"
+#include "runtime/spec/json_reader.h"
 
 using namespace fernn;
 
@@ -51,4 +53,23 @@ TEST(Parallel, LaunchersSayHowManyProcessesTheyStarted) {
     EXPECT_EQ(launched_world_size(), 0);
     setenv("PMIX_RANK", "0", 1);  // PMIx says the rank only
     EXPECT_EQ(launched_world_size(), -1);
+}
+
+TEST(Parallel, AnMpiPluginThatDoesNotLoadIsNamed) {
+    CleanEnvironment clean;
+    setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+    const std::string damaged = ::testing::TempDir() + "/libfernn_mpi_damaged.so";
+    std::ofstream(damaged) << "not a shared library";
+    setenv("FERNN_MPI_PLUGIN", damaged.c_str(), 1);
+    try {
+        world_communicator();
+        ADD_FAILURE() << "a launcher's world without a loadable MPI plugin was accepted";
+    } catch (const InputError &e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("started by a launcher as one of several processes, but " + damaged +
+                            " does not load"),
+                  std::string::npos)
+            << what;
+    }
+    unsetenv("FERNN_MPI_PLUGIN");
 }

@@ -1,4 +1,6 @@
-// MPI's world (OpenMPI from Debian): initialized on first use with MPI_THREAD_FUNNELED (only the
+// MPI's world (OpenMPI from Debian), built as the plugin libfernn_mpi.so that fernn loads only
+// when a launcher started it (runtime/parallel/world.cpp): fernn, fernn-run and the C API then
+// start on machines without OpenMPI. Initialized on first use with MPI_THREAD_FUNNELED (only the
 // main thread calls MPI; Halide's workers never do), finalized at exit. Errors return instead of
 // aborting (MPI_ERRORS_RETURN) and become CommunicationError naming the rank and the call.
 //
@@ -48,12 +50,9 @@ struct MpiSession {
     int rank = 0, size = 1;
 };
 
-MpiSession *started = nullptr;
-
 MpiSession &session() {
-    // One per process, finalized after main returns.
+    // One per process, finalized when the process exits.
     static MpiSession s;
-    started = &s;
     return s;
 }
 
@@ -226,24 +225,19 @@ class MpiWorld final : public Communicator {
 
 }  // namespace
 
-std::unique_ptr<Communicator> world_communicator() {
-    // A process started without a launcher trains alone, without initializing MPI (which would
-    // start OpenMPI's singleton machinery for nothing).
-    if (launched_world_size() == 0) return single_process();
-    return std::make_unique<MpiWorld>();
+}  // namespace fernn
+
+// The plugin's entry points (runtime/parallel/world.cpp looks them up by name).
+extern "C" {
+
+// A new communicator over MPI_COMM_WORLD, owned by the caller; MPI is initialized on the first.
+__attribute__((visibility("default"))) fernn::Communicator *fernn_mpi_world() {
+    return new fernn::MpiWorld();
 }
 
-void report_failure(const std::string &message, int code) {
-    const bool job = started && started->size > 1;
-    if (job && started->rank != 0) std::this_thread::sleep_for(std::chrono::seconds(1));
-    const std::string prefix = job ? "rank " + std::to_string(started->rank) + " of " +
-                                         std::to_string(started->size) + ": "
-                                   : "";
-    std::fprintf(stderr, "fernn: %s%s\n", prefix.c_str(), message.c_str());
-    if (!job) return;
-    std::fflush(stdout);
-    std::fflush(stderr);
+// Ends every rank of the job with `code`.
+__attribute__((visibility("default"))) void fernn_mpi_abort(int code) {
     MPI_Abort(MPI_COMM_WORLD, code);
 }
 
-}  // namespace fernn
+}  // extern "C"

@@ -4,16 +4,24 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include "runtime/parallel/communicator.h"
+#include "runtime/parallel/device_averager.h"
 #include "runtime/spec/json_reader.h"
 
 using namespace fernn;
 
 namespace {
 
-const char *kNames[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS", "PMIX_RANK",
-                        "SLURM_NTASKS"};
+const char *kNames[] = {"OMPI_COMM_WORLD_SIZE",
+                        "PMI_SIZE",
+                        "SLURM_STEP_NUM_TASKS",
+                        "PMIX_RANK",
+                        "SLURM_NTASKS",
+                        "OMPI_COMM_WORLD_LOCAL_SIZE",
+                        "OMPI_COMM_WORLD_LOCAL_RANK",
+                        "SLURM_LOCALID"};
 
 struct CleanEnvironment {
     CleanEnvironment() {
@@ -55,6 +63,22 @@ TEST(Parallel, LaunchersSayHowManyProcessesTheyStarted) {
     EXPECT_EQ(launched_world_size(), -1);
 }
 
+TEST(Parallel, RanksOnOneMachineShareItsCores) {
+    CleanEnvironment clean;
+    EXPECT_EQ(launched_local_size(), 1);
+    EXPECT_EQ(launched_local_rank(), 0);
+    EXPECT_EQ(local_share_of_cores(), 0);  // alone: all cores
+    setenv("OMPI_COMM_WORLD_SIZE", "8", 1);
+    setenv("OMPI_COMM_WORLD_LOCAL_SIZE", "4", 1);
+    setenv("OMPI_COMM_WORLD_LOCAL_RANK", "3", 1);
+    EXPECT_EQ(launched_local_size(), 4);
+    EXPECT_EQ(launched_local_rank(), 3);
+    EXPECT_EQ(local_share_of_cores(), std::max(1, int(std::thread::hardware_concurrency()) / 4));
+    unsetenv("OMPI_COMM_WORLD_LOCAL_RANK");
+    setenv("SLURM_LOCALID", "2", 1);
+    EXPECT_EQ(launched_local_rank(), 2);
+}
+
 TEST(Parallel, AnMpiPluginThatDoesNotLoadIsNamed) {
     CleanEnvironment clean;
     setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
@@ -72,4 +96,20 @@ TEST(Parallel, AnMpiPluginThatDoesNotLoadIsNamed) {
             << what;
     }
     unsetenv("FERNN_MPI_PLUGIN");
+}
+
+// NCCL (the CUDA toolkit's, opened at run time) without a GPU: a clear error, never a crash or a
+// hang. On a GPU machine tools/gpu_check.sh runs the NCCL path itself.
+TEST(Parallel, NcclWithoutAGpuFailsWithItsReason) {
+    auto alone = single_process();
+    try {
+        auto nccl = nccl_averager(*alone);
+        GTEST_SKIP() << "NCCL started (" << nccl->engine() << "): this machine has a GPU";
+    } catch (const CommunicationError &e) {
+        const std::string what = e.what();
+        EXPECT_TRUE(what.find("NCCL") != std::string::npos ||
+                    what.find("nccl") != std::string::npos)
+            << what;
+        std::printf("without a GPU: %s\n", e.what());
+    }
 }

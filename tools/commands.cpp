@@ -2,12 +2,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "runtime/formats/npy.h"
 #include "runtime/model/checkpoint.h"
 #include "runtime/model/cuda_probe.h"
 #include "runtime/model/sequence_model.h"
+#include "runtime/parallel/communicator.h"
 #include "runtime/plan/plan.h"
 #include "runtime/training/run_record.h"
 
@@ -24,6 +26,13 @@ std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec
         const std::string why = cuda_unavailable_reason();
         if (!why.empty())
             throw InputError("no CUDA device: " + why + " (--device cuda); nothing was compiled");
+        // Ranks sharing a machine take one GPU each (Halide's runtime reads HL_GPU_DEVICE),
+        // unless the user or the launcher chose (HL_GPU_DEVICE, or CUDA_VISIBLE_DEVICES
+        // leaving one device).
+        const int devices = cuda_device_count();
+        if (launched_local_size() > 1 && devices > 1 && !std::getenv("HL_GPU_DEVICE")) {
+            setenv("HL_GPU_DEVICE", std::to_string(launched_local_rank() % devices).c_str(), 1);
+        }
     }
     const std::string target = a.device == "cuda" && a.target == "host" ? "host,cuda" : a.target;
     const std::string dir =
@@ -44,7 +53,8 @@ Spec load_model_spec(const ModelArgs &a, const std::string &command) {
         return load_spec(a.spec, a.sets);
     }
     if (!a.spec.empty() || !a.sets.empty()) {
-        throw InputError("--run " + a.run + ": the run's spec is in its run.json; give SPEC (and "
+        throw InputError("--run " + a.run +
+                         ": the run's spec is in its run.json; give SPEC (and "
                          "--set) or --run, not both");
     }
     return read_run_record(a.run).spec;
@@ -210,8 +220,7 @@ int check(const SpecArgs &a, bool as_json) {
         for (const auto &b : plan.buffers) names.push_back({{"name", b.name}, {"shape", b.shape}});
         for (const auto &c : plan.constants)
             names.push_back({{"name", c.name}, {"shape", c.shape}});
-        for (const auto &d : plan.derived)
-            names.push_back({{"name", d.name}, {"shape", d.shape}});
+        for (const auto &d : plan.derived) names.push_back({{"name", d.name}, {"shape", d.shape}});
         for (const auto &c : plan.counters)
             names.push_back({{"name", c}, {"shape", json::array()}, {"dtype", "int64"}});
         derived["state_dict"] = names;
@@ -238,9 +247,9 @@ int check(const SpecArgs &a, bool as_json) {
     const std::string per_field =
         s.flow.steerable() ? " (fields of " + std::to_string(s.flow.field_size()) + ")" : "";
     auto conv_text = [&](const ConvLayerSpec &l) {
-        return steerable + "conv " + std::to_string(l.kernel) + "x" + std::to_string(l.kernel) + " " +
-               std::to_string(l.in_channels) + " -> " + std::to_string(l.channels) + per_field + " (" +
-               l.padding + " padding)" + (l.batchnorm ? " + batchnorm" : "") +
+        return steerable + "conv " + std::to_string(l.kernel) + "x" + std::to_string(l.kernel) +
+               " " + std::to_string(l.in_channels) + " -> " + std::to_string(l.channels) +
+               per_field + " (" + l.padding + " padding)" + (l.batchnorm ? " + batchnorm" : "") +
                (l.activation != "none" ? " + " + l.activation : "");
     };
     for (size_t i = 0; i < s.lifting.layers.size(); ++i)

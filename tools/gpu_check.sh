@@ -11,6 +11,8 @@
 #                                        two-layer BatchNorm classifier, relative error <= 1e-4 each;
 #                                     2. trains FERNN-V1 (hidden 32) 300 steps on the digits on the
 #                                        GPU; the validation MSE must fall;
+#                                     2b. NCCL on one GPU: 20 steps with the gradients averaged
+#                                        by NCCL on the device equal 20 steps without (1e-6);
 #                                     3. fernn against our PyTorch model on the GPU, alternating,
 #                                        at the paper's shapes: hidden 128, batch 128, |V| = 1, 9, 25.
 #                                     Results and logs go to $OUT (default .gpu/out); the table
@@ -41,10 +43,13 @@ sets_for() {  # hidden -> --set arguments (0: the spec's own)
 prepare() {
   cmake -S . -B build >/dev/null
   make -C build -j"$(nproc)" fernn fernn-run >/dev/null
+  make -C build fernn_mpi >/dev/null 2>&1 || true  # the MPI plugin, where OpenMPI is installed
   bash tools/setup_data.sh
   rm -rf "$G"
   mkdir -p "$G/models"
   cp build/fernn-run "$G/"
+  # Next to fernn-run, where a process that mpirun started looks for it.
+  if [ -e build/libfernn_mpi.so ]; then cp build/libfernn_mpi.so "$G/"; fi
   for m in "${MODELS[@]}"; do
     set -- $m
     # shellcheck disable=SC2046
@@ -136,6 +141,35 @@ first, last = vals[0]["val_mse"], vals[-1]["val_mse"]
 print(f"   validation MSE {first:.4f} -> {last:.4f} over {vals[-1]['step']} steps")
 sys.exit(0 if last < first else 1)
 EOF
+
+  echo "== 2b. NCCL on one $dev: gradients averaged on the device (FERNN_NCCL=1) vs not at all"
+  if [ "$dev" != cuda ]; then
+    echo "   (NCCL averages CUDA buffers only: not run on $dev)"
+  elif ! ldconfig -p | grep -q libnccl.so.2 && [ ! -e /usr/local/cuda/lib64/libnccl.so.2 ]; then
+    echo "   NOT RUN: libnccl.so.2 is not on this machine (it is too large to carry)"
+  else
+    local nccl_args=(specs/fernn_v1.json --set recurrence.channels=32
+      --model "$G/models/fernn_v1-h32" --device cuda --steps 20 --batch 32 --val-every 10
+      --val-sequences 32 --data "$G/mnist")
+    FERNN_NCCL=0 "$fr" train "${nccl_args[@]}" --out "$work/nccl_off" | tail -1 || failed=1
+    FERNN_NCCL=1 "$fr" train "${nccl_args[@]}" --out "$work/nccl_on" 2>&1 |
+      tee "$work/nccl_on.log" | tail -1 || failed=1
+    grep -q "gradients averaged over the ranks by NCCL" "$work/nccl_on.log" || {
+      echo "   NCCL was not used"
+      failed=1
+    }
+    "$py" tools/compare_tensors.py --tol 1e-6 --label nccl-1gpu \
+      "$work/nccl_on/resume.safetensors" "$work/nccl_off/resume.safetensors" | tail -1 || failed=1
+    if command -v mpirun >/dev/null; then
+      mpirun --allow-run-as-root -np 1 "$fr" train "${nccl_args[@]}" --out "$work/nccl_mpi" |
+        tail -1 || failed=1
+      "$py" tools/compare_tensors.py --tol 1e-6 --label nccl-mpirun-1 \
+        "$work/nccl_mpi/resume.safetensors" "$work/nccl_off/resume.safetensors" | tail -1 ||
+        failed=1
+    else
+      echo "   (no mpirun on this machine: the NCCL run above went without MPI)"
+    fi
+  fi
 
   echo "== 3. fernn vs PyTorch on $dev, alternating"
   local configs="grnn:128,fernn_v1:128,fernn_v2:128" batch=128 rounds=2 repeats=3

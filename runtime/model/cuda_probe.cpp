@@ -4,7 +4,11 @@
 
 namespace fernn {
 
-std::string cuda_unavailable_reason() {
+namespace {
+
+// The number of devices, or why there are none (`devices` 0).
+std::string probe(int &devices) {
+    devices = 0;
     // The driver stays loaded: Halide's CUDA runtime opens the same library afterwards.
     void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!driver) return "the CUDA driver (libcuda.so.1) is not installed";
@@ -16,9 +20,24 @@ std::string cuda_unavailable_reason() {
     const int rc = init(0);
     if (rc == 100) return "the driver found no CUDA device (CUDA_ERROR_NO_DEVICE)";
     if (rc != 0) return "cuInit failed (CUDA error " + std::to_string(rc) + ")";
-    int devices = 0;
-    if (count(&devices) != 0 || devices == 0) return "the driver reports no CUDA device";
+    if (count(&devices) != 0 || devices == 0) {
+        devices = 0;
+        return "the driver reports no CUDA device";
+    }
     return "";
+}
+
+}  // namespace
+
+std::string cuda_unavailable_reason() {
+    int devices = 0;
+    return probe(devices);
+}
+
+int cuda_device_count() {
+    int devices = 0;
+    probe(devices);
+    return devices;
 }
 
 }  // namespace fernn

@@ -9,4 +9,7 @@ namespace fernn {
 // "" when the driver loads and reports at least one device; otherwise why not.
 std::string cuda_unavailable_reason();
 
+// How many CUDA devices the driver reports (0 without a driver or device).
+int cuda_device_count();
+
 }  // namespace fernn

@@ -58,8 +58,8 @@ F symbol(void *handle, const std::string &name, const std::string &library) {
 
 void ModelLibrary::use_spec(const Spec &spec) {
     if (spec.model_hash() != spec_.model_hash()) {
-        throw InputError(dir_ + ": compiled from another model (model hash " +
-                         spec_.model_hash() + ") than " + spec.file + " (" + spec.model_hash() +
+        throw InputError(dir_ + ": compiled from another model (model hash " + spec_.model_hash() +
+                         ") than " + spec.file + " (" + spec.model_hash() +
                          "); recompile it or pass its spec");
     }
     spec_ = spec;
@@ -130,6 +130,14 @@ std::shared_ptr<ModelLibrary> ModelLibrary::open(const std::string &dir) {
         load(d.detach, "halide_cuda_detach_device_ptr");
         load(d.interface, "halide_cuda_device_interface");
         load(d.reuse_allocations, "halide_reuse_device_allocations");
+        auto load_optional = [&](auto &call, const char *name) {
+            call = reinterpret_cast<std::remove_reference_t<decltype(call)>>(
+                dlsym(lib->handle_, name));
+        };
+        load_optional(d.acquire_context, "halide_cuda_acquire_context");
+        load_optional(d.release_context, "halide_cuda_release_context");
+        load_optional(d.get_stream, "halide_cuda_get_stream");
+        load_optional(d.device_address, "halide_cuda_get_device_ptr");
     }
     lib->manifest_ = std::move(m.doc);
     return lib;

@@ -94,6 +94,13 @@ class ModelLibrary {
         int (*detach)(void *, halide_buffer_t *) = nullptr;
         const halide_device_interface_t *(*interface)() = nullptr;
         int (*reuse_allocations)(void *, bool) = nullptr;
+        // For device work outside Halide's pipelines (NCCL): Halide's CUDA context, the stream
+        // its kernels run on, a buffer's device address. Optional: libraries compiled before
+        // they were exported lack them (nullptr).
+        int (*acquire_context)(void *, void **, bool) = nullptr;
+        int (*release_context)(void *) = nullptr;
+        int (*get_stream)(void *, void *, void **) = nullptr;
+        uintptr_t (*device_address)(void *, halide_buffer_t *) = nullptr;
     };
     const DeviceCalls &device_calls() const { return device_calls_; }
     // Throws with Halide's last error message when rc is non-zero.

@@ -60,6 +60,10 @@ int launched_world_size();
 // or when it does not say.
 int launched_local_size();
 
+// This process's place among them on this machine (0 without a launcher or when it does not
+// say).
+int launched_local_rank();
+
 // Worker threads for one rank by default: 0 (all cores) alone, else this machine's cores divided
 // among its ranks (at least 1), so that ranks sharing a machine do not oversubscribe it.
 int local_share_of_cores();

@@ -41,6 +41,18 @@ int launched_local_size() {
     return n > 0 ? n : 1;
 }
 
+int launched_local_rank() {
+    if (launched_world_size() == 0) return 0;
+    for (const char *name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}) {
+        const char *v = std::getenv(name);
+        if (!v || !*v) continue;
+        char *end = nullptr;
+        const long r = std::strtol(v, &end, 10);
+        if (*end == '\0' && r >= 0 && r < 1 << 20) return int(r);
+    }
+    return 0;
+}
+
 int local_share_of_cores() {
     const int ranks = launched_local_size();
     if (ranks <= 1) return 0;

@@ -1,8 +1,10 @@
 #include "runtime/training/data_parallel.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "runtime/model/cuda_context.h"
 #include "runtime/spec/json_reader.h"
 
 namespace fernn {
@@ -47,7 +49,29 @@ DataParallel::Share DataParallel::share(int64_t total) const {
     return {r * base + std::min(r, extra), base + (r < extra ? 1 : 0)};
 }
 
+DataParallel::DataParallel(Communicator &world, const ModelLibrary *lib)
+    : world_(world), lib_(lib) {
+    const char *env = std::getenv("FERNN_NCCL");
+    const std::string nccl = env ? env : "";
+    if (world.engine() == "mpi" || nccl == "1") averaging_ = "MPI through host memory";
+    if (!lib || lib->device() != "cuda" || nccl == "0" || (world.engine() != "mpi" && nccl != "1"))
+        return;
+    try {
+        CudaContextScope scope(*lib);
+        device_ = nccl_averager(world);
+        averaging_ = device_->engine() + " on the device";
+    } catch (const std::exception &e) {
+        if (nccl == "1") throw;
+        averaging_ += std::string(" (") + e.what() + ")";
+    }
+}
+
 void DataParallel::average(Tensor<float> &t) {
+    if (device_ && t.on_device()) {
+        CudaContextScope scope(*lib_);
+        device_->average(scope.address(t), t.size(), scope.stream());
+        return;
+    }
     if (size() == 1) return;
     float *values = host_values(t);
     world_.allreduce_sum(values, t.size());

@@ -10,12 +10,17 @@
 
 #include "runtime/model/parameters.h"
 #include "runtime/parallel/communicator.h"
+#include "runtime/parallel/device_averager.h"
 
 namespace fernn {
 
 class DataParallel {
   public:
-    explicit DataParallel(Communicator &world) : world_(world) {}
+    // For a CUDA model (lib on "cuda") under a launcher, average() runs NCCL on the device
+    // buffers when every rank can start it, else goes through host memory and MPI (the reason is
+    // in averaging()). FERNN_NCCL=0 keeps NCCL off; FERNN_NCCL=1 requires it, also for a process
+    // alone (to check the NCCL path on one GPU).
+    explicit DataParallel(Communicator &world, const ModelLibrary *lib = nullptr);
 
     int rank() const { return world_.rank(); }
     int size() const { return world_.size(); }
@@ -28,6 +33,10 @@ class DataParallel {
         int64_t first = 0, count = 0;
     };
     Share share(int64_t total) const;
+
+    // How average() works, for the log: "" alone, else e.g. "NCCL 2.28.3 on the device" or
+    // "MPI through host memory (NCCL is not available: ...)".
+    const std::string &averaging() const { return averaging_; }
 
     // Sums over ranks, in place (scores, counts, losses).
     void sum(double *values, size_t count) { world_.allreduce_sum(values, count); }
@@ -45,6 +54,9 @@ class DataParallel {
 
   private:
     Communicator &world_;
+    const ModelLibrary *lib_;
+    std::unique_ptr<DeviceAverager> device_;
+    std::string averaging_;
 };
 
 // The error for a global batch that the ranks cannot share equally (`where`: the option or file

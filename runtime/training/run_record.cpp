@@ -42,7 +42,8 @@ RunRecord parse_run_record(const json &doc, const std::string &path) {
 
 RunRecord read_run_record(const std::string &dir) {
     const std::string path = dir + "/run.json";
-    if (!std::filesystem::exists(path)) throw InputError(dir + ": not a training run (no run.json)");
+    if (!std::filesystem::exists(path))
+        throw InputError(dir + ": not a training run (no run.json)");
     return parse_run_record(read_json_file(path), path);
 }
 

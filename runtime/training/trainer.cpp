@@ -278,7 +278,7 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
                   const std::function<void()> &started) {
     // Data parallelism: rank r of N computes sequences [r b, (r+1) b) of each global batch of
     // B = N b sequences; with N = 1 this is the whole batch.
-    DataParallel ranks(world);
+    DataParallel ranks(world, library.get());
     check_batch_shares(t.batch, ranks.size(), "--batch");
     const int local_batch = t.batch / ranks.size();
     // The BPTT trace lives in host memory on the CPU; on a GPU in device memory, where a
@@ -406,6 +406,8 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
              : std::string()) +
         ", " + std::to_string(data.count(Split::Train)) +
         (data.kind() == "clips" ? " training clips)" : " training digits)"));
+    if (!ranks.averaging().empty())
+        progress.message("gradients averaged over the ranks by " + ranks.averaging());
     if (ranks.size() > 1 && !s.stats.empty()) {
         progress.message("note: BatchNorm normalizes over each rank's " +
                          std::to_string(local_batch) +

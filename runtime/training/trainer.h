@@ -17,18 +17,17 @@
 
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "runtime/data/sequence_source.h"
+#include "runtime/model/sequence_model.h"
 #include "runtime/parallel/communicator.h"
 #include "runtime/training/resume_metadata.h"
 #include "runtime/training/train_settings.h"
-#include "runtime/model/sequence_model.h"
 
 namespace fernn {
-
 
 struct TrainReport {
     int64_t first_step = 0, steps = 0;  // the run went from first_step to steps

@@ -323,7 +323,10 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
             " halide_copy_to_device; halide_copy_to_host; halide_device_sync; "
             "halide_device_release;"
             " halide_cuda_wrap_device_ptr; halide_cuda_detach_device_ptr;"
-            " halide_reuse_device_allocations;";
+            " halide_reuse_device_allocations;"
+            // For NCCL on the model's buffers (runtime/model/cuda_context.h).
+            " halide_cuda_acquire_context; halide_cuda_release_context; halide_cuda_get_stream;"
+            " halide_cuda_get_device_ptr;";
         const std::string source = (staging / "cuda_symbol.cpp").string();
         write_file_atomically(source, kCudaSymbolSource);
         objects.push_back(source);  // compiled by the link command below

@@ -440,12 +440,14 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
             // The means over the global batch: of the gradients and BatchNorm's running statistics
             // (each rank's share is equal), of the loss; the correct count, and whether any rank
             // was asked to stop (Ctrl-C, SIGTERM), so that all stop after the same step.
+            const auto sync_start = Clock::now();
             ranks.average(grads.flat());
             if (!s.stats.empty()) ranks.average(s.stats.current().flat());
             double step_sums[3] = {
                 loss_value, classes ? double(model.class_scores(trace, seq.labels).correct) : 0,
                 double(interrupt.signal())};
             ranks.sum(step_sums, 3);
+            const double sync_ms = 1e3 * seconds(sync_start, Clock::now());
             loss_value = step_sums[0] / ranks.size();
             const double accuracy = classes ? step_sums[1] / t.batch : NAN;
             const int stop_signal = step_sums[2] == 0    ? 0
@@ -481,6 +483,8 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
                            {"data_ms", 1e3 * seconds(t0, t1)},
                            {"step_ms", 1e3 * seconds(t0, t2)}};
             if (classes) step_json["accuracy"] = accuracy;
+            // The collectives' share of the step, waiting for slower ranks included.
+            if (!ranks.averaging().empty()) step_json["sync_ms"] = sync_ms;
             if (ranks.leader()) append_metrics(metrics, step_json);
             char status[160];
             const double seq_per_s =

@@ -172,6 +172,39 @@ TEST_F(DataParallel, TwoRanksFollowTheOneProcessTrajectoryAndResumeWithOne) {
               read_file_bytes(path("eval_two/strip.npy")));
 }
 
+TEST_F(DataParallel, ClassifierEvaluationIsSharedExactly) {
+    // A BatchNorm classifier on Fashion-MNIST: accuracy, cross-entropy, the confusion matrix
+    // and the velocity sweep summed over 2 ranks equal one process's.
+    const std::string spec = path("classifier.json");
+    std::ofstream(spec) << R"({"fernn": 2, "name": "dp_classifier",
+      "input": {"channels": 1, "height": 28, "width": 28},
+      "flow": {"group": "translation", "velocities": {"range": 1}, "boundary": "circular"},
+      "lifting": {"layers": [{"channels": 4, "kernel": 3, "padding": "zeros", "batchnorm": true,
+                              "activation": "relu"}]},
+      "recurrence": {"channels": 4, "kernel": 3, "activation": "tanh"},
+      "readout": {"kind": "classes", "classes": 10, "pool": "max", "time": "last", "space": "mean"},
+      "sequence": {"input_frames": 3}})";
+    Result r = fernn_cli("init " + spec + " --seed 3 --out " + path("init.safetensors"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    const std::string eval = "eval " + spec + " --checkpoint " + path("init.safetensors") +
+                             " --data fashion-mnist --sequences 30 --velocity-max 1 --batch 4"
+                             " --no-plots --out ";
+    r = fernn_cli(eval + path("one") + " --threads 2");
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = mpi_fernn(2, eval + path("two"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    const json a = json::parse(std::ifstream(path("one/results.json"))),
+               b = json::parse(std::ifstream(path("two/results.json")));
+    EXPECT_EQ(a["confusion"], b["confusion"]);
+    EXPECT_EQ(a["test_sequences"], 30);
+    EXPECT_EQ(a["test_accuracy"], b["test_accuracy"]);
+    EXPECT_NEAR(a["test_loss"].get<double>(), b["test_loss"].get<double>(),
+                1e-12 * a["test_loss"].get<double>());
+    EXPECT_EQ(a["velocity_accuracy"]["accuracy"], b["velocity_accuracy"]["accuracy"]);
+    EXPECT_EQ(read_file_bytes(path("one/confusion.csv")),
+              read_file_bytes(path("two/confusion.csv")));
+}
+
 TEST_F(DataParallel, ABatchTheRanksCannotShareIsRefused) {
     const Result r = mpi_fernn(3, train_ + " --steps 2 --out " + path("r"));
     EXPECT_EQ(r.code, 2) << r.output;

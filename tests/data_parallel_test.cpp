@@ -205,6 +205,29 @@ TEST_F(DataParallel, ClassifierEvaluationIsSharedExactly) {
               read_file_bytes(path("two/confusion.csv")));
 }
 
+TEST_F(DataParallel, OnlyRankZeroNeedsToSeeTheRun) {
+    // A relative --out seen from two working directories, as on machines that do not share
+    // the run's file system: rank 1 works in an empty directory, reads and writes nothing there.
+    fs::create_directories(path("zero"));
+    fs::create_directories(path("one"));
+    const std::string fernn = std::string(FERNN_BINARY) + " " + train_ + " --threads 1";
+    auto ranks = [&](const std::string &args) {
+        return test::run_command(std::string(FERNN_MPIEXEC) + " --allow-run-as-root" +
+                                 " -x FERNN_CACHE=" + FERNN_TEST_CACHE + " -np 1 -wdir " +
+                                 path("zero") + " " + fernn + args + " : -np 1 -wdir " +
+                                 path("one") + " " + fernn + args);
+    };
+    Result r = ranks(" --steps 10 --val-every 5 --out run");
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = ranks(" --steps 20 --resume run");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(fs::is_empty(path("one"))) << "rank 1 wrote into its working directory";
+    EXPECT_EQ(
+        std::stoll(
+            read_safetensors<float>(path("zero/run/last.safetensors")).metadata.at("fernn.step")),
+        20);
+}
+
 TEST_F(DataParallel, ABatchTheRanksCannotShareIsRefused) {
     const Result r = mpi_fernn(3, train_ + " --steps 2 --out " + path("r"));
     EXPECT_EQ(r.code, 2) << r.output;

@@ -204,8 +204,9 @@ int main(int argc, char **argv) {
         ->check(CLI::ExistingFile);
     train->add_option("--set", train_args.sets, "override a spec value, PATH=VALUE (repeatable)");
     train->add_option("--out", train_args.out, "run directory to create");
-    train->add_option("--resume", train_args.resume, "continue the run in this directory exactly")
-        ->check(CLI::ExistingDirectory);
+    // Not checked here: under mpirun only rank 0 needs to see the run
+    // (runtime/training/run_record.h).
+    train->add_option("--resume", train_args.resume, "continue the run in this directory exactly");
     train
         ->add_option("--steps", train_args.steps,
                      "the run's total steps (counting steps before a resume)")

@@ -103,7 +103,7 @@ int train(const TrainArgs &a) {
     const bool resume = !a.resume.empty();
     const std::string dir = resume ? a.resume : a.out;
     if (resume) {
-        run = read_run_record(dir);
+        run = read_run_record(dir, *world);
         // The command that started the run, plus --resume, must work: options are refused
         // only when they would change what run.json holds.
         const TrainSettings &t = run.settings;

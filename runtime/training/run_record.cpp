@@ -47,6 +47,21 @@ RunRecord read_run_record(const std::string &dir) {
     return parse_run_record(read_json_file(path), path);
 }
 
+RunRecord read_run_record(const std::string &dir, Communicator &world) {
+    if (world.size() == 1) return read_run_record(dir);
+    std::string text;
+    if (world.rank() == 0) {
+        read_run_record(dir);  // checked here: an error ends the job on rank 0
+        text = read_file_bytes(dir + "/run.json");
+    }
+    uint64_t bytes = text.size();
+    world.broadcast(&bytes, sizeof bytes, 0);
+    text.resize(bytes);
+    world.broadcast(text.data(), bytes, 0);
+    const std::string path = dir + "/run.json";
+    return parse_run_record(parse_json_strict(text, path), path);
+}
+
 void write_run_record(const std::string &dir, const RunRecord &run) {
     write_file_atomically(dir + "/run.json", json{{"fernn_run", 1},
                                                   {"spec", run.spec.normalized()},

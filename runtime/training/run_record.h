@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "runtime/parallel/communicator.h"
 #include "runtime/spec/spec.h"
 #include "runtime/training/train_settings.h"
 
@@ -21,6 +22,8 @@ struct RunRecord {
 RunRecord parse_run_record(const json &doc, const std::string &path);
 // DIR/run.json; an InputError when DIR is not a training run.
 RunRecord read_run_record(const std::string &dir);
+// The same, read by rank 0 of `world` and sent to the others: only rank 0 needs to see DIR.
+RunRecord read_run_record(const std::string &dir, Communicator &world);
 void write_run_record(const std::string &dir, const RunRecord &run);
 
 // Settings that depend on the spec (the data velocity range must fit its frames).

@@ -103,7 +103,7 @@ Result signal_rank_one_mid_run(const std::string &train, const std::string &out,
                                int steps) {
     auto job = std::async(std::launch::async, [&] {
         return mpi_fernn(
-            2, train + " --steps 100000 --val-every 10 --collective-timeout 3" + " --out " + out);
+            2, train + " --steps 100000 --val-every 10 --collective-timeout 5" + " --out " + out);
     });
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     while (column(out + "/metrics.jsonl", "loss").size() < size_t(steps)) {
@@ -259,7 +259,7 @@ TEST_F(DataParallel, AHungRankIsNamedWithinTheTimeout) {
     EXPECT_NE(r.code, 0) << r.output;
     EXPECT_NE(r.output.find("rank 0 of 2: failed: step "), std::string::npos) << r.output;
     EXPECT_NE(
-        r.output.find("waited 3 s for the other ranks; rank 1 did not arrive or stopped answering"),
+        r.output.find("waited 5 s for the other ranks; rank 1 did not arrive or stopped answering"),
         std::string::npos)
         << r.output;
     EXPECT_NE(r.output.find("continue with fernn train --resume " + path("r")), std::string::npos)

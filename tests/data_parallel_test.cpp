@@ -172,11 +172,9 @@ TEST_F(DataParallel, TwoRanksFollowTheOneProcessTrajectoryAndResumeWithOne) {
               read_file_bytes(path("eval_two/strip.npy")));
 }
 
-TEST_F(DataParallel, ClassifierEvaluationIsSharedExactly) {
-    // A BatchNorm classifier on Fashion-MNIST: accuracy, cross-entropy, the confusion matrix
-    // and the velocity sweep summed over 2 ranks equal one process's.
-    const std::string spec = path("classifier.json");
-    std::ofstream(spec) << R"({"fernn": 2, "name": "dp_classifier",
+// A small BatchNorm classifier (28x28 frames), written to `path`.
+std::string write_classifier_spec(const std::string &path) {
+    std::ofstream(path) << R"({"fernn": 2, "name": "dp_classifier",
       "input": {"channels": 1, "height": 28, "width": 28},
       "flow": {"group": "translation", "velocities": {"range": 1}, "boundary": "circular"},
       "lifting": {"layers": [{"channels": 4, "kernel": 3, "padding": "zeros", "batchnorm": true,
@@ -184,6 +182,13 @@ TEST_F(DataParallel, ClassifierEvaluationIsSharedExactly) {
       "recurrence": {"channels": 4, "kernel": 3, "activation": "tanh"},
       "readout": {"kind": "classes", "classes": 10, "pool": "max", "time": "last", "space": "mean"},
       "sequence": {"input_frames": 3}})";
+    return path;
+}
+
+TEST_F(DataParallel, ClassifierEvaluationIsSharedExactly) {
+    // A BatchNorm classifier on Fashion-MNIST: accuracy, cross-entropy, the confusion matrix
+    // and the velocity sweep summed over 2 ranks equal one process's.
+    const std::string spec = write_classifier_spec(path("classifier.json"));
     Result r = fernn_cli("init " + spec + " --seed 3 --out " + path("init.safetensors"));
     ASSERT_EQ(r.code, 0) << r.output;
     const std::string eval = "eval " + spec + " --checkpoint " + path("init.safetensors") +
@@ -203,6 +208,33 @@ TEST_F(DataParallel, ClassifierEvaluationIsSharedExactly) {
     EXPECT_EQ(a["velocity_accuracy"]["accuracy"], b["velocity_accuracy"]["accuracy"]);
     EXPECT_EQ(read_file_bytes(path("one/confusion.csv")),
               read_file_bytes(path("two/confusion.csv")));
+}
+
+TEST_F(DataParallel, BatchNormRunningMeansAreAveragedOverTheRanks) {
+    // Each rank normalizes over its own sequences, but the running means move by the mean of
+    // the ranks' batch means, which is the global batch's: after one step they equal one
+    // process's (the running variances do not: each rank's is unbiased over its share).
+    const std::string spec = write_classifier_spec(path("classifier.json"));
+    const std::string train =
+        "train " + spec + " --data fashion-mnist --batch 8 --val-sequences 8 --steps 1 --out ";
+    Result r = fernn_cli(train + path("one") + " --threads 2");
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = mpi_fernn(2, train + path("two"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("BatchNorm normalizes over each rank's 4 sequences"), std::string::npos)
+        << r.output;
+    const TensorFile<float> one = read_safetensors<float>(path("one/last.safetensors")),
+                            two = read_safetensors<float>(path("two/last.safetensors"));
+    int means = 0;
+    for (const auto &[name, t] : one.tensors) {
+        if (name.find("running_mean") == std::string::npos) continue;
+        ++means;
+        const Array<float> *u = two.find(name);
+        ASSERT_TRUE(u) << name;
+        for (size_t i = 0; i < t.data.size(); ++i)
+            EXPECT_NEAR(u->data[i], t.data[i], 1e-6 * std::abs(t.data[i]) + 1e-9) << name << i;
+    }
+    EXPECT_GT(means, 0) << "no running means in the checkpoint";
 }
 
 TEST_F(DataParallel, OnlyRankZeroNeedsToSeeTheRun) {

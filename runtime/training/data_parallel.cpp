@@ -91,9 +91,11 @@ void DataParallel::from_leader(int64_t *values, size_t count) {
     if (size() > 1) world_.broadcast(values, count * sizeof(int64_t), 0);
 }
 
-void DataParallel::check_agreement(Tensor<float> &params) {
+void DataParallel::check_agreement(Tensor<float> &params, Tensor<float> *statistics) {
     if (size() == 1) return;
-    const uint64_t mine = hash_bytes(host_values(params), params.size() * sizeof(float));
+    uint64_t mine = hash_bytes(host_values(params), params.size() * sizeof(float));
+    if (statistics)
+        mine ^= hash_bytes(host_values(*statistics), statistics->size() * sizeof(float)) * 31;
     uint64_t leaders = mine;
     world_.broadcast(&leaders, sizeof leaders, 0);
     // Every rank learns which ranks differ: one flag per rank, summed.
@@ -107,11 +109,12 @@ void DataParallel::check_agreement(Tensor<float> &params) {
         if (count++ < 16) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
     }
     if (count == 0) return;
-    throw CommunicationError("the parameters of rank" + std::string(count == 1 ? " " : "s ") +
-                             ranks + (count > 16 ? " and more" : "") +
-                             " differ from rank 0's after the update (every rank should hold the "
-                             "same: a rank computed differently, e.g. on other hardware or with "
-                             "a damaged library); nothing was saved from this step");
+    throw CommunicationError(
+        std::string(statistics ? "the parameters or BatchNorm statistics" : "the parameters") +
+        " of rank" + (count == 1 ? " " : "s ") + ranks + (count > 16 ? " and more" : "") +
+        " differ from rank 0's after the update (every rank should hold the "
+        "same: a rank computed differently, e.g. on other hardware or with "
+        "a damaged library); nothing was saved from this step");
 }
 
 }  // namespace fernn

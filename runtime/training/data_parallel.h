@@ -48,9 +48,10 @@ class DataParallel {
     void from_leader(float *values, size_t count);
     void from_leader(int64_t *values, size_t count);
 
-    // Stops every rank with a CommunicationError naming the ranks whose parameters differ from
-    // rank 0's (compared by a 64-bit hash of their bytes).
-    void check_agreement(Tensor<float> &params);
+    // Stops every rank with a CommunicationError naming the ranks whose parameters (and
+    // BatchNorm running statistics, when given) differ from rank 0's, compared by a 64-bit
+    // hash of their bytes.
+    void check_agreement(Tensor<float> &params, Tensor<float> *statistics = nullptr);
 
   private:
     Communicator &world_;

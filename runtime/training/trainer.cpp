@@ -502,7 +502,8 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
             const bool checkpoint = s.step % val_every == 0 || s.step == t.steps || stop_signal;
             // The ranks compare their parameters before anything is saved from them.
             if (checkpoint || s.step % kAgreementEvery == 0)
-                ranks.check_agreement(s.opt.params().flat());
+                ranks.check_agreement(s.opt.params().flat(),
+                                      s.stats.empty() ? nullptr : &s.stats.current().flat());
             if (s.step % val_every == 0 || s.step == t.steps) validate_and_save_best(progress);
             // At a stop, the resume state at this very step.
             if (checkpoint && ranks.leader()) write_checkpoints(dir, s, plan, spec, t);

@@ -39,6 +39,16 @@ class DataParallel : public test::TrainingTest {
         train_ = "train " + test::small_fernn_v1() + " --batch 8 --val-sequences 8 --data " +
                  path("data");
     }
+    // `command` (ending in "--out ") as 1 process of 2 threads into DIR/one and as 2 ranks into
+    // DIR/two; both must succeed. Returns the ranks' output.
+    std::string alone_and_on_two_ranks(const std::string &command, const std::string &one,
+                                       const std::string &two) {
+        const Result a = fernn_cli(command + path(one) + " --threads 2");
+        EXPECT_EQ(a.code, 0) << a.output;
+        const Result b = mpi_fernn(2, command + path(two));
+        EXPECT_EQ(b.code, 0) << b.output;
+        return b.output;
+    }
     std::string train_;
 };
 
@@ -127,12 +137,10 @@ Result signal_rank_one_mid_run(const std::string &train, const std::string &out,
 }  // namespace
 
 TEST_F(DataParallel, TwoRanksFollowTheOneProcessTrajectoryAndResumeWithOne) {
-    const std::string common = train_ + " --steps 20 --val-every 5";
-    Result r = fernn_cli(common + " --threads 2 --out " + path("one"));
-    ASSERT_EQ(r.code, 0) << r.output;
-    r = mpi_fernn(2, common + " --out " + path("two"));
-    ASSERT_EQ(r.code, 0) << r.output;
-    EXPECT_NE(r.output.find("batch 8 over 2 ranks of 4"), std::string::npos) << r.output;
+    const std::string output =
+        alone_and_on_two_ranks(train_ + " --steps 20 --val-every 5 --out ", "one", "two");
+    ASSERT_FALSE(HasFailure());
+    EXPECT_NE(output.find("batch 8 over 2 ranks of 4"), std::string::npos) << output;
     EXPECT_EQ(json::parse(std::ifstream(path("two/run.json")))["world_size"], 2);
     // Parameters, Adam's moments and the loss and validation curves: the same up to the order
     // of the sums.
@@ -146,7 +154,7 @@ TEST_F(DataParallel, TwoRanksFollowTheOneProcessTrajectoryAndResumeWithOne) {
                       column(path("one/metrics.jsonl"), "val_mse"), "validation MSE");
 
     // 2 ranks for 10 steps, then 1 for the other 10: the same trajectory.
-    r = mpi_fernn(2, train_ + " --steps 10 --val-every 5 --out " + path("mixed"));
+    Result r = mpi_fernn(2, train_ + " --steps 10 --val-every 5 --out " + path("mixed"));
     ASSERT_EQ(r.code, 0) << r.output;
     r = fernn_cli("train --resume " + path("mixed") + " --steps 20 --threads 2");
     ASSERT_EQ(r.code, 0) << r.output;
@@ -161,10 +169,8 @@ TEST_F(DataParallel, TwoRanksFollowTheOneProcessTrajectoryAndResumeWithOne) {
     const std::string eval = "eval --run " + path("one") +
                              " --sequences 12 --velocity-sequences 3 --length-frames 4 --batch 4"
                              " --no-plots --out ";
-    r = fernn_cli(eval + path("eval_one") + " --threads 2");
-    ASSERT_EQ(r.code, 0) << r.output;
-    r = mpi_fernn(2, eval + path("eval_two"));
-    ASSERT_EQ(r.code, 0) << r.output;
+    alone_and_on_two_ranks(eval, "eval_one", "eval_two");
+    ASSERT_FALSE(HasFailure());
     json a = json::parse(std::ifstream(path("eval_one/results.json"))),
          b = json::parse(std::ifstream(path("eval_two/results.json")));
     EXPECT_EQ(a, b);
@@ -172,32 +178,18 @@ TEST_F(DataParallel, TwoRanksFollowTheOneProcessTrajectoryAndResumeWithOne) {
               read_file_bytes(path("eval_two/strip.npy")));
 }
 
-// A small BatchNorm classifier (28x28 frames), written to `path`.
-std::string write_classifier_spec(const std::string &path) {
-    std::ofstream(path) << R"({"fernn": 2, "name": "dp_classifier",
-      "input": {"channels": 1, "height": 28, "width": 28},
-      "flow": {"group": "translation", "velocities": {"range": 1}, "boundary": "circular"},
-      "lifting": {"layers": [{"channels": 4, "kernel": 3, "padding": "zeros", "batchnorm": true,
-                              "activation": "relu"}]},
-      "recurrence": {"channels": 4, "kernel": 3, "activation": "tanh"},
-      "readout": {"kind": "classes", "classes": 10, "pool": "max", "time": "last", "space": "mean"},
-      "sequence": {"input_frames": 3}})";
-    return path;
-}
-
 TEST_F(DataParallel, ClassifierEvaluationIsSharedExactly) {
     // A BatchNorm classifier on Fashion-MNIST: accuracy, cross-entropy, the confusion matrix
     // and the velocity sweep summed over 2 ranks equal one process's.
-    const std::string spec = write_classifier_spec(path("classifier.json"));
+    const std::string spec =
+        test::write_small_classifier(path("classifier.json"), "dp_classifier", 4, 3);
     Result r = fernn_cli("init " + spec + " --seed 3 --out " + path("init.safetensors"));
     ASSERT_EQ(r.code, 0) << r.output;
     const std::string eval = "eval " + spec + " --checkpoint " + path("init.safetensors") +
                              " --data fashion-mnist --sequences 30 --velocity-max 1 --batch 4"
                              " --no-plots --out ";
-    r = fernn_cli(eval + path("one") + " --threads 2");
-    ASSERT_EQ(r.code, 0) << r.output;
-    r = mpi_fernn(2, eval + path("two"));
-    ASSERT_EQ(r.code, 0) << r.output;
+    alone_and_on_two_ranks(eval, "one", "two");
+    ASSERT_FALSE(HasFailure());
     const json a = json::parse(std::ifstream(path("one/results.json"))),
                b = json::parse(std::ifstream(path("two/results.json")));
     EXPECT_EQ(a["confusion"], b["confusion"]);
@@ -214,15 +206,14 @@ TEST_F(DataParallel, BatchNormRunningMeansAreAveragedOverTheRanks) {
     // Each rank normalizes over its own sequences, but the running means move by the mean of
     // the ranks' batch means, which is the global batch's: after one step they equal one
     // process's (the running variances do not: each rank's is unbiased over its share).
-    const std::string spec = write_classifier_spec(path("classifier.json"));
+    const std::string spec =
+        test::write_small_classifier(path("classifier.json"), "dp_classifier", 4, 3);
     const std::string train =
         "train " + spec + " --data fashion-mnist --batch 8 --val-sequences 8 --steps 1 --out ";
-    Result r = fernn_cli(train + path("one") + " --threads 2");
-    ASSERT_EQ(r.code, 0) << r.output;
-    r = mpi_fernn(2, train + path("two"));
-    ASSERT_EQ(r.code, 0) << r.output;
-    EXPECT_NE(r.output.find("BatchNorm normalizes over each rank's 4 sequences"), std::string::npos)
-        << r.output;
+    const std::string output = alone_and_on_two_ranks(train, "one", "two");
+    ASSERT_FALSE(HasFailure());
+    EXPECT_NE(output.find("BatchNorm normalizes over each rank's 4 sequences"), std::string::npos)
+        << output;
     const TensorFile<float> one = read_safetensors<float>(path("one/last.safetensors")),
                             two = read_safetensors<float>(path("two/last.safetensors"));
     int means = 0;

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
@@ -97,5 +98,24 @@ class TrainingTest : public ::testing::Test {
     std::string prefix_;
     std::filesystem::path dir_;
 };
+
+// A spec-version-2 classifier on 28x28 frames (BatchNorm lifting, one tanh layer, classes
+// head), written to `path` (returned).
+inline std::string write_small_classifier(const std::string &path, const std::string &name,
+                                          int channels, int input_frames) {
+    const std::string c = std::to_string(channels);
+    std::ofstream(path) << R"({"fernn": 2, "name": ")" << name << R"(",
+      "input": {"channels": 1, "height": 28, "width": 28},
+      "flow": {"group": "translation", "velocities": {"range": 1}, "boundary": "circular"},
+      "lifting": {"layers": [{"channels": )"
+                        << c << R"(, "kernel": 3, "padding": "zeros",
+                              "batchnorm": true, "activation": "relu"}]},
+      "recurrence": {"channels": )"
+                        << c << R"(, "kernel": 3, "activation": "tanh"},
+      "readout": {"kind": "classes", "classes": 10, "pool": "max", "time": "last", "space": "mean"},
+      "sequence": {"input_frames": )"
+                        << input_frames << "}}";
+    return path;
+}
 
 }  // namespace fernn::test

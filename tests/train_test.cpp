@@ -321,15 +321,7 @@ TEST_F(Train, EvalWritesResultsTablesStripAndFigures) {
 TEST_F(Train, ClassifierLearnsResumesExactlyAndEvaluates) {
     // A classifier (spec version 2: BatchNorm lifting, classes head) on Flowing MNIST
     // classification of Debian's Fashion-MNIST: one item per sequence, labelled by its class.
-    const std::string spec = path("classifier.json");
-    std::ofstream(spec) << R"({"fernn": 2, "name": "tcls",
-      "input": {"channels": 1, "height": 28, "width": 28},
-      "flow": {"group": "translation", "velocities": {"range": 1}, "boundary": "circular"},
-      "lifting": {"layers": [{"channels": 6, "kernel": 3, "padding": "zeros", "batchnorm": true,
-                              "activation": "relu"}]},
-      "recurrence": {"channels": 6, "kernel": 3, "activation": "tanh"},
-      "readout": {"kind": "classes", "classes": 10, "pool": "max", "time": "last", "space": "mean"},
-      "sequence": {"input_frames": 4}})";
+    const std::string spec = test::write_small_classifier(path("classifier.json"), "tcls", 6, 4);
     const std::string common = " --batch 16 --lr 1e-2 --data fashion-mnist --data-velocity-range 1";
     Result r = fernn_cli("train " + spec + common +
                          " --steps 100 --val-every 50 --val-sequences 128 --out " + path("learn"));

@@ -23,13 +23,13 @@ std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec
                          "\" is not a device; allowed: \"cpu\", \"cuda\"");
     }
     if (a.device == "cuda") {
-        const std::string why = cuda_unavailable_reason();
+        int devices = 0;
+        const std::string why = cuda_unavailable_reason(&devices);
         if (!why.empty())
             throw InputError("no CUDA device: " + why + " (--device cuda); nothing was compiled");
         // Ranks sharing a machine take one GPU each (Halide's runtime reads HL_GPU_DEVICE),
         // unless the user or the launcher chose (HL_GPU_DEVICE, or CUDA_VISIBLE_DEVICES
         // leaving one device).
-        const int devices = cuda_device_count();
         if (launched_local_size() > 1 && devices > 1 && !std::getenv("HL_GPU_DEVICE")) {
             setenv("HL_GPU_DEVICE", std::to_string(launched_local_rank() % devices).c_str(), 1);
         }
@@ -41,7 +41,9 @@ std::shared_ptr<ModelLibrary> resolve_model(const ModelArgs &a, const Spec &spec
     // The same model, refused otherwise; the caller's sequence lengths (e.g. a run's), not
     // those of the spec that compiled it first.
     lib->use_spec(spec);
-    if (a.threads > 0) lib->set_threads(a.threads);
+    // Ranks on one machine share its cores: by default each takes its part (all cores alone).
+    const int threads = a.threads > 0 ? a.threads : local_share_of_cores();
+    if (threads > 0) lib->set_threads(threads);
     lib->use_device(a.device);
     return lib;
 }

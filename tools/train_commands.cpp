@@ -193,11 +193,9 @@ int train(const TrainArgs &a) {
                                                   : a.spec + " (training.batch)",
                        resume);
     run.world_size = world->size();
-    // Ranks on one machine share its cores: by default each takes its part.
-    const int threads = a.threads > 0 ? a.threads : local_share_of_cores();
-    auto lib = float32_model(a, run.spec, a.model_dir, threads, a.device);
+    auto lib = float32_model(a, run.spec, a.model_dir, a.threads, a.device);
     const TrainReport r =
-        train(run.spec, run.settings, *data, dir, resume, threads, lib, *world, [&] {
+        train(run.spec, run.settings, *data, dir, resume, a.threads, lib, *world, [&] {
             fs::create_directories(dir);
             write_run_record(dir, run);
         });
@@ -270,8 +268,7 @@ int eval(const EvalArgs &a) {
     s.velocity_max = a.velocity_max;
     s.velocity_sequences = a.velocity_sequences;
     s.batch = a.batch;
-    const int threads = a.threads > 0 ? a.threads : local_share_of_cores();
-    auto lib = float32_model(a, spec, a.model_dir, threads, a.device);
+    auto lib = float32_model(a, spec, a.model_dir, a.threads, a.device);
     SequenceModel<float> model(lib);
     const auto weights = load_checkpoint<float>(checkpoint, model.plan(), spec.name);
     const json results = evaluate(model, weights, s, a.out, *world);

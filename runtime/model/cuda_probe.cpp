@@ -29,15 +29,11 @@ std::string probe(int &devices) {
 
 }  // namespace
 
-std::string cuda_unavailable_reason() {
-    int devices = 0;
-    return probe(devices);
-}
-
-int cuda_device_count() {
-    int devices = 0;
-    probe(devices);
-    return devices;
+std::string cuda_unavailable_reason(int *devices) {
+    int count = 0;
+    const std::string why = probe(count);
+    if (devices) *devices = count;
+    return why;
 }
 
 }  // namespace fernn

@@ -6,10 +6,8 @@
 
 namespace fernn {
 
-// "" when the driver loads and reports at least one device; otherwise why not.
-std::string cuda_unavailable_reason();
-
-// How many CUDA devices the driver reports (0 without a driver or device).
-int cuda_device_count();
+// "" when the driver loads and reports at least one device; otherwise why not. `devices`, when
+// given, receives how many (0 without a driver or device).
+std::string cuda_unavailable_reason(int *devices = nullptr);
 
 }  // namespace fernn

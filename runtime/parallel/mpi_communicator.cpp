@@ -157,12 +157,7 @@ class MpiWorld final : public Communicator {
         }
     }
 
-    void barrier() override {
-        const long long call = arrive();
-        MPI_Request request;
-        check(MPI_Ibarrier(MPI_COMM_WORLD, &request), "MPI_Ibarrier");
-        complete(request, "MPI_Ibarrier", call);
-    }
+    void barrier() override { meet("MPI_Ibarrier"); }
 
   private:
     // Small sums go as one non-blocking allreduce. Large ones (gradients) first meet in a
@@ -184,8 +179,7 @@ class MpiWorld final : public Communicator {
                 complete(request, "MPI_Iallreduce", call);
                 continue;
             }
-            check(MPI_Ibarrier(MPI_COMM_WORLD, &request), "MPI_Ibarrier");
-            complete(request, "MPI_Allreduce", call);
+            meet("MPI_Allreduce", call);
             watchdog_.arm(timeout(), call);
             const int rc =
                 MPI_Allreduce(MPI_IN_PLACE, data + done, n, type, MPI_SUM, MPI_COMM_WORLD);
@@ -193,6 +187,14 @@ class MpiWorld final : public Communicator {
             check(rc, "MPI_Allreduce");
         }
     }
+
+    // A barrier within the timeout, reported as part of `what` (collective `call`).
+    void meet(const char *what, long long call) {
+        MPI_Request request;
+        check(MPI_Ibarrier(MPI_COMM_WORLD, &request), "MPI_Ibarrier");
+        complete(request, what, call);
+    }
+    void meet(const char *what) { meet(what, arrive()); }
 
     // Numbers the collective this rank enters and tells rank 0 (which counts its own).
     long long arrive() {

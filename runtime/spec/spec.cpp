@@ -206,14 +206,20 @@ json Spec::normalized() const {
     };
 }
 
-std::string fnv1a_hex(const std::string &bytes) {
+uint64_t fnv1a(const void *data, size_t bytes) {
+    const auto *p = static_cast<const unsigned char *>(data);
     uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : bytes) {
-        h ^= c;
+    for (size_t i = 0; i < bytes; ++i) {
+        h ^= p[i];
         h *= 1099511628211ull;
     }
+    return h;
+}
+
+std::string fnv1a_hex(const std::string &bytes) {
     char out[17];
-    std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+    std::snprintf(out, sizeof out, "%016llx",
+                  static_cast<unsigned long long>(fnv1a(bytes.data(), bytes.size())));
     return out;
 }
 

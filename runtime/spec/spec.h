@@ -4,6 +4,7 @@
 // are read too and normalize to version 2. The field reference is specs/README.md.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -79,7 +80,10 @@ Limits<int64_t> data_velocity_limits(const InputSpec &input);
 // Applies one "PATH=VALUE" override to `doc`, recording it in `source`.
 void apply_override(json &doc, const std::string &assignment, JsonSource &source);
 
-// 64-bit FNV-1a, as 16 hex digits: stable across platforms and runs (cache keys, manifests).
+// 64-bit FNV-1a: stable across platforms and runs (cache keys, manifests, the ranks of a
+// data-parallel run comparing their parameters).
+uint64_t fnv1a(const void *data, size_t bytes);
+// The same as 16 hex digits.
 std::string fnv1a_hex(const std::string &bytes);
 
 }  // namespace fernn

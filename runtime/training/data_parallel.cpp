@@ -6,18 +6,11 @@
 
 #include "runtime/model/cuda_context.h"
 #include "runtime/spec/json_reader.h"
+#include "runtime/spec/spec.h"
 
 namespace fernn {
 
 namespace {
-
-// FNV-1a over the bytes: parameters that agree bit for bit hash alike on every rank.
-uint64_t hash_bytes(const void *data, size_t bytes) {
-    const auto *p = static_cast<const unsigned char *>(data);
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < bytes; ++i) h = (h ^ p[i]) * 1099511628211ull;
-    return h;
-}
 
 // The tensor's values on the host: CPU storage itself, or a device tensor's mirror.
 float *host_values(Tensor<float> &t) {
@@ -53,9 +46,11 @@ DataParallel::DataParallel(Communicator &world, const ModelLibrary *lib)
     : world_(world), lib_(lib) {
     const char *env = std::getenv("FERNN_NCCL");
     const std::string nccl = env ? env : "";
-    if (world.engine() == "mpi" || nccl == "1") averaging_ = "MPI through host memory";
-    if (!lib || lib->device() != "cuda" || nccl == "0" || (world.engine() != "mpi" && nccl != "1"))
-        return;
+    const bool launched = world.engine() == "mpi";
+    if (launched) averaging_ = "MPI through host memory";
+    // NCCL: CUDA models under a launcher, unless refused; also alone when required.
+    const bool cuda = lib && lib->device() == "cuda";
+    if (!cuda || nccl == "0" || !(launched || nccl == "1")) return;
     try {
         CudaContextScope scope(*lib);
         device_ = nccl_averager(world);
@@ -93,9 +88,10 @@ void DataParallel::from_leader(int64_t *values, size_t count) {
 
 void DataParallel::check_agreement(Tensor<float> &params, Tensor<float> *statistics) {
     if (size() == 1) return;
-    uint64_t mine = hash_bytes(host_values(params), params.size() * sizeof(float));
+    // Parameters that agree bit for bit hash alike on every rank.
+    uint64_t mine = fnv1a(host_values(params), params.size() * sizeof(float));
     if (statistics)
-        mine ^= hash_bytes(host_values(*statistics), statistics->size() * sizeof(float)) * 31;
+        mine ^= fnv1a(host_values(*statistics), statistics->size() * sizeof(float)) * 31;
     uint64_t leaders = mine;
     world_.broadcast(&leaders, sizeof leaders, 0);
     // Every rank learns which ranks differ: one flag per rank, summed.

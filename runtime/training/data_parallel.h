@@ -5,6 +5,7 @@
 // parameters still agree.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -33,6 +34,14 @@ class DataParallel {
         int64_t first = 0, count = 0;
     };
     Share share(int64_t total) const;
+    // Calls f(first, n) for this rank's share of `total` items in batches of at most `batch`.
+    template <typename F>
+    void for_each_batch(int64_t total, int batch, F &&f) const {
+        const Share mine = share(total);
+        const int64_t end = mine.first + mine.count;
+        for (int64_t first = mine.first; first < end; first += batch)
+            f(first, int(std::min<int64_t>(batch, end - first)));
+    }
 
     // How average() works, for the log: "" alone, else e.g. "NCCL 2.28.3 on the device" or
     // "MPI through host memory (NCCL is not available: ...)".

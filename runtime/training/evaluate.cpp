@@ -49,11 +49,9 @@ Run run(const SequenceModel<float> &model, Parameters<float> &params, Statistics
     SequenceModel<float>::Trace trace;  // one for all batches: its memory is reused
     SequenceModel<float>::Options eval;
     eval.t_out = t_out;
-    const DataParallel::Share mine = ranks.share(count);
     // Each sequence's errors at its place, zeros elsewhere: the sum over ranks gathers them.
     std::vector<double> all(size_t(count) * size_t(t_out), 0.0);
-    for (int64_t first = mine.first; first < mine.first + mine.count; first += batch) {
-        const int n = int(std::min<int64_t>(batch, mine.first + mine.count - first));
+    ranks.for_each_batch(count, batch, [&](int64_t first, int n) {
         const Array<float> seq = source.batch(uint64_t(first), n).frames;
         const Array<float> x = slice_frames(seq, 0, t_in), y = slice_frames(seq, t_in, t_out);
         model.forward(params, &stats, x, eval, trace);
@@ -67,7 +65,7 @@ Run run(const SequenceModel<float> &model, Parameters<float> &params, Statistics
             r.targets = y;
             r.predictions = p;
         }
-    }
+    });
     ranks.sum(all.data(), all.size());
     for (int i = 0; i < count; ++i)
         r.errors.emplace_back(all.begin() + int64_t(i) * t_out,
@@ -124,13 +122,11 @@ json evaluate_frames_on_clips(const SequenceModel<float> &model, const ModelWeig
     SequenceModel<float>::Options eval;
     eval.t_out = t_out;
     double total = 0;
-    const DataParallel::Share mine = ranks.share(count);
-    for (int64_t first = mine.first; first < mine.first + mine.count; first += s.batch) {
-        const int n = int(std::min<int64_t>(s.batch, mine.first + mine.count - first));
+    ranks.for_each_batch(count, s.batch, [&](int64_t first, int n) {
         const SequenceBatch b = test->batch(uint64_t(first), n);
         model.forward(params, &stats, slice_frames(b.frames, 0, t_in), eval, trace);
         total += model.loss(trace, slice_frames(b.frames, t_in, t_out)) * n;
-    }
+    });
     ranks.sum(&total, 1);
     json results{{"model", spec.name},        {"model_hash", spec.model_hash()},
                  {"spec", spec.normalized()}, {"settings", s.to_json()},

@@ -37,9 +37,7 @@ Scores score(const SequenceModel<float> &model, Parameters<float> &params, Stati
     s.confusion.assign(size_t(K), std::vector<int64_t>(size_t(K), 0));
     SequenceModel<float>::Trace trace;
     const SequenceModel<float>::Options eval;  // BatchNorm's running statistics
-    const DataParallel::Share mine = ranks.share(count);
-    for (int64_t first = mine.first; first < mine.first + mine.count; first += batch) {
-        const int n = int(std::min<int64_t>(batch, mine.first + mine.count - first));
+    ranks.for_each_batch(count, batch, [&](int64_t first, int n) {
         const SequenceBatch b = source.batch(uint64_t(first), n);
         model.forward(params, &stats, slice_frames(b.frames, 0, t_in), eval, trace);
         const auto scores = model.class_scores(trace, b.labels);
@@ -52,7 +50,7 @@ Scores score(const SequenceModel<float> &model, Parameters<float> &params, Stati
         s.correct += scores.correct;
         s.loss += scores.loss * n;
         s.count += n;
-    }
+    });
     // Counts below 2^53 are exact in doubles.
     std::vector<double> sums{double(s.count), double(s.correct), s.loss};
     for (const auto &row : s.confusion) sums.insert(sums.end(), row.begin(), row.end());

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 #include "runtime/data/sequence_source.h"
 #include "runtime/formats/atomic_file.h"
@@ -174,11 +175,8 @@ Validation validate(const SequenceModel<float> &model, Parameters<float> &params
     SequenceModel<float>::Trace trace;  // one for all batches: its memory is reused
     SequenceModel<float>::Options eval;
     eval.t_out = t_out;
-    const DataParallel::Share mine = ranks.share(count);
-    const int end = int(mine.first + mine.count);
-    for (int first = int(mine.first); first < end; first += batch) {
-        const int n = std::min(batch, end - first);
-        const SequenceBatch seq = source.batch(first, n);
+    ranks.for_each_batch(count, batch, [&](int64_t first, int n) {
+        const SequenceBatch seq = source.batch(uint64_t(first), n);
         model.forward(params, &stats, slice_frames(seq.frames, 0, t_in), eval, trace);
         if (model.classifies()) {
             const auto scores = model.class_scores(trace, seq.labels);
@@ -187,7 +185,7 @@ Validation validate(const SequenceModel<float> &model, Parameters<float> &params
         } else {
             v.value += model.loss(trace, slice_frames(seq.frames, t_in, t_out)) * n;
         }
-    }
+    });
     double sums[2] = {v.value, v.loss};
     ranks.sum(sums, 2);
     v.value = sums[0] / count;
@@ -279,7 +277,9 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
     // Data parallelism: rank r of N computes sequences [r b, (r+1) b) of each global batch of
     // B = N b sequences; with N = 1 this is the whole batch.
     DataParallel ranks(world, library.get());
-    check_batch_shares(t.batch, ranks.size(), "--batch");
+    // The command checked it with the option or file it came from (check_batch_shares).
+    if (t.batch % ranks.size() != 0)
+        throw std::logic_error("train: a batch the ranks cannot share");
     const int local_batch = t.batch / ranks.size();
     // The BPTT trace lives in host memory on the CPU; on a GPU in device memory, where a
     // trace that does not fit fails at its allocation with the driver's message instead.
@@ -499,12 +499,13 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
             }
             progress.update(s.step, status);
 
-            const bool checkpoint = s.step % val_every == 0 || s.step == t.steps || stop_signal;
+            const bool validation = s.step % val_every == 0 || s.step == t.steps;
+            const bool checkpoint = validation || stop_signal;
             // The ranks compare their parameters before anything is saved from them.
             if (checkpoint || s.step % kAgreementEvery == 0)
                 ranks.check_agreement(s.opt.params().flat(),
                                       s.stats.empty() ? nullptr : &s.stats.current().flat());
-            if (s.step % val_every == 0 || s.step == t.steps) validate_and_save_best(progress);
+            if (validation) validate_and_save_best(progress);
             // At a stop, the resume state at this very step.
             if (checkpoint && ranks.leader()) write_checkpoints(dir, s, plan, spec, t);
             if (stop_signal) {

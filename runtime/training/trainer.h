@@ -48,7 +48,8 @@ double bptt_bytes(const Spec &spec, int batch);
 // run_dir and records the run there, so a run that fails its checks leaves nothing behind.
 // With a world of N ranks (data parallelism) every rank calls train() alike: rank r computes
 // its share of each global batch of settings.batch sequences, the gradients are averaged over
-// the ranks before every update, and rank 0 alone writes run_dir and calls `started`.
+// the ranks before every update, and rank 0 alone writes run_dir and calls `started`. The
+// ranks must share the batch equally (the caller checks it with check_batch_shares).
 TrainReport train(const Spec &spec, const TrainSettings &settings, const DataSet &data,
                   const std::string &run_dir, bool resume, int threads,
                   std::shared_ptr<const ModelLibrary> library, Communicator &world,

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <functional>
 
 #include "runtime/model/checkpoint.h"
@@ -192,3 +193,78 @@ INSTANTIATE_TEST_SUITE_P(
              false,
              true}),
     [](const ::testing::TestParamInfo<Case> &info) { return std::string(info.param.name); });
+
+// Recomputation (Options::recompute = K): the backward runs each segment of K steps again from
+// the state kept before it, so the gradients, the loss and BatchNorm's running statistics (moved
+// once, by the forward) must be the same bits as when every state is kept. K = 1 recomputes only
+// the saved activations, K = 2 and 3 leave a short last segment, K = 7 is one segment.
+TEST_P(GradientCheck, RecomputedSegmentsGiveTheSameBits) {
+    const Case &c = GetParam();
+    const Spec spec = make_spec(c);
+    auto lib = test::compiled(spec, "float64");
+    SequenceModel<double> model(lib);
+    const ModelWeights<double> weights = init_weights<double>(model.plan(), 11);
+    const InputSpec &in = spec.input;
+    const int t_in = spec.sequence.input_frames, t_out = spec.sequence.output_frames;
+    const auto x = test::random_array<double>({c.batch, t_in, in.channels, in.height, in.width}, 1);
+    const auto y =
+        test::random_array<double>({c.batch, t_out, in.channels, in.height, in.width}, 2);
+    std::vector<int64_t> labels;
+    for (int b = 0; b < c.batch; ++b) labels.push_back(b % std::max(1, spec.readout.classes.classes));
+    const Targets<double> targets{model.classifies() ? nullptr : &y,
+                                  model.classifies() ? &labels : nullptr};
+    struct Result {
+        double loss;
+        ParameterSet<double> grads;
+        RunningStats<double> stats;
+        Array<double> outputs;
+    };
+    auto run = [&](int recompute) {
+        Parameters<double> p(*lib), g(*lib);
+        p.upload(weights.params);
+        Statistics<double> s(*lib);
+        s.upload(weights.stats);
+        SequenceModel<double>::Options o;
+        o.mode = Mode::Train;
+        o.keep_all = true;
+        o.t_out = t_out;
+        o.recompute = recompute;
+        SequenceModel<double>::Trace trace;
+        // Twice through one trace: the second pass reuses the pooled memory.
+        Result r;
+        for (int pass = 0; pass < 2; ++pass) {
+            model.forward(p, &s, x, o, trace);
+            // What the forward kept: every K-th state and the last, no saved activations.
+            for (int t = 0; t < trace.steps; ++t) {
+                const bool kept = recompute == 0 || (t + 1) % recompute == 0 || t == trace.steps - 1;
+                EXPECT_EQ(trace.states[0][size_t(t)].size() > 0, kept) << "step " << t;
+                if (recompute > 0) {
+                    EXPECT_TRUE(trace.lifting[size_t(t)].empty()) << "step " << t;
+                }
+            }
+            r.loss = model.backward(p, targets, trace, g);
+        }
+        r.grads = ParameterSet<double>::zeros(model.plan());
+        g.download(r.grads);
+        r.stats = weights.stats;
+        s.download(r.stats);
+        r.outputs = model.classifies() ? model.logits(trace) : model.predictions(trace);
+        return r;
+    };
+    const Result stored = run(0);
+    for (int k : {1, 2, 3, 7}) {
+        SCOPED_TRACE("recompute " + std::to_string(k));
+        const Result r = run(k);
+        EXPECT_EQ(r.loss, stored.loss);
+        EXPECT_TRUE(std::equal(r.outputs.data.begin(), r.outputs.data.end(),
+                               stored.outputs.data.begin(), stored.outputs.data.end()));
+        for (size_t i = 0; i < stored.grads.infos.size(); ++i) {
+            SCOPED_TRACE(stored.grads.infos[i].name);
+            const double *a = stored.grads.tensor(i), *b = r.grads.tensor(i);
+            EXPECT_TRUE(std::equal(a, a + stored.grads.infos[i].numel(), b));
+        }
+        EXPECT_TRUE(std::equal(r.stats.data.begin(), r.stats.data.end(), stored.stats.data.begin(),
+                               stored.stats.data.end()));
+        EXPECT_EQ(r.stats.counters, stored.stats.counters);
+    }
+}

@@ -16,6 +16,7 @@
 #include "runtime/formats/idx.h"
 #include "runtime/formats/npy.h"
 #include "runtime/formats/safetensors.h"
+#include "runtime/training/bptt_memory.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;
@@ -208,7 +209,9 @@ TEST_F(Train, RefusesWhatCannotFitOrWouldChangeTheRun) {
     Result r = fernn_cli("train " + spec_ + " --data " + path("data") +
                          " --batch 1000000 --steps 1 --out " + path("big"));
     EXPECT_EQ(r.code, 2);
-    EXPECT_NE(r.output.find("GiB are available; use --batch"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("are available (90% of this machine's available memory); use --batch"),
+              std::string::npos)
+        << r.output;
     // Nothing written: the same command with a batch that fits is not blocked by a run.json.
     EXPECT_FALSE(fs::exists(path("big"))) << "a refused run left its directory behind";
     r = fernn_cli("train " + spec_ + " --data " + path("data") + " --batch 100000000 --steps 1");
@@ -259,6 +262,56 @@ TEST_F(Train, RefusesWhatCannotFitOrWouldChangeTheRun) {
     r = fernn_cli("train --resume " + path("r") + " --steps 1");
     EXPECT_EQ(r.code, 2);
     EXPECT_NE(r.output.find("beyond --steps 1"), std::string::npos) << r.output;
+}
+
+// Recomputation in BPTT: with less memory than keeping every state needs, `fernn train`
+// recomputes by itself, says so, and trains the same bits; asked to keep every state it refuses
+// and suggests recomputing. Bad values are refused with the field or option named.
+TEST_F(Train, RecomputesWhenKeepingEveryStateWouldNotFit) {
+    const std::string base = std::string(FERNN_SOURCE_DIR) + "/specs/fernn_v1.json";
+    const Spec spec = load_spec(base, {"recurrence.channels=4", "readout.decoder.layers=1",
+                                       "flow.velocities.range=1", "sequence.input_frames=3",
+                                       "sequence.output_frames=2"});
+    const double stored = bptt_bytes(spec, 4, 0),
+                 recomputed = bptt_bytes(spec, 4, leanest_recompute(spec));
+    ASSERT_LT(recomputed, stored);
+    char budget[64];
+    std::snprintf(budget, sizeof budget, " --max-memory %.9g",
+                  (stored + recomputed) / 2 / double(1 << 30));
+    const std::string args = common_ + " --val-every 2 --steps 4";
+    Result r = fernn_cli("train " + spec_ + args + " --recompute 0 --out " + path("stored"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = fernn_cli("train " + spec_ + args + budget + " --out " + path("auto"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("recomputing instead (one hidden state in " +
+                            std::to_string(leanest_recompute(spec)) + " kept"),
+              std::string::npos)
+        << r.output;
+    EXPECT_EQ(read_file_bytes(path("auto/last.safetensors")),
+              read_file_bytes(path("stored/last.safetensors")));
+    // Resuming may choose again: here every state, with the machine's memory.
+    r = fernn_cli("train --resume " + path("auto") + " --steps 6");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(r.output.find("recomputing instead"), std::string::npos) << r.output;
+
+    r = fernn_cli("train " + spec_ + args + budget + " --recompute 0 --out " + path("refused"));
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_NE(r.output.find("keeping every hidden state"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("(--max-memory); use --recompute auto"), std::string::npos)
+        << r.output;
+    EXPECT_FALSE(fs::exists(path("refused")));
+    r = fernn_cli("train " + spec_ + " --set training.recompute=true" + args + " --out " +
+                  path("bad"));
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_NE(r.output.find("training.recompute: got boolean true; allowed: \"auto\" or an integer in "
+                            "0..10000"),
+              std::string::npos)
+        << r.output;
+    r = fernn_cli("train " + spec_ + args + " --recompute sometimes --out " + path("bad"));
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_NE(r.output.find("sometimes is not auto or an integer in 0..10000"), std::string::npos)
+        << r.output;
+    EXPECT_FALSE(fs::exists(path("bad")));
 }
 
 TEST_F(Train, AShortRunOnRealImagesLowersValidationMse) {

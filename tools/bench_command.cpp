@@ -11,6 +11,7 @@
 
 #include "runtime/data/rng.h"
 #include "runtime/model/sequence_model.h"
+#include "runtime/training/bptt_memory.h"
 #include "runtime/training/optimizer.h"
 #include "runtime/training/process_memory.h"
 #include "tools/commands.h"
@@ -71,6 +72,8 @@ int bench(const BenchArgs &a) {
     infer_mode.t_out = train_mode.t_out = t_out;
     train_mode.mode = Mode::Train;
     train_mode.keep_all = true;
+    train_mode.recompute =
+        a.recompute == "auto" ? leanest_recompute(spec) : std::stoi(a.recompute);
     std::vector<double> infer, fwd, bwd, opt_ms, step;
     std::map<std::string, std::vector<double>> stage;
     // The forward's last output, waited for: on CUDA the launches return before the work ends.
@@ -167,6 +170,8 @@ int bench(const BenchArgs &a) {
              {"cell_backward_gflops_per_s", cell_bwd_flops / cb / 1e6},
              {"stages_per_train_step", stages},
              {"peak_memory_gib", peak_memory_gib()},
+             {"recompute", train_mode.recompute},
+             {"bptt_estimate_gib", bptt_bytes(spec, B, train_mode.recompute) / double(1 << 30)},
              {"repeats", a.repeats}};
     out["cell_forward_peak_fraction"] = share(out["cell_forward_gflops_per_s"].get<double>());
     out["cell_backward_peak_fraction"] = share(out["cell_backward_gflops_per_s"].get<double>());
@@ -198,8 +203,12 @@ int bench(const BenchArgs &a) {
         std::printf("  recurrent cell        forward %.1f GFLOP/s, backward %.1f GFLOP/s\n",
                     cf_rate, cb_rate);
     }
-    std::printf("  peak memory           %9.2f GiB (resident, host)\n",
-                out["peak_memory_gib"].get<double>());
+    std::printf("  peak memory           %9.2f GiB (resident, host); BPTT estimate %.2f GiB, %s\n",
+                out["peak_memory_gib"].get<double>(), out["bptt_estimate_gib"].get<double>(),
+                train_mode.recompute == 0
+                    ? "every state kept"
+                    : ("recomputing segments of " + std::to_string(train_mode.recompute) + " steps")
+                          .c_str());
     std::printf("  per training step:");
     for (const auto &[name, v] : stage) std::printf(" %s %.2f ms;", name.c_str(), median(v));
     std::printf("\n");

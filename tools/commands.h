@@ -70,6 +70,8 @@ struct TrainArgs : SpecArgs {
     unsigned long long seed = 0;
     long long val_every = 0;
     double collective_timeout = 600;  // data parallelism: seconds a rank waits for the others
+    std::string recompute;            // "auto", K, or "" (the spec's)
+    double max_memory_gib = 0;        // 0: what the machine has
     std::set<std::string> given;
 };
 int train(const TrainArgs &a);
@@ -119,6 +121,7 @@ struct SampleArgs {
 struct BenchArgs : SpecArgs {
     std::string model_dir, device = "cpu";
     int batch = 16, threads = 0, repeats = 5, warmup = 1;
+    std::string recompute = "0";  // K or "auto" (the leanest K)
     bool json_output = false;
 };
 int bench(const BenchArgs &a);

@@ -33,6 +33,24 @@ CLI::Validator range(Limits<T> l) {
                    "");
 }
 
+// --recompute: "auto" or a segment length (limits::recompute), kept as text until the command
+// resolves it against the spec's training.recompute.
+CLI::Validator recompute_value() {
+    return CLI::Validator(
+        [](std::string &text) -> std::string {
+            if (text == "auto") return "";
+            char *end = nullptr;
+            const long long k = std::strtoll(text.c_str(), &end, 10);
+            if (!text.empty() && *end == '\0' && k >= limits::recompute.lo &&
+                k <= limits::recompute.hi)
+                return "";
+            return "Value " + text + " is not auto or an integer in " +
+                   std::to_string(limits::recompute.lo) + ".." +
+                   std::to_string(limits::recompute.hi);
+        },
+        "auto|K");
+}
+
 void add_spec(CLI::App *cmd, cli::SpecArgs &a, bool required = true) {
     auto *spec = cmd->add_option("SPEC", a.spec,
                                  required ? "model spec (JSON), see specs/README.md"
@@ -244,6 +262,17 @@ int main(int argc, char **argv) {
         ->add_option("--val-sequences", train_args.val_sequences,
                      "validation sequences (default 256)")
         ->check(range(limits::val_sequences));
+    train
+        ->add_option("--recompute", train_args.recompute,
+                     "BPTT keeps every K-th hidden state and recomputes the rest (the same "
+                     "gradients, about one more forward); 0 keeps all; auto recomputes when "
+                     "keeping all would not fit (default: training.recompute, auto)")
+        ->check(recompute_value());
+    train
+        ->add_option("--max-memory", train_args.max_memory_gib,
+                     "GiB that BPTT may use (default: 90% of the available memory, or of the "
+                     "GPU's)")
+        ->check(range(limits::max_memory_gib));
     train->add_option("--device", train_args.device, "cpu (default) or cuda")
         ->check(CLI::IsMember({"cpu", "cuda"}));
     train->add_option("--model", train_args.model_dir,
@@ -335,6 +364,11 @@ int main(int argc, char **argv) {
         ->check(CLI::PositiveNumber);
     bench->add_option("--warmup", bench_args.warmup, "untimed repetitions first (default 1)")
         ->check(CLI::NonNegativeNumber);
+    bench
+        ->add_option("--recompute", bench_args.recompute,
+                     "BPTT keeps every K-th hidden state and recomputes the rest; auto: the K "
+                     "needing the least memory (default 0: keeps all)")
+        ->check(recompute_value());
     bench->add_option("--device", bench_args.device, "cpu (default) or cuda")
         ->check(CLI::IsMember({"cpu", "cuda"}));
     bench->add_option("--model", bench_args.model_dir,

@@ -16,6 +16,7 @@
 #include "runtime/formats/npy.h"
 #include "runtime/parallel/communicator.h"
 #include "runtime/spec/angular_velocities.h"
+#include "runtime/training/bptt_memory.h"
 #include "runtime/training/data_parallel.h"
 #include "runtime/training/evaluate.h"
 #include "runtime/training/metrics_log.h"
@@ -121,7 +122,7 @@ int train(const TrainArgs &a) {
             if (a.given.count(flag) && !unchanged) {
                 throw InputError(std::string(flag) + " differs from the run's setting in " + dir +
                                  "/run.json and cannot change when resuming (--steps, --epochs, "
-                                 "--threads, --lr and --clip may)");
+                                 "--threads, --lr, --clip, --recompute and --max-memory may)");
             }
         }
         if (a.spec.empty() && !a.sets.empty())
@@ -174,6 +175,11 @@ int train(const TrainArgs &a) {
         t.val_sequences = a.val_sequences;
     }
     refuse_other_motion(run.spec, a.given);
+    // How BPTT fits: chosen anew by every command, resumes included (the results are the same).
+    run.settings.recompute = a.recompute.empty()    ? run.spec.training.recompute
+                             : a.recompute == "auto" ? kRecomputeAuto
+                                                     : std::stoi(a.recompute);
+    run.settings.max_memory_bytes = a.max_memory_gib * double(1 << 30);
     const std::unique_ptr<DataSet> data = open_data(run.settings.data);
     const int64_t per_epoch = steps_per_epoch(*data, run.settings.batch);
     if (a.given.count("--steps")) {

@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
+
 namespace fernn {
 
 namespace {
@@ -28,6 +30,24 @@ std::string probe(int &devices) {
 }
 
 }  // namespace
+
+double cuda_device_memory_bytes() {
+    int count = 0;
+    if (!probe(count).empty()) return 0;
+    void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);  // loaded by probe
+    using Get = int (*)(int *, int);
+    using TotalMem = int (*)(size_t *, int);
+    auto get = reinterpret_cast<Get>(dlsym(driver, "cuDeviceGet"));
+    auto total = reinterpret_cast<TotalMem>(dlsym(driver, "cuDeviceTotalMem_v2"));
+    const char *env = std::getenv("HL_GPU_DEVICE");
+    const int ordinal = env ? std::atoi(env) : 0;
+    int device = 0;
+    size_t bytes = 0;
+    if (!get || !total || ordinal < 0 || ordinal >= count || get(&device, ordinal) != 0 ||
+        total(&bytes, device) != 0)
+        return 0;
+    return double(bytes);
+}
 
 std::string cuda_unavailable_reason(int *devices) {
     int count = 0;

@@ -10,4 +10,8 @@ namespace fernn {
 // given, receives how many (0 without a driver or device).
 std::string cuda_unavailable_reason(int *devices = nullptr);
 
+// The memory of the GPU this process uses (HL_GPU_DEVICE, else device 0) in bytes, as the
+// driver reports it; 0 when unknown.
+double cuda_device_memory_bytes();
+
 }  // namespace fernn

@@ -1,5 +1,6 @@
 #include "runtime/model/encoder.h"
 
+#include <memory>
 #include <stdexcept>
 
 #include "runtime/plan/arguments.h"
@@ -7,7 +8,7 @@
 namespace fernn {
 
 template <typename T>
-void EncoderTrace<T>::reset(int batch_, Mode mode_, bool keep_all_, int layers) {
+void EncoderTrace<T>::reset(int batch_, Mode mode_, bool keep_all_, int layers, int recompute_) {
     pool.give(frames);
     for (auto &saved : lifting)
         for (auto &[name, t] : saved) pool.give(std::move(t));
@@ -23,6 +24,7 @@ void EncoderTrace<T>::reset(int batch_, Mode mode_, bool keep_all_, int layers) 
     batch = batch_;
     mode = mode_;
     keep_all = keep_all_;
+    recompute = keep_all_ ? recompute_ : 0;
     steps = 0;
 }
 
@@ -64,7 +66,7 @@ void GradientSum<T>::finish() {
 template <typename T>
 Tensor<T> Encoder<T>::stack_forward(EncoderTrace<T> &trace, int block, Tensor<T> &in,
                                     Parameters<T> &params, Statistics<T> *stats,
-                                    Saved<T> &saved) const {
+                                    Saved<T> *saved) const {
     const bool train = trace.mode == Mode::Train;
     const Op op =
         train || !plan_.has(block, Op::StackForwardEval) ? Op::StackForward : Op::StackForwardEval;
@@ -86,65 +88,72 @@ Tensor<T> Encoder<T>::stack_forward(EncoderTrace<T> &trace, int block, Tensor<T>
     call.run();
     Tensor<T> out = std::move(outputs.at(arg::out));
     // What the backward reads is kept (training traces only); the rest is pooled.
+    const bool keep = saved && train;
     for (auto &[name, t] : outputs) {
         if (name == arg::out) continue;
-        if (trace.keep_all && train && backward.find_input(name)) {
-            saved[name] = std::move(t);
+        if (keep && backward.find_input(name)) {
+            (*saved)[name] = std::move(t);
         } else {
             trace.pool.give(std::move(t));
         }
     }
-    if (trace.keep_all && train && backward.find_input(arg::out)) {
+    if (keep && backward.find_input(arg::out)) {
         // The trace owns the output; the caller gets a view (pooling a view does nothing).
         Tensor<T> view = out.view(0, out.extents());
-        saved[arg::out] = std::move(out);
+        (*saved)[arg::out] = std::move(out);
         return view;
     }
     return out;
 }
 
 template <typename T>
-void Encoder<T>::step(EncoderTrace<T> &trace, Tensor<T> frame, Parameters<T> &params,
-                      Statistics<T> *stats) const {
+void Encoder<T>::run_step(EncoderTrace<T> &trace, int t, Parameters<T> &params,
+                          Statistics<T> *stats, bool save) const {
     const int layers = int(plan_.cells.size());
-    Saved<T> lifting_saved;
-    Tensor<T> x = stack_forward(trace, plan_.lifting, frame, params, stats, lifting_saved);
-    std::vector<Tensor<T>> new_states;
+    Tensor<T> x = stack_forward(trace, plan_.lifting, trace.frames[size_t(t)], params, stats,
+                                save ? &trace.lifting[size_t(t)] : nullptr);
     for (int l = 0; l < layers; ++l) {
-        Saved<T> input_saved;
         if (l > 0) {
-            Tensor<T> below = new_states.back().view(0, new_states.back().extents());
-            Tensor<T> in =
-                stack_forward(trace, plan_.layer_inputs[l], below, params, stats, input_saved);
+            Tensor<T> &h_below = trace.states[size_t(l - 1)][size_t(t)];
+            Tensor<T> below = h_below.view(0, h_below.extents());
+            Tensor<T> in = stack_forward(trace, plan_.layer_inputs[l], below, params, stats,
+                                         save ? &trace.inputs[size_t(l)][size_t(t)] : nullptr);
             trace.pool.give(std::move(x));
             x = std::move(in);
         }
-        const bool first = trace.states[l].empty();
-        const int cell = plan_.cells[l];
+        const bool first = t == 0;
         const PipelineSignature &sig =
-            plan_.pipeline(cell, first ? Op::CellForwardFirst : Op::CellForward);
+            plan_.pipeline(plan_.cells[l], first ? Op::CellForwardFirst : Op::CellForward);
         Tensor<T> next = take(trace.pool, lib_, sig.find_output(arg::h_next)->type, trace.batch);
         Binder<T> call(lib_, sig);
         call.data(arg::x, x).data(arg::h_next, next);
-        if (!first) call.data(arg::h_prev, trace.states[l].back()).params(params);
+        if (!first) call.data(arg::h_prev, trace.states[size_t(l)][size_t(t - 1)]).params(params);
         call.run();
-        new_states.push_back(std::move(next));
-        if (l > 0) trace.inputs[l].push_back(std::move(input_saved));
+        // A recomputed step replaces the state the forward kept (the same values).
+        Tensor<T> &slot = trace.states[size_t(l)][size_t(t)];
+        trace.pool.give(std::move(slot));
+        slot = std::move(next);
     }
     trace.pool.give(std::move(x));
     if (trace.mode == Mode::Train && stats && !stats->empty()) stats->advance();
-    if (!trace.keep_all) {
-        // Only the latest frame and states are kept.
-        trace.pool.give(trace.frames);
-        for (auto &layer : trace.states) trace.pool.give(layer);
-        for (auto &layer : trace.inputs) layer.clear();
-        lifting_saved.clear();
-    } else {
-        trace.lifting.push_back(std::move(lifting_saved));
-    }
+}
+
+template <typename T>
+void Encoder<T>::step(EncoderTrace<T> &trace, Tensor<T> frame, Parameters<T> &params,
+                      Statistics<T> *stats) const {
+    const int t = trace.steps;
     trace.frames.push_back(std::move(frame));
-    for (int l = 0; l < layers; ++l) trace.states[l].push_back(std::move(new_states[l]));
+    trace.lifting.emplace_back();
+    for (auto &layer : trace.inputs) layer.emplace_back();
+    for (auto &layer : trace.states) layer.emplace_back();
+    run_step(trace, t, params, stats, trace.keep_all && trace.recompute == 0);
     ++trace.steps;
+    // What later steps no longer read: the state before, unless kept for the backward, and
+    // without keep_all the frame before.
+    if (t == 0) return;
+    if (!trace.keeps_state(t - 1))
+        for (auto &layer : trace.states) trace.pool.give(std::move(layer[size_t(t - 1)]));
+    if (!trace.keep_all) trace.pool.give(std::move(trace.frames[size_t(t - 1)]));
 }
 
 template <typename T>
@@ -166,6 +175,57 @@ void Encoder<T>::stack_backward(EncoderTrace<T> &trace, int block, Tensor<T> &in
 }
 
 template <typename T>
+void Encoder<T>::backward_step(EncoderTrace<T> &trace, int t, Parameters<T> &params,
+                               GradientSum<T> &grads, const HeadGradient &head,
+                               std::vector<Tensor<T>> &carry, std::vector<Tensor<T>> &total) const {
+    const int layers = int(plan_.cells.size()), top = layers - 1;
+    const PipelineSignature &add = plan_.pipeline(plan_.optimizer, Op::GradAccumulate);
+    auto flat = [](Tensor<T> &x) { return x.view(0, {int(x.size())}); };
+    auto state = [&](int l, int step) -> Tensor<T> & {
+        Tensor<T> &h = trace.states[size_t(l)][size_t(step)];
+        if (h.size() == 0) throw std::logic_error("backward: the trace holds no state for a step");
+        return h;
+    };
+    if (!head(t, state(top, t), carry[top], total[top])) std::swap(carry[top], total[top]);
+    for (int l = top; l >= 0; --l) {
+        const bool first = t == 0;
+        const PipelineSignature &sig =
+            plan_.pipeline(plan_.cells[l], first ? Op::CellBackwardFirst : Op::CellBackward);
+        Tensor<T> d_x = take(trace.pool, lib_, sig.find_output(arg::d_x)->type, trace.batch);
+        Binder<T> call(lib_, sig);
+        call.data(arg::h_next, state(l, t)).data(arg::d_h_next, total[l]).data(arg::d_x, d_x);
+        if (!first) {
+            call.data(arg::h_prev, state(l, t - 1))
+                .data(arg::d_h_prev, carry[l])
+                .params(params)
+                .grads(grads.step());
+        }
+        call.run();
+        grads.accumulate(sig);
+        if (l > 0) {
+            const int block = plan_.layer_inputs[l];
+            const TensorType &below =
+                plan_.pipeline(block, Op::StackBackward).find_output(arg::d_in)->type;
+            Tensor<T> d_in = take(trace.pool, lib_, below, trace.batch);
+            stack_backward(trace, block, state(l - 1, t), trace.inputs[size_t(l)][size_t(t)], d_x,
+                           &d_in, params, grads);
+            // Layer l-1's total at step t: its carry plus what layer l's input passed down.
+            Tensor<T> c = flat(carry[l - 1]), d = flat(d_in), s = flat(total[l - 1]);
+            lib_.call(add)
+                .bind(arg::acc, *c.buffer())
+                .bind(arg::step, *d.buffer())
+                .bind(arg::sum, *s.buffer())
+                .run();
+            trace.pool.give(std::move(d_in));
+        } else {
+            stack_backward(trace, plan_.lifting, trace.frames[size_t(t)], trace.lifting[size_t(t)],
+                           d_x, nullptr, params, grads);
+        }
+        trace.pool.give(std::move(d_x));
+    }
+}
+
+template <typename T>
 void Encoder<T>::backward(EncoderTrace<T> &trace, Parameters<T> &params, GradientSum<T> &grads,
                           const HeadGradient &head) const {
     if (!trace.keep_all || trace.mode != Mode::Train)
@@ -180,49 +240,33 @@ void Encoder<T>::backward(EncoderTrace<T> &trace, Parameters<T> &params, Gradien
         total.push_back(take(trace.pool, lib_, type, trace.batch));
         carry.back().fill(T(0));
     }
-    const PipelineSignature &add = plan_.pipeline(plan_.optimizer, Op::GradAccumulate);
-    auto flat = [](Tensor<T> &t) { return t.view(0, {int(t.size())}); };
-    for (int t = trace.steps - 1; t >= 0; --t) {
-        const int top = layers - 1;
-        if (!head(t, carry[top], total[top])) std::swap(carry[top], total[top]);
-        for (int l = top; l >= 0; --l) {
-            const bool first = t == 0;
-            const PipelineSignature &sig =
-                plan_.pipeline(plan_.cells[l], first ? Op::CellBackwardFirst : Op::CellBackward);
-            Tensor<T> d_x = take(trace.pool, lib_, sig.find_output(arg::d_x)->type, trace.batch);
-            Binder<T> call(lib_, sig);
-            call.data(arg::h_next, trace.states[l][t])
-                .data(arg::d_h_next, total[l])
-                .data(arg::d_x, d_x);
-            if (!first) {
-                call.data(arg::h_prev, trace.states[l][t - 1])
-                    .data(arg::d_h_prev, carry[l])
-                    .params(params)
-                    .grads(grads.step());
+    const int K = trace.recompute;
+    // A recomputed step normalizes with its batch's statistics as the forward did; the running
+    // estimates it would move again go to a copy that is thrown away.
+    std::unique_ptr<Statistics<T>> scratch;
+    if (K > 0) scratch = std::make_unique<Statistics<T>>(lib_);
+    Statistics<T> *replay_stats = scratch && !scratch->empty() ? scratch.get() : nullptr;
+    // Segments [begin, end), last first; without recomputation one segment of every step.
+    for (int end = trace.steps; end > 0;) {
+        const int begin = K > 0 ? (end - 1) / K * K : 0;
+        for (int t = begin; K > 0 && t < end; ++t) run_step(trace, t, params, replay_stats, true);
+        for (int t = end - 1; t >= begin; --t)
+            backward_step(trace, t, params, grads, head, carry, total);
+        if (K > 0) {
+            // The segment's recomputed states and activations go back to the pool for the next.
+            for (int t = begin; t < end; ++t) {
+                for (auto &[name, x] : trace.lifting[size_t(t)]) trace.pool.give(std::move(x));
+                trace.lifting[size_t(t)].clear();
+                for (int l = 0; l < layers; ++l) {
+                    for (auto &[name, x] : trace.inputs[size_t(l)][size_t(t)])
+                        trace.pool.give(std::move(x));
+                    trace.inputs[size_t(l)][size_t(t)].clear();
+                    if (!trace.keeps_state(t))
+                        trace.pool.give(std::move(trace.states[size_t(l)][size_t(t)]));
+                }
             }
-            call.run();
-            grads.accumulate(sig);
-            if (l > 0) {
-                const int block = plan_.layer_inputs[l];
-                const TensorType &below =
-                    plan_.pipeline(block, Op::StackBackward).find_output(arg::d_in)->type;
-                Tensor<T> d_in = take(trace.pool, lib_, below, trace.batch);
-                stack_backward(trace, block, trace.states[l - 1][t], trace.inputs[l][t], d_x, &d_in,
-                               params, grads);
-                // Layer l-1's total at step t: its carry plus what layer l's input passed down.
-                Tensor<T> c = flat(carry[l - 1]), d = flat(d_in), s = flat(total[l - 1]);
-                lib_.call(add)
-                    .bind(arg::acc, *c.buffer())
-                    .bind(arg::step, *d.buffer())
-                    .bind(arg::sum, *s.buffer())
-                    .run();
-                trace.pool.give(std::move(d_in));
-            } else {
-                stack_backward(trace, plan_.lifting, trace.frames[t], trace.lifting[t], d_x,
-                               nullptr, params, grads);
-            }
-            trace.pool.give(std::move(d_x));
         }
+        end = begin;
     }
     trace.pool.give(carry);
     trace.pool.give(total);
@@ -231,11 +275,12 @@ void Encoder<T>::backward(EncoderTrace<T> &trace, Parameters<T> &params, Gradien
 template <typename T>
 Array<T> Encoder<T>::states(EncoderTrace<T> &trace, int layer, int first, int count) const {
     const auto &hs = trace.states.at(size_t(layer));
-    if (!trace.keep_all || first < 0 || first + count > int(hs.size()))
-        throw std::logic_error("states: the trace does not hold those steps");
+    bool held = trace.keep_all && first >= 0 && first + count <= int(hs.size());
+    for (int t = first; held && t < first + count; ++t) held = hs[size_t(t)].size() > 0;
+    if (!held) throw std::logic_error("states: the trace does not hold those steps");
     const Geometry &g = plan_.geometry;
     const int64_t B = trace.batch, V = g.copies, H = g.height, W = g.width;
-    const int64_t C = hs.empty() ? 0 : hs[0].extents()[0];
+    const int64_t C = count > 0 ? hs[size_t(first)].extents()[0] : 0;
     Array<T> out({B, count, V, C, H, W});
     for (int64_t t = 0; t < count; ++t) {
         Tensor<T> &state = trace.states[size_t(layer)][size_t(first + t)];
@@ -252,8 +297,8 @@ Array<T> Encoder<T>::states(EncoderTrace<T> &trace, int layer, int first, int co
     return out;
 }
 
-template void EncoderTrace<float>::reset(int, Mode, bool, int);
-template void EncoderTrace<double>::reset(int, Mode, bool, int);
+template void EncoderTrace<float>::reset(int, Mode, bool, int, int);
+template void EncoderTrace<double>::reset(int, Mode, bool, int, int);
 template class GradientSum<float>;
 template class GradientSum<double>;
 template class Encoder<float>;

@@ -48,7 +48,8 @@ void SequenceModel<T>::forward(Parameters &params, Statistics *stats,
     }
     if (!classifies() && o.t_out < 0)
         throw InputError("the number of predicted frames must be >= 0");
-    tr.recycle(int(inputs.shape[0]), o.mode, o.keep_all, spec().layers());
+    if (o.recompute < 0) throw InputError("the recomputation segment must be >= 0 steps");
+    tr.recycle(int(inputs.shape[0]), o.mode, o.keep_all, spec().layers(), o.recompute);
     tr.t_in = int(inputs.shape[1]);
     tr.t_out = classifies() ? 0 : o.t_out;
     head_->forward(params, stats, inputs, o, tr);

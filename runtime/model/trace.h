@@ -32,12 +32,12 @@ struct Trace : EncoderTrace<T> {
     Tensor<T> d_logits;
 
     // Starts a pass: every tensor back into the pool.
-    void recycle(int batch, Mode mode, bool keep_all, int layers) {
+    void recycle(int batch, Mode mode, bool keep_all, int layers, int recompute = 0) {
         for (auto *v : {&preds, &feats, &targets, &d_preds}) this->pool.give(*v);
         for (auto &layer : acts) this->pool.give(layer);
         acts.clear();
         for (auto *t : {&feat_sum, &logits, &d_logits}) this->pool.give(std::move(*t));
-        this->reset(batch, mode, keep_all, layers);
+        this->reset(batch, mode, keep_all, layers, recompute);
     }
 };
 
@@ -45,6 +45,9 @@ template <typename T>
 struct Options {
     Mode mode = Mode::Eval;
     bool keep_all = false;  // keep every state and what the backward reads
+    // With keep_all: K > 0 keeps every K-th state only and the backward recomputes the rest
+    // (EncoderTrace::recompute); 0 keeps everything.
+    int recompute = 0;
     int t_out = 0;          // frames: frames to predict
     // frames: (B, t_out, C, H, W) fed at the decoder steps in place of the model's own
     // (last observed frame, then each prediction), e.g. for teacher forcing.

@@ -35,6 +35,10 @@ constexpr Limits<int64_t> val_sequences{1, 1 << 24};
 constexpr Limits<int64_t> data_velocity_range{0, 2047};
 constexpr Limits<double> lr{0.0, 10.0, /*lo_open=*/true};
 constexpr Limits<double> clip_grad_norm{0.0, 1e9};
+// BPTT recomputation segment in steps; 0 keeps every state (or "auto").
+constexpr Limits<int64_t> recompute{0, kMaxFrames};
+// --max-memory in GiB.
+constexpr Limits<double> max_memory_gib{0.0, 1e6, /*lo_open=*/true};
 }  // namespace limits
 
 }  // namespace fernn

@@ -13,6 +13,23 @@ Limits<int64_t> data_velocity_limits(const InputSpec &input) {
                                  (std::min(input.height, input.width) - 1) / 2)};
 }
 
+namespace {
+
+// training.recompute: "auto" (-1) or a segment length in steps, 0 keeping every state.
+int read_recompute(ObjectReader &r, const std::string &key) {
+    const json &v = r.raw(key);
+    if (v.is_string() && v.get_ref<const std::string &>() == "auto") return -1;
+    if (!v.is_number_integer() || v.get<int64_t>() < limits::recompute.lo ||
+        v.get<int64_t>() > limits::recompute.hi) {
+        r.source().fail(r.path_of(key), "got " + describe(v) + "; allowed: \"auto\" or an integer in " +
+                                            std::to_string(limits::recompute.lo) + ".." +
+                                            std::to_string(limits::recompute.hi));
+    }
+    return int(v.get<int64_t>());
+}
+
+}  // namespace
+
 Spec parse_spec(const json &doc, const JsonSource &source) {
     Spec s;
     s.file = source.file;
@@ -100,6 +117,7 @@ Spec parse_spec(const json &doc, const JsonSource &source) {
         s.training.clip_grad_norm = tr.has("clip_grad_norm")
                                         ? tr.number("clip_grad_norm", limits::clip_grad_norm)
                                         : d.clip_grad_norm;
+        if (tr.has("recompute")) s.training.recompute = read_recompute(tr, "recompute");
         if (tr.has(other_key)) {
             source.fail(tr.path_of(other_key),
                         std::string("flow group \"") + s.flow.group + "\" trains on " +
@@ -187,7 +205,8 @@ json Spec::normalized() const {
     json train{{"batch", training.batch},
                {"lr", training.lr},
                {"epochs", training.epochs},
-               {"clip_grad_norm", training.clip_grad_norm}};
+               {"clip_grad_norm", training.clip_grad_norm},
+               {"recompute", training.recompute < 0 ? json("auto") : json(training.recompute)}};
     if (flow.data_motion() == DataMotion::Rotation) {
         train["data_angular_velocities"] = training.data_angular_velocities;
     } else {

@@ -32,6 +32,9 @@ struct TrainingSpec {
     double lr = 1e-3;
     int epochs = 50;
     double clip_grad_norm = 1.0;  // 0 turns clipping off
+    // BPTT: keep every K-th hidden state and recompute the rest in the backward; 0 keeps all;
+    // -1 ("auto") recomputes only when keeping all would not fit (runtime/training/bptt_memory.h).
+    int recompute = -1;
     // Translating data (DataMotion::Translation): velocities in [-d, d]².
     int data_velocity_range = 2;
     // Turning data (DataMotion::Rotation): angular velocities in degrees per frame.

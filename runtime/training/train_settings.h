@@ -23,6 +23,10 @@ struct TrainSettings {
     std::vector<int> angular_velocities;
     int64_t val_every = 0;  // steps between validations and checkpoints; 0: once per epoch
     int val_sequences = 256;
+    // How BPTT fits in memory (bptt_memory.h); not recorded in run.json: neither changes the
+    // results, and a resumed run may choose again. recompute: K >= 0 or kRecomputeAuto (-1).
+    int recompute = -1;
+    double max_memory_bytes = 0;  // what BPTT may use; 0: 90% of what the machine has
 
     json to_json() const;
     static TrainSettings from_json(const json &j, const std::string &file);

@@ -12,6 +12,8 @@
 
 #include "runtime/data/sequence_source.h"
 #include "runtime/formats/atomic_file.h"
+#include "runtime/model/cuda_probe.h"
+#include "runtime/training/bptt_memory.h"
 #include "runtime/training/data_parallel.h"
 #include "runtime/training/interrupt.h"
 #include "runtime/training/metrics_log.h"
@@ -230,24 +232,6 @@ constexpr int64_t kAgreementEvery = 100;
 
 }  // namespace
 
-double bptt_bytes(const Spec &s, int batch) {
-    const double pixels = double(s.input.height) * s.input.width;
-    const double steps = s.sequence.input_frames + s.sequence.output_frames;
-    double state = 0, lifted = 0;  // per step: every layer's state (and its input), the lifting
-    for (const auto &l : s.recurrence.layers)
-        state += pixels * l.channels * s.copies() * (l.input ? 2 + l.input->batchnorm : 1);
-    for (const auto &l : s.lifting.layers) lifted += pixels * l.channels * (l.batchnorm ? 2 : 1);
-    const double decoder = s.readout.predicts_frames()
-                               ? s.sequence.output_frames * (s.readout.frames.decoder_layers + 1) *
-                                     pixels * s.top_channels()
-                               : 0;
-    const double per_sample = (steps + 1) * (state + lifted)  // states and saved activations
-                              + decoder                       // decoder activations
-                              + (steps + 2 * s.sequence.output_frames) * pixels * s.input.channels +
-                              4 * state;  // backward buffers
-    return 4.0 * batch * per_sample;
-}
-
 int64_t steps_per_epoch(const DataSet &data, int batch) {
     return (data.count(Split::Train) + batch - 1) / batch;
 }
@@ -281,26 +265,19 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
     if (t.batch % ranks.size() != 0)
         throw std::logic_error("train: a batch the ranks cannot share");
     const int local_batch = t.batch / ranks.size();
-    // The BPTT trace lives in host memory on the CPU; on a GPU in device memory, where a
-    // trace that does not fit fails at its allocation with the driver's message instead.
-    // Ranks on one machine share its memory.
+    // The BPTT trace lives in host memory on the CPU, shared by the ranks on this machine; on
+    // a GPU in its memory (one rank per GPU). Recomputation is chosen here when keeping every
+    // state would not fit.
     const bool on_host = library->device() == "cpu";
-    const int here = std::min(launched_local_size(), ranks.size());
-    const double need = bptt_bytes(spec, local_batch) * here, have = available_memory_bytes();
-    if (on_host && have > 0 && need > 0.9 * have) {
-        const int fits = std::max(1, int(0.9 * have / bptt_bytes(spec, 1)));
-        char msg[600];
-        std::snprintf(
-            msg, sizeof msg,
-            "BPTT for batch %d needs about %.1f GiB (%d+%d steps x |V|=%d x %d channels x "
-            "%dx%d%s) but %.1f GiB are available; use --batch %d or less, fewer hidden "
-            "channels, or fewer velocities",
-            t.batch, need / (1 << 30), spec.sequence.input_frames, spec.sequence.output_frames,
-            spec.copies(), spec.top_channels(), spec.input.height, spec.input.width,
-            here > 1 ? (", " + std::to_string(here) + " ranks on this machine").c_str() : "",
-            have / (1 << 30), fits * ranks.size() / here);
-        throw InputError(msg);
+    const int here = on_host ? std::min(launched_local_size(), ranks.size()) : 1;
+    double budget = t.max_memory_bytes;
+    std::string budget_source = "--max-memory";
+    if (budget <= 0) {
+        budget = 0.9 * (on_host ? available_memory_bytes() : cuda_device_memory_bytes());
+        budget_source = on_host ? "90% of this machine's available memory" : "90% of the GPU's";
     }
+    const BpttChoice bptt =
+        choose_bptt(spec, local_batch, ranks.size(), here, t.recompute, budget, budget_source);
     if (threads > 0) library->set_threads(threads);
     const int t_in = spec.sequence.input_frames, t_out = spec.sequence.output_frames;
     const bool classes = spec.readout.kind == "classes";
@@ -422,7 +399,9 @@ TrainReport train(const Spec &spec, const TrainSettings &t, const DataSet &data,
     SequenceModel<float>::Options train_mode;
     train_mode.mode = Mode::Train;
     train_mode.keep_all = true;
+    train_mode.recompute = bptt.recompute;
     train_mode.t_out = t_out;
+    if (!bptt.note.empty()) progress.message(bptt.note);
     const auto run_start = Clock::now();
     const InterruptGuard interrupt;
     int64_t in_step = s.step + 1;  // the step being taken, for messages

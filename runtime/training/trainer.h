@@ -39,9 +39,6 @@ struct TrainReport {
     int interrupted_by = 0;
 };
 
-// Bytes BPTT keeps for one training step (states, decoder activations, frames, temporaries).
-double bptt_bytes(const Spec &spec, int batch);
-
 // Starts a new run in run_dir (which must not hold one) or, with resume, continues it.
 // threads: Halide worker threads (0: all cores). `started` runs once everything is checked
 // (memory, data, the resume state), before anything in run_dir changes: the caller creates

@@ -162,10 +162,11 @@ void ClassesHead<T>::backward(Parameters<T> &params, Trace<T> &tr, GradientSum<T
         .run();
     grads.accumulate(fc);
     const PipelineSignature &pool = plan.pipeline(plan.head, Op::PoolBackward);
-    this->encoder_.backward(tr, params, grads, [&](int t, Tensor<T> &carry, Tensor<T> &total) {
+    this->encoder_.backward(tr, params, grads, [&](int t, Tensor<T> &h, Tensor<T> &carry,
+                                                  Tensor<T> &total) {
         if (!reads(t, tr.t_in)) return false;
         Binder<T>(this->lib_, pool)
-            .data(arg::h, tr.states.back()[t])
+            .data(arg::h, h)
             .data(arg::d_feat, d_feat)
             .data(arg::d_h_carry, carry)
             .data(arg::d_h, total)

@@ -7,19 +7,15 @@
 namespace fernn {
 
 template <typename T>
-void FramesHead<T>::forward(Parameters<T> &params, Statistics<T> *stats,
-                            const ArrayView<T> &inputs,
+void FramesHead<T>::forward(Parameters<T> &params, Statistics<T> *stats, const ArrayView<T> &inputs,
                             const Options<T> &o, Trace<T> &tr) const {
     if (o.decoder_inputs) {
         this->check_sequence(*o.decoder_inputs, "decoder input", o.t_out);
         if (o.decoder_inputs->shape[0] != inputs.shape[0])
             throw InputError("decoder input batch differs from input");
     }
-    const ModelPlan &plan = this->plan();
     for (int t = 0; t < tr.t_in; ++t)
         this->encoder_.step(tr, this->frame_at(inputs, t, tr.pool), params, stats);
-    const PipelineSignature &readout = plan.pipeline(plan.head, Op::ReadoutForward);
-    const int decoder_layers = this->spec().readout.frames.decoder_layers;
     for (int k = 0; k < tr.t_out; ++k) {
         if (o.decoder_inputs) {
             this->encoder_.step(tr, this->frame_at(*o.decoder_inputs, k, tr.pool), params, stats);
@@ -33,29 +29,36 @@ void FramesHead<T>::forward(Parameters<T> &params, Statistics<T> *stats,
             Tensor<T> &pred = tr.preds.back();
             this->encoder_.step(tr, pred.view(0, pred.extents()), params, stats);
         }
-        auto out = [&](const std::string &name) {
-            return take(tr.pool, this->lib_, readout.find_output(name)->type, tr.batch);
-        };
-        Tensor<T> pred = out(arg::pred), feat = out(arg::feat);
-        std::vector<Tensor<T>> acts;
-        // All allocated before binding: a call keeps pointers to the buffers it was given.
-        for (int i = 0; i < decoder_layers; ++i) acts.push_back(out(arg::decoder_act(i)));
-        Binder<T> call(this->lib_, readout);
-        call.data(arg::h, tr.states.back().back())
-            .data(arg::pred, pred)
-            .data(arg::feat, feat)
-            .params(params);
-        for (int i = 0; i < decoder_layers; ++i) call.data(arg::decoder_act(i), acts[i]);
-        call.run();
-        tr.preds.push_back(std::move(pred));
-        if (tr.keep_all) {
-            tr.feats.push_back(std::move(feat));
-            tr.acts.push_back(std::move(acts));
+        Readout r = readout(tr, tr.states.back().back(), params);
+        tr.preds.push_back(std::move(r.pred));
+        // With recomputation the backward runs the readout again on the recomputed state.
+        if (tr.keep_all && tr.recompute == 0) {
+            tr.feats.push_back(std::move(r.feat));
+            tr.acts.push_back(std::move(r.acts));
         } else {
-            tr.pool.give(std::move(feat));
-            tr.pool.give(acts);
+            tr.pool.give(std::move(r.feat));
+            tr.pool.give(r.acts);
         }
     }
+}
+
+template <typename T>
+typename FramesHead<T>::Readout FramesHead<T>::readout(Trace<T> &tr, Tensor<T> &h,
+                                                       Parameters<T> &params) const {
+    const ModelPlan &plan = this->plan();
+    const PipelineSignature &sig = plan.pipeline(plan.head, Op::ReadoutForward);
+    const int decoder_layers = this->spec().readout.frames.decoder_layers;
+    auto out = [&](const std::string &name) {
+        return take(tr.pool, this->lib_, sig.find_output(name)->type, tr.batch);
+    };
+    Readout r{out(arg::pred), out(arg::feat), {}};
+    // All allocated before binding: a call keeps pointers to the buffers it was given.
+    for (int i = 0; i < decoder_layers; ++i) r.acts.push_back(out(arg::decoder_act(i)));
+    Binder<T> call(this->lib_, sig);
+    call.data(arg::h, h).data(arg::pred, r.pred).data(arg::feat, r.feat).params(params);
+    for (int i = 0; i < decoder_layers; ++i) call.data(arg::decoder_act(i), r.acts[size_t(i)]);
+    call.run();
+    return r;
 }
 
 template <typename T>
@@ -130,22 +133,34 @@ void FramesHead<T>::backward(Parameters<T> &params, Trace<T> &tr, GradientSum<T>
     const ModelPlan &plan = this->plan();
     const PipelineSignature &sig = plan.pipeline(plan.head, Op::ReadoutBackward);
     const int decoder_layers = this->spec().readout.frames.decoder_layers;
-    this->encoder_.backward(tr, params, grads, [&](int t, Tensor<T> &carry, Tensor<T> &total) {
-        const int k = t - tr.t_in;  // the decoder step whose readout saw step t
-        if (k < 0) return false;
-        Binder<T> call(this->lib_, sig);
-        call.data(arg::h, tr.states.back()[t])
-            .data(arg::feat, tr.feats[k])
-            .data(arg::d_pred, tr.d_preds[k])
-            .data(arg::d_h_carry, carry)
-            .data(arg::d_h, total)
-            .params(params)
-            .grads(grads.step());
-        for (int i = 0; i < decoder_layers; ++i) call.data(arg::decoder_act(i), tr.acts[k][i]);
-        call.run();
-        grads.accumulate(sig);
-        return true;
-    });
+    this->encoder_.backward(
+        tr, params, grads, [&](int t, Tensor<T> &h, Tensor<T> &carry, Tensor<T> &total) {
+            const int k = t - tr.t_in;  // the decoder step whose readout saw step t
+            if (k < 0) return false;
+            Readout again;
+            const bool recomputed = tr.recompute > 0;
+            if (recomputed) again = readout(tr, h, params);
+            Tensor<T> &feat = recomputed ? again.feat : tr.feats[size_t(k)];
+            std::vector<Tensor<T>> &acts = recomputed ? again.acts : tr.acts[size_t(k)];
+            Binder<T> call(this->lib_, sig);
+            call.data(arg::h, h)
+                .data(arg::feat, feat)
+                .data(arg::d_pred, tr.d_preds[size_t(k)])
+                .data(arg::d_h_carry, carry)
+                .data(arg::d_h, total)
+                .params(params)
+                .grads(grads.step());
+            for (int i = 0; i < decoder_layers; ++i)
+                call.data(arg::decoder_act(i), acts[size_t(i)]);
+            call.run();
+            grads.accumulate(sig);
+            if (recomputed) {
+                tr.pool.give(std::move(again.pred));
+                tr.pool.give(std::move(again.feat));
+                tr.pool.give(again.acts);
+            }
+            return true;
+        });
 }
 
 template <typename T>

@@ -23,6 +23,15 @@ class FramesHead : public Head<T> {
     // The predictions (B, T_out, C, H, W), into `out` (C order) or a new array.
     void predictions(Trace<T> &trace, T *out) const;
     Array<T> predictions(Trace<T> &trace) const;
+
+  private:
+    // The readout on the top state h: the prediction and what the readout's backward reads
+    // (the pooled features, each decoder layer's activation), taken from the pool.
+    struct Readout {
+        Tensor<T> pred, feat;
+        std::vector<Tensor<T>> acts;
+    };
+    Readout readout(Trace<T> &trace, Tensor<T> &h, Parameters<T> &params) const;
 };
 
 }  // namespace fernn

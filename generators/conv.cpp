@@ -1,6 +1,37 @@
 #include "generators/conv.h"
 
+#include <stdexcept>
+
+#include "generators/winograd.h"
+
 namespace fernn::gen {
+
+const char *algorithm_name(ConvAlgorithm a) {
+    switch (a) {
+        case ConvAlgorithm::Direct:
+            return "direct";
+        case ConvAlgorithm::Winograd2:
+            return "winograd2";
+        case ConvAlgorithm::Winograd4:
+            return "winograd4";
+    }
+    return "direct";
+}
+
+bool algorithm_from_name(const std::string &name, ConvAlgorithm &a) {
+    for (ConvAlgorithm c :
+         {ConvAlgorithm::Direct, ConvAlgorithm::Winograd2, ConvAlgorithm::Winograd4}) {
+        if (name == algorithm_name(c)) {
+            a = c;
+            return true;
+        }
+    }
+    return false;
+}
+
+int winograd_tile(ConvAlgorithm a) {
+    return a == ConvAlgorithm::Winograd2 ? 2 : a == ConvAlgorithm::Winograd4 ? 4 : 1;
+}
 
 const Dims &dims() {
     static const Dims d;
@@ -22,6 +53,16 @@ Func adjoint_weights(const Func &packed, int kernel, const std::string &name) {
 }
 
 namespace {
+
+// The stage's algorithm; Winograd only for the 3×3 kernels it is defined for.
+ConvAlgorithm algorithm_of(const AlgorithmChoice &choice, const std::string &name, int kernel) {
+    const ConvAlgorithm a = choice.of(name);
+    if (a != ConvAlgorithm::Direct && kernel != 3) {
+        throw std::invalid_argument(name + ": " + algorithm_name(a) + " needs a 3x3 kernel, not " +
+                                    std::to_string(kernel));
+    }
+    return a;
+}
 
 std::vector<Expr> point(const Expr &c, const Expr &x, const Expr &y, bool has_v) {
     const Dims &d = dims();
@@ -59,7 +100,13 @@ Func pad(const std::string &name, const Func &in, const Frame &frame, bool has_v
 }
 
 ConvStage correlate(const std::string &name, const Func &in, const Func &pad, const Func &packed,
-                    int in_channels, int out_channels, int kernel, bool has_v, Type type) {
+                    int in_channels, int out_channels, int kernel, bool has_v, Type type,
+                    const AlgorithmChoice &choice) {
+    const ConvAlgorithm algorithm = algorithm_of(choice, name, kernel);
+    if (algorithm != ConvAlgorithm::Direct) {
+        return correlate_winograd(name, in, pad, packed, in_channels, out_channels, has_v, type,
+                                  algorithm);
+    }
     const Dims &d = dims();
     const int half = kernel / 2;
     // ci innermost: the reduction walks input channels contiguously while the schedule keeps
@@ -70,12 +117,19 @@ ConvStage correlate(const std::string &name, const Func &in, const Func &pad, co
     conv(at) = Halide::cast(type, 0);
     conv(at) +=
         packed(d.c, r.x, r.y, r.z) * in(point(r.x, d.x + r.y - half, d.y + r.z - half, has_v));
-    return ConvStage{Func(), conv, r, out_channels, in_channels, kernel, has_v, pad};
+    return ConvStage{Func(), conv,  r,   out_channels,          in_channels,
+                     kernel, has_v, pad, ConvAlgorithm::Direct, {}};
 }
 
 WeightGradStage weight_grad(const std::string &name, const Func &g, const Func &in, const Func &pad,
                             int out_channels, int in_channels, int kernel, const Frame &frame,
-                            bool has_v, int velocities, const Expr &batch, Type type) {
+                            bool has_v, int velocities, const Expr &batch, Type type,
+                            const AlgorithmChoice &choice) {
+    const ConvAlgorithm algorithm = algorithm_of(choice, name, kernel);
+    if (algorithm != ConvAlgorithm::Direct) {
+        return weight_grad_winograd(name, g, in, pad, out_channels, in_channels, frame, has_v,
+                                    velocities, batch, type, algorithm);
+    }
     const Dims &d = dims();
     const int half = kernel / 2;
     RDom r = has_v ? RDom(0, frame.width, 0, frame.height, 0, velocities, 0, batch, name + "_r")
@@ -92,7 +146,8 @@ WeightGradStage weight_grad(const std::string &name, const Func &g, const Func &
         g(at(d.co, r.x, r.y)) * in(at(d.ci, r.x + d.kx - half, r.y + d.ky - half));
     Func out(name);
     out(d.kx, d.ky, d.ci, d.co) = dw(d.co, d.ci, d.kx, d.ky);
-    return WeightGradStage{dw, out, r, out_channels, in_channels, kernel, has_v, pad};
+    return WeightGradStage{dw,     out,   r,   out_channels,          in_channels,
+                           kernel, has_v, pad, ConvAlgorithm::Direct, {}};
 }
 
 }  // namespace fernn::gen

@@ -42,16 +42,20 @@ Padding padding_from(const std::string &spec_value);
 Func pad(const std::string &name, const Func &in, const Frame &frame, bool has_v, Padding padding);
 
 // `in` has dims (c, x, y, v, b) when has_v, else (c, x, y, b), and is defined around the frame:
-// `pad`, a pad() of the input, possibly moved by a flow. Returns the reduction Func; the caller wraps it
-// in its owner and records the ConvStage.
+// `pad`, a pad() of the input, possibly moved by a flow. Returns the reduction Func; the caller
+// wraps it in its owner and records the ConvStage. `choice` says whether the stage `name` is
+// computed directly or by Winograd (winograd.h).
 ConvStage correlate(const std::string &name, const Func &in, const Func &pad, const Func &packed,
-                    int in_channels, int out_channels, int kernel, bool has_v, Type type);
+                    int in_channels, int out_channels, int kernel, bool has_v, Type type,
+                    const AlgorithmChoice &choice);
 
 // dw for g (out_channels, ...) against in (in_channels, ..., extended like correlate's input).
 // `batch` is the run-time batch
 // extent; `velocities` the v extent when has_v. out is OIHW, named `name`.
+// `choice` as for correlate().
 WeightGradStage weight_grad(const std::string &name, const Func &g, const Func &in, const Func &pad,
                             int out_channels, int in_channels, int kernel, const Frame &frame,
-                            bool has_v, int velocities, const Expr &batch, Type type);
+                            bool has_v, int velocities, const Expr &batch, Type type,
+                            const AlgorithmChoice &choice);
 
 }  // namespace fernn::gen

@@ -56,9 +56,11 @@ static_assert(in_op_order(), "kBuilders lists every Op once, in Op order");
 
 }  // namespace
 
-PipelineDef build_pipeline(const Spec &spec, const ModelPlan &plan, Type type, int index) {
+PipelineDef build_pipeline(const Spec &spec, const ModelPlan &plan, Type type, int index,
+                           const AlgorithmChoice &algorithms) {
     const PipelineSignature &signature = plan.pipelines.at(size_t(index));
     PipelineBuilder builder(plan, signature, type);
+    builder.stages().algorithms = algorithms;
     kBuilders[size_t(signature.op)].build(spec, plan.blocks.at(size_t(signature.block)), builder);
     return builder.finish();
 }

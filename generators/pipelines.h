@@ -41,6 +41,8 @@ struct PipelineDef {
 // Builds pipeline `index` of the plan. Halide makes Func names unique per process ("h_next",
 // then "h_next$1"), and output names are the library's argument names, so compile_model builds
 // each pipeline in a fresh process.
-PipelineDef build_pipeline(const Spec &spec, const ModelPlan &plan, Type type, int index);
+// `algorithms`: how its correlations are computed (a schedule record's choice).
+PipelineDef build_pipeline(const Spec &spec, const ModelPlan &plan, Type type, int index,
+                           const AlgorithmChoice &algorithms = {});
 
 }  // namespace fernn::gen

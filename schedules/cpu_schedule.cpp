@@ -3,6 +3,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "generators/winograd.h"
 #include "schedules/schedule_util.h"
 
 namespace fernn::sched {
@@ -26,19 +27,26 @@ int register_budget(const Halide::Target &t) {
 }
 
 json to_json(const ConvKnobs &k) {
-    return {{"kind", "conv"},
-            {"lanes", k.lanes},
-            {"c_vectors", k.c_vectors},
-            {"x_tile", k.x_tile},
-            {"vectorize_x", k.vectorize_x}};
+    json j{{"kind", "conv"},
+           {"lanes", k.lanes},
+           {"c_vectors", k.c_vectors},
+           {"x_tile", k.x_tile},
+           {"vectorize_x", k.vectorize_x}};
+    // Records from before Winograd have no algorithm: direct.
+    if (k.algorithm != gen::ConvAlgorithm::Direct)
+        j["algorithm"] = gen::algorithm_name(k.algorithm);
+    return j;
 }
 
 json to_json(const WeightGradKnobs &k) {
-    return {{"kind", "weight_grad"},
-            {"lanes", k.lanes},
-            {"c_vectors", k.c_vectors},
-            {"ci_unroll", k.ci_unroll},
-            {"batch_group", k.batch_group}};
+    json j{{"kind", "weight_grad"},
+           {"lanes", k.lanes},
+           {"c_vectors", k.c_vectors},
+           {"ci_unroll", k.ci_unroll},
+           {"batch_group", k.batch_group}};
+    if (k.algorithm != gen::ConvAlgorithm::Direct)
+        j["algorithm"] = gen::algorithm_name(k.algorithm);
+    return j;
 }
 
 ConvKnobs conv_knobs(const gen::ConvStage &s, int width, const json &j) {
@@ -48,10 +56,30 @@ ConvKnobs conv_knobs(const gen::ConvStage &s, int width, const json &j) {
         if (j.at("kind") != "conv") bad_knobs(stage, j, "kind must be \"conv\"");
         k = {j.at("lanes").get<int>(), j.at("c_vectors").get<int>(), j.at("x_tile").get<int>(),
              j.at("vectorize_x").get<bool>()};
+        k.algorithm = algorithm_knob(stage, j);
     } catch (const json::exception &e) {
         bad_knobs(stage, j, e.what());
     }
+    if (k.algorithm != s.algorithm) {
+        bad_knobs(stage, j, std::string("the stage was built ") + gen::algorithm_name(s.algorithm));
+    }
     if (k.lanes < 1 || k.c_vectors < 1 || k.x_tile < 1) bad_knobs(stage, j, "knobs must be >= 1");
+    if (k.algorithm != gen::ConvAlgorithm::Direct) {
+        // x_tile counts tiles of m×m outputs in the register block of the products.
+        const int m = gen::winograd_tile(k.algorithm), tiles = width / m;
+        if (width % m != 0)
+            bad_knobs(stage, j, "the tile must divide the width " + std::to_string(width));
+        if (k.vectorize_x) bad_knobs(stage, j, "Winograd vectorizes over channels");
+        if (tiles % k.x_tile != 0)
+            bad_knobs(stage, j,
+                      "x_tile must divide the " + std::to_string(tiles) + " tiles of a row");
+        if (s.out_channels % (k.lanes * k.c_vectors) != 0) {
+            bad_knobs(stage, j,
+                      "lanes x c_vectors must divide the " + std::to_string(s.out_channels) +
+                          " channels");
+        }
+        return k;
+    }
     if (width % k.x_tile != 0)
         bad_knobs(stage, j, "x_tile must divide the width " + std::to_string(width));
     if (k.vectorize_x) {
@@ -71,9 +99,12 @@ WeightGradKnobs weight_grad_knobs(const gen::WeightGradStage &s, const json &j) 
         if (j.at("kind") != "weight_grad") bad_knobs(stage, j, "kind must be \"weight_grad\"");
         k = {j.at("lanes").get<int>(), j.at("c_vectors").get<int>(), j.at("ci_unroll").get<int>(),
              j.at("batch_group").get<int>()};
+        k.algorithm = algorithm_knob(stage, j);
     } catch (const json::exception &e) {
         bad_knobs(stage, j, e.what());
     }
+    if (k.algorithm != s.algorithm)
+        bad_knobs(stage, j, std::string("the stage was built ") + gen::algorithm_name(s.algorithm));
     if (k.lanes < 1 || k.c_vectors < 1 || k.ci_unroll < 1 || k.batch_group < 1) {
         bad_knobs(stage, j, "knobs must be >= 1");
     }
@@ -90,6 +121,15 @@ WeightGradKnobs weight_grad_knobs(const gen::WeightGradStage &s, const json &j) 
 ConvKnobs default_conv(const gen::ConvStage &s, int width, const Halide::Target &t) {
     const int natural = natural_lanes(s.conv, t);
     ConvKnobs k{};
+    if (s.algorithm != gen::ConvAlgorithm::Direct) {
+        k.algorithm = s.algorithm;
+        k.lanes = divisor_at_most(s.out_channels, natural);
+        k.c_vectors = (s.out_channels / k.lanes) % 2 == 0 ? 2 : 1;
+        k.x_tile = divisor_at_most(width / gen::winograd_tile(s.algorithm),
+                                   register_budget(t) / k.c_vectors);
+        k.vectorize_x = false;
+        return k;
+    }
     if (s.out_channels >= natural / 2) {
         k.lanes = divisor_at_most(s.out_channels, natural);
         const int vectors = s.out_channels / k.lanes;
@@ -109,6 +149,7 @@ ConvKnobs default_conv(const gen::ConvStage &s, int width, const Halide::Target 
 WeightGradKnobs default_weight_grad(const gen::WeightGradStage &s, const Halide::Target &t) {
     const int natural = natural_lanes(s.dw, t);
     WeightGradKnobs k{};
+    k.algorithm = s.algorithm;
     k.lanes = divisor_at_most(s.out_channels, natural);
     k.c_vectors = (s.out_channels / k.lanes) % 2 == 0 ? 2 : 1;
     k.ci_unroll = divisor_at_most(s.in_channels, register_budget(t) / (2 * k.c_vectors));
@@ -128,7 +169,57 @@ void schedule_pad(Func pad, int channels, int natural, const Func &consumer,
     (void)consumer;
 }
 
+// Winograd: each task is one row of output tiles (m rows of pixels) of one (v, b). It
+// transforms the input rows it reads, multiplies them with the transformed filter for every
+// transformed point (the row's tiles × all output channels, register-blocked as the direct
+// conv), then transforms each tile back inside the owner's loop.
+void schedule_winograd_conv(gen::ConvStage &s, const ConvKnobs &k, int natural) {
+    const auto &d = dims();
+    const auto &w = gen::winograd_dims();
+    gen::WinogradFuncs &f = s.winograd;
+    const int m = f.tile;
+    Var ty("wt_ty"), wy("wt_wy"), tx("wt_tx"), wx("wt_wx"), task("task");
+    Func &owner = s.owner;
+    owner.compute_root();
+    owner.split(d.y, ty, wy, m, TailStrategy::GuardWithIf).split(d.x, tx, wx, m);
+    if (s.has_v) {
+        owner.reorder(d.c, wx, wy, tx, ty, d.v, d.b).fuse(d.v, d.b, task).fuse(ty, task, task);
+    } else {
+        owner.reorder(d.c, wx, wy, tx, ty, d.b).fuse(ty, d.b, task);
+    }
+    owner.parallel(task).vectorize(d.c, k.lanes).unroll(wx).unroll(wy);
+    const Halide::LoopLevel row(owner, task), tile(owner, tx);
+    // Back from the transformed domain, one tile at a time.
+    f.output.compute_at(tile).vectorize(d.c, k.lanes).unroll(w.wx).unroll(w.wy);
+    f.output_x.compute_at(tile).vectorize(d.c, k.lanes).unroll(w.wx).unroll(w.n);
+    // The products of the row: for each transformed point a register-blocked matrix product.
+    Var co("wp_co"), ci("wp_ci"), to("wp_to"), ti("wp_ti");
+    f.product.compute_at(row).vectorize(d.c, k.lanes);
+    f.product.update()
+        .split(d.c, co, ci, k.lanes * k.c_vectors)
+        .split(w.tx, to, ti, k.x_tile)
+        .reorder(ci, ti, s.r.x, co, to, w.e, w.n)
+        .vectorize(ci, k.lanes)
+        .unroll(ci)
+        .unroll(ti);
+    // The row's input tiles, transformed along x then y.
+    const int in_lanes = divisor_at_most(s.in_channels, natural);
+    f.input.compute_at(row).unroll(w.e).unroll(w.n);
+    f.input_x.compute_at(row).unroll(w.e);
+    if (in_lanes > 1) {
+        f.input.vectorize(d.c, in_lanes);
+        f.input_x.vectorize(d.c, in_lanes);
+    }
+    schedule_pad(s.pad, s.in_channels, natural, owner, row);
+    // The filter's transform: once per call, as the other repacked weights.
+    f.filter.compute_root()
+        .vectorize(d.co, divisor_at_most(s.out_channels, natural))
+        .unroll(w.e)
+        .unroll(w.n);
+}
+
 void schedule_conv(gen::ConvStage &s, const ConvKnobs &k, int natural) {
+    if (s.algorithm != gen::ConvAlgorithm::Direct) return schedule_winograd_conv(s, k, natural);
     const auto &d = dims();
     Var co("co_t"), ci("ci_t"), xo("xo"), xi("xi"), task("task");
     Func &owner = s.owner;
@@ -189,7 +280,22 @@ void schedule_weight_grad(gen::WeightGradStage &s, const WeightGradKnobs &k, int
         upd.reorder(coi, cii, rx, coo, cio, d.kx, d.ky, ry, rbi, group);
     }
     upd.vectorize(coi, k.lanes).unroll(coi).unroll(cii).parallel(group);
-    schedule_pad(s.pad, s.in_channels, natural, partial, Halide::LoopLevel(partial, ry));
+    const Halide::LoopLevel row(partial, ry);
+    schedule_pad(s.pad, s.in_channels, natural, partial, row);
+    if (s.algorithm != gen::ConvAlgorithm::Direct) {
+        // Winograd: the row's input and gradient tiles are transformed where the row is
+        // summed; the sums go back to the 3×3 kernel in `out`.
+        const auto &w = gen::winograd_dims();
+        gen::WinogradFuncs &f = s.winograd;
+        const int in_lanes = divisor_at_most(s.in_channels, natural);
+        for (Func t : {f.input, f.input_x}) {
+            t.compute_at(row).unroll(w.e);
+            if (in_lanes > 1) t.vectorize(d.c, in_lanes);
+        }
+        f.input.unroll(w.n);
+        for (Func t : {f.output, f.output_x}) t.compute_at(row).vectorize(d.c, k.lanes).unroll(w.e);
+        f.output.unroll(w.n);
+    }
 
     s.dw.compute_root().vectorize(d.co, k.lanes);
     s.dw.update().vectorize(d.co, k.lanes);
@@ -304,6 +410,19 @@ std::vector<json> knob_neighbors(const gen::PipelineDef &def, const std::string 
             if (!k.vectorize_x && k.c_vectors * k.x_tile > 30)
                 bad_knobs(stage, j, "too many accumulators");
         });
+        // The other algorithms, with the same register block (the stage is built again for
+        // them, so their knobs are checked here rather than against this build).
+        const ConvKnobs now = conv_knobs(conv, width, current);
+        if (conv.kernel != 3 || now.vectorize_x || conv.in_channels < 4) return out;
+        for (gen::ConvAlgorithm a : {gen::ConvAlgorithm::Direct, gen::ConvAlgorithm::Winograd2,
+                                     gen::ConvAlgorithm::Winograd4}) {
+            const int m = gen::winograd_tile(a);
+            if (a == now.algorithm || width % m != 0) continue;
+            ConvKnobs k = now;
+            k.algorithm = a;
+            k.x_tile = divisor_at_most(width / m, std::max(1, 12 / k.c_vectors));
+            out.push_back(to_json(k));
+        }
         return out;
     }
     for (const auto &wg : def.stages.weight_grads) {
@@ -312,6 +431,16 @@ std::vector<json> knob_neighbors(const gen::PipelineDef &def, const std::string 
             const WeightGradKnobs k = weight_grad_knobs(wg, j);
             if (k.c_vectors * k.ci_unroll > 28) bad_knobs(stage, j, "too many accumulators");
         });
+        // The other algorithms with the same knobs (checked when the stage is built for them).
+        const WeightGradKnobs now = weight_grad_knobs(wg, current);
+        if (wg.kernel != 3 || wg.in_channels < 4) return out;
+        for (gen::ConvAlgorithm a : {gen::ConvAlgorithm::Direct, gen::ConvAlgorithm::Winograd2,
+                                     gen::ConvAlgorithm::Winograd4}) {
+            if (a == now.algorithm || width % gen::winograd_tile(a) != 0) continue;
+            WeightGradKnobs k = now;
+            k.algorithm = a;
+            out.push_back(to_json(k));
+        }
         return out;
     }
     throw std::invalid_argument("pipeline " + def.name() + " has no tunable stage " + stage);

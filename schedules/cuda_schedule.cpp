@@ -3,6 +3,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "generators/winograd.h"
 #include "schedules/schedule_util.h"
 
 namespace fernn::sched {
@@ -29,10 +30,12 @@ int knob(const json &j, const char *name, const std::string &stage, int lowest =
 struct CudaConvKnobs {
     int c_threads, x_tile, row_threads;
     bool shared_input;
+    gen::ConvAlgorithm algorithm;  // Winograd: x_tile counts tiles; rows and sharing unused
 };
 
 struct CudaWeightGradKnobs {
     int co_threads, ci_threads, batch_group;
+    gen::ConvAlgorithm algorithm;
 };
 
 // The knobs of a stage, checked against its shape: what schedule_cuda applies and what the
@@ -41,9 +44,15 @@ CudaConvKnobs cuda_conv_knobs(const gen::ConvStage &s, int width, const json &k)
     const std::string stage = stage_name(s.conv);
     const CudaConvKnobs c{knob(k, "c_threads", stage), knob(k, "x_tile", stage),
                           knob(k, "row_threads", stage, 1, 1),
-                          knob(k, "shared_input", stage, 0, 0) != 0};
-    if (s.out_channels % c.c_threads != 0 || width % c.x_tile != 0) {
-        bad_knobs(stage, k, "c_threads must divide the channels and x_tile the width");
+                          knob(k, "shared_input", stage, 0, 0) != 0, algorithm_knob(stage, k)};
+    if (c.algorithm != s.algorithm)
+        bad_knobs(stage, k, std::string("the stage was built ") + gen::algorithm_name(s.algorithm));
+    const int m = gen::winograd_tile(c.algorithm);
+    if (width % m != 0) bad_knobs(stage, k, "the tile must divide the width");
+    if (s.out_channels % c.c_threads != 0 || (width / m) % c.x_tile != 0) {
+        bad_knobs(stage, k,
+                  m > 1 ? "c_threads must divide the channels and x_tile the tiles of a row"
+                        : "c_threads must divide the channels and x_tile the width");
     }
     if (c.c_threads * c.row_threads > 1024) {
         bad_knobs(stage, k, "c_threads x row_threads must be 1..1024");
@@ -54,7 +63,9 @@ CudaConvKnobs cuda_conv_knobs(const gen::ConvStage &s, int width, const json &k)
 CudaWeightGradKnobs cuda_weight_grad_knobs(const gen::WeightGradStage &s, const json &k) {
     const std::string stage = stage_name(s.out);
     const CudaWeightGradKnobs w{knob(k, "co_threads", stage), knob(k, "ci_threads", stage),
-                                knob(k, "batch_group", stage)};
+                                knob(k, "batch_group", stage), algorithm_knob(stage, k)};
+    if (w.algorithm != s.algorithm)
+        bad_knobs(stage, k, std::string("the stage was built ") + gen::algorithm_name(s.algorithm));
     if (s.out_channels % w.co_threads != 0 || s.in_channels % w.ci_threads != 0) {
         bad_knobs(stage, k, "co_threads and ci_threads must divide the channels");
     }
@@ -65,18 +76,24 @@ CudaWeightGradKnobs cuda_weight_grad_knobs(const gen::WeightGradStage &s, const 
 }
 
 json default_conv(const gen::ConvStage &s, int width) {
-    return {{"kind", "conv_cuda"},
-            {"c_threads", divisor_at_most(s.out_channels, 32)},
-            {"x_tile", divisor_at_most(width, 4)},
-            {"row_threads", 4},
-            {"shared_input", 0}};
+    json k{{"kind", "conv_cuda"},
+           {"c_threads", divisor_at_most(s.out_channels, 32)},
+           {"x_tile", divisor_at_most(width / gen::winograd_tile(s.algorithm), 4)},
+           {"row_threads", 4},
+           {"shared_input", 0}};
+    if (s.algorithm != gen::ConvAlgorithm::Direct)
+        k["algorithm"] = gen::algorithm_name(s.algorithm);
+    return k;
 }
 
 json default_weight_grad(const gen::WeightGradStage &s) {
-    return {{"kind", "weight_grad_cuda"},
-            {"co_threads", divisor_at_most(s.out_channels, 32)},
-            {"ci_threads", divisor_at_most(s.in_channels, 4)},
-            {"batch_group", 1}};
+    json k{{"kind", "weight_grad_cuda"},
+           {"co_threads", divisor_at_most(s.out_channels, 32)},
+           {"ci_threads", divisor_at_most(s.in_channels, 4)},
+           {"batch_group", 1}};
+    if (s.algorithm != gen::ConvAlgorithm::Direct)
+        k["algorithm"] = gen::algorithm_name(s.algorithm);
+    return k;
 }
 
 // Pure dims of a Func (c, x, y[, v], b) or weight-shaped (co, ci, kx, ky) or fewer.
@@ -120,8 +137,42 @@ void schedule_pointwise(Func f, int channels) {
     }
 }
 
+// Winograd on the GPU: the transformed filter and input tiles as pointwise kernels; the products
+// with a thread per output channel accumulating x_tile tiles over the input channels, a block per
+// (transformed point, group of tiles, tile row, v, b); the output transform inlined into the
+// owner (each output pixel combines the (m+2)² products of its tile).
+void schedule_winograd_conv(gen::ConvStage &s, const CudaConvKnobs &kn) {
+    const auto &d = dims();
+    const auto &w = gen::winograd_dims();
+    gen::WinogradFuncs &f = s.winograd;
+    schedule_pointwise(f.filter, s.out_channels);
+    schedule_pointwise(f.input, s.in_channels);
+    if (s.pad.defined()) schedule_pointwise(s.pad, s.in_channels);
+    Func &m = f.product;
+    m.compute_root();
+    Var co("wp_co"), ci("wp_ci"), to("wp_to"), ti("wp_ti"), points("wp_en"), rest("wp_rest");
+    for (int i = 0; i < 2; ++i) {
+        Halide::Stage st = i == 0 ? Halide::Stage(m) : Halide::Stage(m.update());
+        st.split(d.c, co, ci, kn.c_threads).split(w.tx, to, ti, kn.x_tile).fuse(w.e, w.n, points);
+        if (s.has_v) {
+            st.fuse(d.v, d.b, rest).fuse(w.ty, rest, rest);
+        } else {
+            st.fuse(w.ty, d.b, rest);
+        }
+        if (i == 0) {
+            st.reorder(ti, ci, co, to, points, rest);
+        } else {
+            st.reorder(ti, s.r.x, ci, co, to, points, rest);
+        }
+        Var tiles("wp_ct");
+        st.unroll(ti).fuse(co, to, tiles).gpu_blocks(tiles, points, rest).gpu_threads(ci);
+    }
+    schedule_pointwise(s.owner, s.out_channels);
+}
+
 void schedule_conv(gen::ConvStage &s, int width, const json &k) {
     const CudaConvKnobs kn = cuda_conv_knobs(s, width, k);
+    if (kn.algorithm != gen::ConvAlgorithm::Direct) return schedule_winograd_conv(s, kn);
     const int c_threads = kn.c_threads, x_tile = kn.x_tile, row_threads = kn.row_threads;
     const auto &d = dims();
     Var co("co"), ci("ci"), xo("xo"), xi("xi"), rows("rows");
@@ -188,6 +239,11 @@ void schedule_weight_grad(gen::WeightGradStage &s, const json &k) {
     }
     schedule_pointwise(s.out, 1);
     if (s.pad.defined()) schedule_pointwise(s.pad, s.in_channels);
+    if (s.algorithm != gen::ConvAlgorithm::Direct) {
+        // Winograd: the transformed tiles of the whole batch, then summed as above.
+        schedule_pointwise(s.winograd.input, s.in_channels);
+        schedule_pointwise(s.winograd.output, s.out_channels);
+    }
 }
 
 }  // namespace
@@ -236,6 +292,24 @@ std::vector<json> cuda_knob_neighbors(const gen::PipelineDef &def, const std::st
             candidate[name] = v;
             if (valid(candidate)) out.push_back(candidate);
         }
+    }
+    // The other algorithms of a 3×3 stage (checked when the stage is built for them).
+    const int kernel = conv ? conv->kernel : wg->kernel;
+    const int in_channels = conv ? conv->in_channels : wg->in_channels;
+    if (kernel != 3 || in_channels < 4) return out;
+    const gen::ConvAlgorithm now = algorithm_knob(stage, current);
+    for (gen::ConvAlgorithm a : {gen::ConvAlgorithm::Direct, gen::ConvAlgorithm::Winograd2,
+                                 gen::ConvAlgorithm::Winograd4}) {
+        const int m = gen::winograd_tile(a);
+        if (a == now || width % m != 0) continue;
+        json candidate = current;
+        if (conv) candidate["x_tile"] = divisor_at_most(width / m, 4);
+        if (a == gen::ConvAlgorithm::Direct) {
+            candidate.erase("algorithm");
+        } else {
+            candidate["algorithm"] = gen::algorithm_name(a);
+        }
+        out.push_back(candidate);
     }
     return out;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "Halide.h"
+#include "generators/stages.h"
 
 namespace fernn::sched {
 
@@ -33,6 +34,29 @@ inline std::vector<int> divisors(int n) {
 [[noreturn]] inline void bad_knobs(const std::string &stage, const nlohmann::json &j,
                                    const std::string &why) {
     throw std::invalid_argument("schedule knobs for stage " + stage + " " + j.dump() + ": " + why);
+}
+
+// The "algorithm" knob of a conv or weight-gradient stage: absent means direct (records from
+// before Winograd).
+inline gen::ConvAlgorithm algorithm_knob(const std::string &stage, const nlohmann::json &j) {
+    gen::ConvAlgorithm a = gen::ConvAlgorithm::Direct;
+    if (!j.contains("algorithm")) return a;
+    if (!j["algorithm"].is_string() ||
+        !gen::algorithm_from_name(j["algorithm"].get<std::string>(), a))
+        bad_knobs(stage, j, "algorithm must be \"direct\", \"winograd2\" or \"winograd4\"");
+    return a;
+}
+
+// The algorithm each stage of a pipeline's knobs asks for: what the pipeline must be built
+// with before they can schedule it.
+inline gen::AlgorithmChoice algorithms_of(const nlohmann::json &knobs) {
+    gen::AlgorithmChoice choice;
+    if (!knobs.is_object()) return choice;
+    for (const auto &item : knobs.items()) {
+        if (item.value().is_object() && item.value().contains("algorithm"))
+            choice.by_stage[item.key()] = algorithm_knob(item.key(), item.value());
+    }
+    return choice;
 }
 
 // A stage's name without the "$n" suffix Halide adds when a process defines a Func name more

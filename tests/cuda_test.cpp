@@ -162,6 +162,44 @@ TEST_F(Cuda, KnobsTheTunerMayPickCompile) {
     }
 }
 
+// Winograd F(2×2) and F(4×4, 3×3) on every 3×3 correlation (frames 8 wide, 6 high: a partial
+// row of 4×4 tiles) compile for CUDA; tools/gpu_check.sh runs them against the CPU on a GPU.
+TEST_F(Cuda, WinogradKnobsCompile) {
+    json doc = test::tiny_spec_json();
+    doc["name"] = "wino_cuda";
+    doc["input"] = {{"channels", 1}, {"height", 6}, {"width", 8}};
+    const Spec spec = test::spec_from(doc);
+    const ModelPlan plan = build_plan(spec);
+    json knobs = json::object();
+    int stage = 0;
+    for (size_t i = 0; i < plan.pipelines.size(); ++i) {
+        gen::PipelineDef def = gen::build_pipeline(spec, plan, Halide::Float(32), int(i));
+        const json defaults = sched::default_cuda_knobs(def, 8);
+        for (const auto &item : defaults.items()) {
+            for (const json &n : sched::cuda_knob_neighbors(def, item.key(), item.value(), 8)) {
+                // Alternate the two tile sizes over the stages.
+                if (n.value("algorithm", "") == (stage % 2 ? "winograd2" : "winograd4")) {
+                    knobs[def.name()][item.key()] = n;
+                    ++stage;
+                    break;
+                }
+            }
+        }
+    }
+    ASSERT_GE(stage, 4) << knobs.dump();
+    CompileOptions o;
+    o.out_dir = temp("winograd_cuda");
+    o.target = "cuda";
+    o.knobs = knobs;
+    o.schedule_source = "test knobs";
+    fs::remove_all(o.out_dir);
+    compile_model(spec, o);
+    EXPECT_EQ(
+        ModelLibrary::open(o.out_dir)->manifest()["schedule"]["by_device"]["cuda"]
+                                                 ["layer0_cell_forward"]["conv_h"]["algorithm"],
+        "winograd4");
+}
+
 TEST_F(Cuda, CpuPipelinesOfAHostCudaLibraryMatchACpuOnlyLibrary) {
     for (const Spec &spec : all_kinds()) {
         SCOPED_TRACE(spec.name);

@@ -19,7 +19,9 @@ using namespace fernn;
 
 namespace {
 
-fs::path test_dir() { return test::test_dir("schedule"); }
+fs::path test_dir() {
+    return test::test_dir("schedule");
+}
 
 std::string temp(const std::string &name) {
     return (test_dir() / name).string();
@@ -129,6 +131,66 @@ TEST_F(Schedules, OtherKnobsAndAutoschedulersGiveTheSameResults) {
             EXPECT_LT(rel(o.predictions.data, base.predictions.data), 1e-5);
             EXPECT_LT(rel(o.grads.data, base.grads.data), 1e-5);
             EXPECT_EQ(ModelLibrary::open(dir)->manifest()["schedule"]["source"], "test knobs");
+        }
+    }
+}
+
+// Winograd F(2×2, 3×3) and F(4×4, 3×3) for every 3×3 correlation of every pipeline (forward and
+// transposed; translation and rotation flows, conv stacks with zero padding and BatchNorm, the
+// decoder) compute what the direct sums do, within float32 rounding: F(4×4) rounds more.
+// Frames 8 wide; the frame predictor's 6 rows leave F(4×4) a partial last row of tiles.
+TEST_F(Schedules, WinogradStagesComputeWhatDirectOnesDo) {
+    const Halide::Target host = Halide::get_host_target();
+    json frames = test::tiny_spec_json(), classifier = test::tiny_classifier_json(),
+         rotation = test::tiny_rotation_json();
+    frames["name"] = "wino_frames";
+    frames["input"] = {{"channels", 1}, {"height", 6}, {"width", 8}};
+    frames["recurrence"]["channels"] = 8;
+    frames["readout"]["decoder"]["layers"] = 2;
+    classifier["name"] = "wino_classifier";
+    classifier["input"] = {{"channels", 1}, {"height", 8}, {"width", 8}};
+    rotation["name"] = "wino_rotation";
+    rotation["input"] = {{"channels", 1}, {"height", 8}, {"width", 8}};
+    rotation["recurrence"]["channels"] = 4;
+    for (const json &doc : {frames, classifier, rotation}) {
+        const Spec spec = test::spec_from(doc);
+        SCOPED_TRACE(spec.name);
+        const ModelPlan plan = build_plan(spec);
+        const int width = spec.input.width;
+        compile_with(spec, temp(spec.name + "_direct"), json::object());
+        const Outputs base = run(temp(spec.name + "_direct"));
+        for (const char *algorithm : {"winograd2", "winograd4"}) {
+            SCOPED_TRACE(algorithm);
+            json knobs = json::object();
+            int stages = 0;
+            for (size_t i = 0; i < plan.pipelines.size(); ++i) {
+                gen::PipelineDef def = gen::build_pipeline(spec, plan, Halide::Float(32), int(i));
+                const json defaults = sched::default_knobs(def, width, host);
+                for (const auto &stage : defaults.items()) {
+                    for (const json &n :
+                         sched::knob_neighbors(def, stage.key(), stage.value(), width)) {
+                        if (n.value("algorithm", "") != algorithm) continue;
+                        knobs[plan.pipelines[i].name][stage.key()] = n;
+                        ++stages;
+                    }
+                }
+            }
+            EXPECT_GE(stages, 3) << knobs.dump();
+            const std::string dir = temp(spec.name + "_" + algorithm);
+            compile_with(spec, dir, knobs);
+            const json used = ModelLibrary::open(dir)->manifest()["schedule"]["stages"];
+            for (const auto &p : knobs.items())
+                for (const auto &st : p.value().items())
+                    EXPECT_EQ(used[p.key()][st.key()]["algorithm"], algorithm);
+            const Outputs o = run(dir);
+            const double e_out = rel(o.predictions.data, base.predictions.data),
+                         e_grad = rel(o.grads.data, base.grads.data);
+            std::printf("  %-16s %-9s %d stages: outputs rel err %.2e, gradients %.2e\n",
+                        spec.name.c_str(), algorithm, stages, e_out, e_grad);
+            const double tolerance = std::string(algorithm) == "winograd2" ? 2e-6 : 2e-5;
+            EXPECT_LT(e_out, tolerance);
+            EXPECT_LT(e_grad, tolerance);
+            EXPECT_GT(e_out + e_grad, 0) << "the Winograd stages were not used";
         }
     }
 }

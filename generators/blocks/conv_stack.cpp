@@ -97,7 +97,7 @@ void build_stack_forward(const Spec &spec, const Block &block, bool train, Pipel
         stages.roots.push_back({packed, RootStage::Weights, l.channels});
         Func padded = pad(name + "_in_padded", input, s.frame, s.has_v, padding_from(l.padding));
         ConvStage conv = correlate(name + "_conv", padded, padded, packed, l.in_channels,
-                                   l.channels, l.kernel, s.has_v, s.type);
+                                   l.channels, l.kernel, s.has_v, s.type, stages.algorithms);
         Func y(last ? arg::out : train ? arg::layer_out(int(i)) : name + "_y");
         const Dims &d = dims();
         if (!l.batchnorm) {
@@ -207,9 +207,10 @@ void build_stack_backward(const Spec &spec, const Block &block, PipelineBuilder 
         const Func input = k == 0 ? b.in(arg::in) : b.in(arg::layer_out(int(k) - 1));
         const Padding padding = padding_from(l.padding);
         Func input_padded = pad(name + "_in_padded", input, s.frame, s.has_v, padding);
-        WeightGradStage wg = weight_grad(conv_filter_grad_name(b, p.weight, p.steerable), d_z,
-                                         input_padded, input_padded, l.channels, l.in_channels,
-                                         l.kernel, s.frame, s.has_v, s.copies, s.batch, s.type);
+        WeightGradStage wg =
+            weight_grad(conv_filter_grad_name(b, p.weight, p.steerable), d_z, input_padded,
+                        input_padded, l.channels, l.in_channels, l.kernel, s.frame, s.has_v,
+                        s.copies, s.batch, s.type, stages.algorithms);
         stages.weight_grads.push_back(wg);
         b.out(conv_param_grad(b, p.weight, p.steerable, wg.out));
         if (k == 0 && !with_d_in) break;
@@ -220,7 +221,7 @@ void build_stack_backward(const Spec &spec, const Block &block, PipelineBuilder 
         stages.roots.push_back({adjoint, RootStage::Weights, l.in_channels});
         Func d_z_padded = pad(name + "_d_z_padded", d_z, s.frame, s.has_v, padding);
         ConvStage conv = correlate(name + "_conv_t", d_z_padded, d_z_padded, adjoint, l.channels,
-                                   l.in_channels, l.kernel, s.has_v, s.type);
+                                   l.in_channels, l.kernel, s.has_v, s.type, stages.algorithms);
         Func d_input(k == 0 ? arg::d_in : layer_name(k - 1) + "_d_out");
         d_input(pt) = conv.conv(pt);
         conv.owner = d_input;

@@ -27,7 +27,8 @@ class LearnedFlow : public FlowModule {
 
     ConvStage recurrent(const Func &h_prev, const Func &packed, const RecurrentShape &s,
                         Stages &stages) const override {
-        return conv_of_moved(move(h_prev, "moved", s, stages), packed, s, Padding::Circular);
+        return conv_of_moved(move(h_prev, "moved", s, stages), packed, s, Padding::Circular,
+                             stages.algorithms);
     }
 
     Gradients recurrent_backward(const Func &d_pre, const Func &h_prev, const Func &packed,

@@ -10,7 +10,7 @@ namespace fernn::gen {
 
 // conv_h(moved): the ConvStage "conv_h" whose owner the caller sets.
 ConvStage conv_of_moved(const Func &moved, const Func &packed, const RecurrentShape &s,
-                        Padding padding);
+                        Padding padding, const AlgorithmChoice &choice);
 
 // d_moved = conv_h^T(d_pre), materialized (its conv stage recorded in `stages`).
 Func conv_h_transposed(const Func &d_pre, const Func &packed, const RecurrentShape &s,

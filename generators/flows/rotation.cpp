@@ -38,7 +38,8 @@ class RotationFlow : public FlowModule {
 
     ConvStage recurrent(const Func &h_prev, const Func &packed, const RecurrentShape &s,
                         Stages &stages) const override {
-        return conv_of_moved(move(h_prev, "moved", s, stages), packed, s, Padding::Zeros);
+        return conv_of_moved(move(h_prev, "moved", s, stages), packed, s, Padding::Zeros,
+                             stages.algorithms);
     }
 
     Gradients recurrent_backward(const Func &d_pre, const Func &h_prev, const Func &packed,
@@ -61,12 +62,11 @@ class RotationFlow : public FlowModule {
         for (int dy = -1; dy <= 1; ++dy) {
             for (int dx = -1; dx <= 1; ++dx) {
                 const Expr ox = px + dx, oy = py + dy;
-                const Expr inside =
-                    ox >= 0 && ox < s.frame.width && oy >= 0 && oy < s.frame.height;
+                const Expr inside = ox >= 0 && ox < s.frame.width && oy >= 0 && oy < s.frame.height;
                 Expr ix, iy;
                 sample_point(ox, oy, s, ix, iy);
-                const Expr w = tent(ix - Halide::cast(s.type, d.x)) *
-                               tent(iy - Halide::cast(s.type, d.y));
+                const Expr w =
+                    tent(ix - Halide::cast(s.type, d.x)) * tent(iy - Halide::cast(s.type, d.y));
                 const Expr value = d_moved(channel, Halide::clamp(ox, 0, s.frame.width - 1),
                                            Halide::clamp(oy, 0, s.frame.height - 1), d.v, d.b);
                 sum += Halide::select(inside, w * value, Halide::cast(s.type, 0));

@@ -26,10 +26,10 @@ class TranslationFlow : public FlowModule {
     }
 
     ConvStage recurrent(const Func &h_prev, const Func &packed, const RecurrentShape &s,
-                        Stages &) const override {
+                        Stages &stages) const override {
         Func padded = circular_pad("h_prev_padded", h_prev, s.frame, true);
         return correlate("conv_h", shifted(padded, -1, "moved"), padded, packed, s.channels,
-                         s.channels, s.kernel, true, s.type);
+                         s.channels, s.kernel, true, s.type, stages.algorithms);
     }
 
     Gradients recurrent_backward(const Func &d_pre, const Func &h_prev, const Func &packed,
@@ -41,17 +41,18 @@ class TranslationFlow : public FlowModule {
         Func adjoint = adjoint_weights(packed, s.kernel, "conv_h_adjoint");
         stages.roots.push_back({adjoint, RootStage::Weights, s.channels});
         Func d_pre_padded = circular_pad("d_pre_padded", d_pre, s.frame, true);
-        ConvStage back = correlate("conv_h_t", shifted(d_pre_padded, +1, "unmoved"), d_pre_padded,
-                                   adjoint, s.channels, s.channels, s.kernel, true, s.type);
+        ConvStage back =
+            correlate("conv_h_t", shifted(d_pre_padded, +1, "unmoved"), d_pre_padded, adjoint,
+                      s.channels, s.channels, s.kernel, true, s.type, stages.algorithms);
         g.d_h_prev = Func(arg::d_h_prev);
         g.d_h_prev(d.c, d.x, d.y, d.v, d.b) = back.conv(d.c, d.x, d.y, d.v, d.b);
         back.owner = g.d_h_prev;
         stages.convs.push_back(back);
 
         Func h_prev_padded = circular_pad("h_prev_padded", h_prev, s.frame, true);
-        WeightGradStage wh =
-            weight_grad(w_h_grad, d_pre, shifted(h_prev_padded, -1, "moved"), h_prev_padded,
-                        s.channels, s.channels, s.kernel, s.frame, true, s.copies, s.batch, s.type);
+        WeightGradStage wh = weight_grad(w_h_grad, d_pre, shifted(h_prev_padded, -1, "moved"),
+                                         h_prev_padded, s.channels, s.channels, s.kernel, s.frame,
+                                         true, s.copies, s.batch, s.type, stages.algorithms);
         stages.weight_grads.push_back(wh);
         g.d_w_h = wh.out;
         return g;

@@ -34,7 +34,7 @@ void build_readout_forward(const Spec &spec, const Block &block, PipelineBuilder
         stages.roots.push_back({packed, RootStage::Weights, out_channels});
         Func padded = pad(prev.name() + "_padded", prev, frame, false, padding);
         ConvStage conv = correlate(name + "_conv", padded, padded, packed, channels, out_channels,
-                                   r.decoder_kernel, false, b.type());
+                                   r.decoder_kernel, false, b.type(), b.stages().algorithms);
         Func owner(last ? arg::pred : arg::decoder_act(i));
         const Expr value = conv.conv(d.c, d.x, d.y, d.b);
         owner(d.c, d.x, d.y, d.b) = last ? value : activate("relu", value);
@@ -61,7 +61,7 @@ void build_readout_backward(const Spec &spec, const Block &block, PipelineBuilde
         Func input_padded = pad(input.name() + "_padded", input, frame, false, padding);
         WeightGradStage wg = weight_grad(b.grad_name(block.params[i]), d_out, input_padded,
                                          input_padded, out_channels, channels, r.decoder_kernel,
-                                         frame, false, 0, b.batch(), b.type());
+                                         frame, false, 0, b.batch(), b.type(), stages.algorithms);
         stages.weight_grads.push_back(wg);
         b.out(wg.out);
 
@@ -69,8 +69,9 @@ void build_readout_backward(const Spec &spec, const Block &block, PipelineBuilde
                                        r.decoder_kernel, name + "_adjoint");
         stages.roots.push_back({adjoint, RootStage::Weights, channels});
         Func d_out_padded = pad(d_out.name() + "_padded", d_out, frame, false, padding);
-        ConvStage conv = correlate(name + "_conv_t", d_out_padded, d_out_padded, adjoint,
-                                   out_channels, channels, r.decoder_kernel, false, b.type());
+        ConvStage conv =
+            correlate(name + "_conv_t", d_out_padded, d_out_padded, adjoint, out_channels, channels,
+                      r.decoder_kernel, false, b.type(), b.stages().algorithms);
         // The gradient at this layer's input; below layer 0 the input is the pooled state,
         // otherwise it passes back through the previous layer's ReLU.
         Func d_in(i == 0 ? "d_feat" : "d_act_" + std::to_string(i - 1));
@@ -107,8 +108,9 @@ void build_frame_loss(const Spec &spec, const Block &, PipelineBuilder &b) {
 void build_frame_loss_gradient(const Spec &spec, const Block &, PipelineBuilder &b) {
     const Dims &d = dims();
     Func d_pred(arg::d_pred);
-    d_pred(d.c, d.x, d.y, d.b) = b.scalar(arg::grad_scale) * (b.in(arg::pred)(d.c, d.x, d.y, d.b) -
-                                                              b.in(arg::target)(d.c, d.x, d.y, d.b));
+    d_pred(d.c, d.x, d.y, d.b) =
+        b.scalar(arg::grad_scale) *
+        (b.in(arg::pred)(d.c, d.x, d.y, d.b) - b.in(arg::target)(d.c, d.x, d.y, d.b));
     b.stages().roots.push_back({d_pred, RootStage::Frame, spec.readout.frames.channels});
     b.out(d_pred);
 }

@@ -18,6 +18,7 @@
 #include "schedules/cpu_schedule.h"
 #include "schedules/pipeline_schedule.h"
 #include "schedules/schedule_record.h"
+#include "schedules/schedule_util.h"
 
 #ifndef FERNN_DEFAULT_CXX
 #define FERNN_DEFAULT_CXX "c++"
@@ -268,10 +269,12 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
                 {job, sources[d.device] + ": pipelines." + name,
                  [&, d, name, job, no_runtime, index] {
                      const auto p0 = std::chrono::steady_clock::now();
-                     gen::PipelineDef def = gen::build_pipeline(spec, plan, type, int(index));
+                     const json stage_knobs = knobs[d.device].value(name, json::object());
+                     gen::PipelineDef def = gen::build_pipeline(spec, plan, type, int(index),
+                                                                sched::algorithms_of(stage_knobs));
                      json used;
-                     Halide::Pipeline pipeline = sched::schedule_pipeline(
-                         def, plan, d.target, knobs[d.device].value(name, json::object()), used);
+                     Halide::Pipeline pipeline =
+                         sched::schedule_pipeline(def, plan, d.target, stage_knobs, used);
                      pipeline.compile_to_object((staging / (job + ".o")).string(), def.args, job,
                                                 no_runtime);
                      json entry{{"name", name},

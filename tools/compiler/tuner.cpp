@@ -14,6 +14,7 @@
 #include "schedules/cpu_schedule.h"
 #include "schedules/pipeline_schedule.h"
 #include "schedules/schedule_record.h"
+#include "schedules/schedule_util.h"
 #include "tools/compiler/compile_model.h"
 
 namespace fernn::sched {
@@ -111,7 +112,8 @@ double time_pipeline(const Spec &spec, const std::string &name, const json &knob
     const Halide::Target target(target_string);
     const ModelPlan plan = build_plan(spec);
     const Halide::Type f32 = Halide::Float(32);
-    gen::PipelineDef def = gen::build_pipeline(spec, plan, f32, pipeline_index(plan, name));
+    gen::PipelineDef def =
+        gen::build_pipeline(spec, plan, f32, pipeline_index(plan, name), algorithms_of(knobs));
     json used;
     Halide::Pipeline pipeline = schedule_pipeline(def, plan, target, knobs, used);
     pipeline.compile_jit(target);
@@ -219,8 +221,10 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
     // Every pipeline with tunable stages (convolutions, weight gradients) is tuned.
     const ModelPlan plan = build_plan(spec);
     const int width = spec.input.width;
-    auto build = [&](const std::string &p) {
-        return gen::build_pipeline(spec, plan, Halide::Float(32), pipeline_index(plan, p));
+    // Built with the algorithms the knobs choose (none: direct).
+    auto build = [&](const std::string &p, const json &knobs) {
+        return gen::build_pipeline(spec, plan, Halide::Float(32), pipeline_index(plan, p),
+                                   algorithms_of(knobs));
     };
     std::map<std::string, json> best;
     std::map<std::string, double> t_best;
@@ -229,7 +233,7 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
         const std::string p = sig.name;
         const json defaults = in_child(
             [&] {
-                gen::PipelineDef def = build(p);
+                gen::PipelineDef def = build(p, json::object());
                 return default_knobs_for(def, width, Halide::Target(target));
             },
             120);
@@ -266,7 +270,7 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
             for (int pass = 0; pass < 2 && !out_of_time(); ++pass) {
                 const json neighbors = in_child(
                     [&] {
-                        gen::PipelineDef def = build(p);
+                        gen::PipelineDef def = build(p, best[p]);
                         return json(knob_neighbors_for(def, stage, best[p][stage], width,
                                                        Halide::Target(target)));
                     },

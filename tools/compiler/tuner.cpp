@@ -262,6 +262,38 @@ json tune(const Spec &spec, const std::string &target, const TuneOptions &o) {
         record["measured_ms"][p]["tuned"] = t;
         save();
     };
+    // Phase 2a: the algorithm, a whole pipeline at a time: every 3×3 stage switched to
+    // Winograd F(4×4), then F(2×2) (each stage's first neighbors, with its register block).
+    // One measurement each finds the largest gain before the knob-by-knob search.
+    for (const std::string &p : order) {
+        for (const char *algorithm : {"winograd4", "winograd2"}) {
+            if (out_of_time()) break;
+            const json knobs = in_child(
+                [&] {
+                    gen::PipelineDef def = build(p, best[p]);
+                    json k = best[p];
+                    for (const auto &stage : best[p].items()) {
+                        for (const json &n : knob_neighbors_for(def, stage.key(), stage.value(),
+                                                                width, Halide::Target(target))) {
+                            if (n.value("algorithm", "") != algorithm) continue;
+                            k[stage.key()] = n;
+                            break;
+                        }
+                    }
+                    return k;
+                },
+                120);
+            if (knobs.contains("error") || knobs == best[p]) continue;
+            const auto [t, error] = measure(p, knobs, 300);
+            const bool better = t < 0.97 * t_best[p];
+            std::snprintf(
+                line, sizeof line, "%-22s every 3x3 stage %-10s: %s%s", p.c_str(), algorithm,
+                std::isfinite(t) ? (std::to_string(t).substr(0, 7) + " ms").c_str() : error.c_str(),
+                better ? "  (best so far)" : "");
+            log(line);
+            if (better) accept(p, knobs, t);
+        }
+    }
     // Phase 2: the hand-written schedules' knobs, stage by stage, one knob at a time.
     for (const std::string &p : order) {
         const json stages = best[p];

@@ -53,6 +53,18 @@ def spec_sets(spec_path, hidden, velocity_range):
     return sets
 
 
+def algorithm_summary(label, hidden, algorithms):
+    """'FERNN-V1 128: winograd4 for layer0_cell_forward.conv_h, ...' (direct stages left out)."""
+    chosen = {}
+    for stage, algorithm in sorted(algorithms.items()):
+        if algorithm != "direct":
+            chosen.setdefault(algorithm, []).append(stage)
+    if not chosen:
+        return f"{label} {hidden}: all direct"
+    return f"{label} {hidden}: " + ", ".join(f"{a} for {len(s)} of {len(algorithms)} stages ({', '.join(s)})"
+                                            for a, s in sorted(chosen.items()))
+
+
 def run_json(cmd):
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -173,6 +185,7 @@ def main():
             t = {"killed": True}
         f["cell_forward_ms"] = median([r["cell_forward_ms"] for r in f_runs])
         f["cell_backward_ms"] = median([r["cell_backward_ms"] for r in f_runs])
+        f["algorithms"] = f_runs[0].get("algorithms", {})
         rows.append((label, spec, hidden, f, t, f_runs[0]["velocities"]))
         torch_text = ("killed (out of memory)" if t.get("killed") else
                       f"{t['train_step_ms']:.1f} ms -> {t['train_step_ms'] / f['train_step_ms']:.2f}x")
@@ -241,6 +254,10 @@ def main():
         *lines,
         "",
         "Recurrent cell cost relative to |V| × G-RNN's (target ≤ 1.05): " + ("; ".join(scaling) or "n/a") + ".",
+        "",
+        "How fernn computed each 3×3 stage (schedule records; the rest direct): " +
+        ("; ".join(algorithm_summary(label, hidden, f["algorithms"]) for label, _, hidden, f, _, _ in rows)
+         or "n/a") + ".",
         f"<!-- {marker}:end -->",
     ])
     text = open(args.output).read() if os.path.exists(args.output) else "# Measured results\n"

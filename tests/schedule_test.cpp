@@ -44,36 +44,39 @@ Spec test_spec() {
     return test::spec_from(doc);
 }
 
+template <typename T = float>
 struct Outputs {
-    Array<float> predictions;
-    ParameterSet<float> grads;
+    Array<T> predictions;
+    ParameterSet<T> grads;
 };
 
 // Predictions (or logits) and gradients at batch 16: the batch autoscheduled pipelines are
 // scheduled for (fernn tune rejects autoscheduler results that fail at other batch sizes).
-Outputs run(const std::string &dir) {
-    SequenceModel<float> model(ModelLibrary::open(dir));
+template <typename T = float>
+Outputs<T> run(const std::string &dir) {
+    SequenceModel<T> model(ModelLibrary::open(dir));
     const Spec &spec = model.spec();
-    const auto weights = init_weights<float>(model.plan(), 4);
+    const auto weights = init_weights<T>(model.plan(), 4);
     const InputSpec &in = spec.input;
     const int t_in = spec.sequence.input_frames, t_out = spec.sequence.output_frames;
-    const auto x = test::random_array<float>({16, t_in, 1, in.height, in.width}, 1);
-    const auto y = test::random_array<float>({16, t_out, 1, in.height, in.width}, 2);
+    const auto x = test::random_array<T>({16, t_in, 1, in.height, in.width}, 1);
+    const auto y = test::random_array<T>({16, t_out, 1, in.height, in.width}, 2);
     std::vector<int64_t> labels;
     for (int b = 0; b < 16; ++b) labels.push_back(b % 3);
-    SequenceModel<float>::Trace trace;
-    SequenceModel<float>::Options o;
+    typename SequenceModel<T>::Trace trace;
+    typename SequenceModel<T>::Options o;
     o.mode = Mode::Train;
     o.keep_all = true;
     o.t_out = t_out;
     model.forward(weights, x, o, trace);
-    Outputs out;
+    Outputs<T> out;
     model.backward(weights, {model.classifies() ? nullptr : &y, &labels}, trace, out.grads);
     out.predictions = model.classifies() ? model.logits(trace) : model.predictions(trace);
     return out;
 }
 
-double rel(const AlignedVector<float> &a, const AlignedVector<float> &b) {
+template <typename T>
+double rel(const AlignedVector<T> &a, const AlignedVector<T> &b) {
     double d = 0, n = 0;
     for (size_t i = 0; i < a.size(); ++i) {
         d += double(a[i] - b[i]) * (a[i] - b[i]);
@@ -83,9 +86,11 @@ double rel(const AlignedVector<float> &a, const AlignedVector<float> &b) {
 }
 
 CompileResult compile_with(const Spec &spec, const std::string &dir, const json &knobs,
-                           const std::string &records = "") {
+                           const std::string &records = "",
+                           const std::string &precision = "float32") {
     CompileOptions o;
     o.out_dir = dir;
+    o.precision = precision;
     o.knobs = knobs;
     if (!knobs.empty()) o.schedule_source = "test knobs";
     o.use_records = !records.empty();
@@ -104,7 +109,7 @@ TEST_F(Schedules, OtherKnobsAndAutoschedulersGiveTheSameResults) {
         const ModelPlan plan = build_plan(spec);
         const int width = spec.input.width;
         compile_with(spec, temp(spec.name + "_default"), json::object());
-        const Outputs base = run(temp(spec.name + "_default"));
+        const Outputs<> base = run(temp(spec.name + "_default"));
         // Two variants that change every tunable stage of every pipeline: each stage's first
         // and last neighbor among the knobs the tuner would try.
         json first = json::object(), last = json::object(), autoscheduled = json::object();
@@ -127,7 +132,7 @@ TEST_F(Schedules, OtherKnobsAndAutoschedulersGiveTheSameResults) {
             SCOPED_TRACE(knobs.dump());
             const std::string dir = temp(spec.name + "_variant" + std::to_string(variant++));
             compile_with(spec, dir, knobs);
-            const Outputs o = run(dir);
+            const Outputs<> o = run(dir);
             EXPECT_LT(rel(o.predictions.data, base.predictions.data), 1e-5);
             EXPECT_LT(rel(o.grads.data, base.grads.data), 1e-5);
             EXPECT_EQ(ModelLibrary::open(dir)->manifest()["schedule"]["source"], "test knobs");
@@ -135,10 +140,12 @@ TEST_F(Schedules, OtherKnobsAndAutoschedulersGiveTheSameResults) {
     }
 }
 
-// Winograd F(2×2, 3×3) and F(4×4, 3×3) for every 3×3 correlation of every pipeline (forward and
-// transposed; translation and rotation flows, conv stacks with zero padding and BatchNorm, the
-// decoder) compute what the direct sums do, within float32 rounding: F(4×4) rounds more.
-// Frames 8 wide; the frame predictor's 6 rows leave F(4×4) a partial last row of tiles.
+// Winograd F(2×2, 3×3) and F(4×4, 3×3) for every 3×3 correlation and weight gradient of every
+// pipeline (forward and transposed; translation and rotation flows, conv stacks with zero
+// padding and BatchNorm, the decoder) compute what the direct sums do, within float32 rounding,
+// and in float64 within 1e-12 of the direct path that gradient_test checks against finite
+// differences. Frames 8 wide; the frame predictor's 6 rows leave F(4×4) a partial last row
+// of tiles.
 TEST_F(Schedules, WinogradStagesComputeWhatDirectOnesDo) {
     const Halide::Target host = Halide::get_host_target();
     json frames = test::tiny_spec_json(), classifier = test::tiny_classifier_json(),
@@ -152,14 +159,21 @@ TEST_F(Schedules, WinogradStagesComputeWhatDirectOnesDo) {
     rotation["name"] = "wino_rotation";
     rotation["input"] = {{"channels", 1}, {"height", 8}, {"width", 8}};
     rotation["recurrence"]["channels"] = 4;
-    for (const json &doc : {frames, classifier, rotation}) {
-        const Spec spec = test::spec_from(doc);
+    struct Case {
+        json doc;
+        std::vector<std::string> algorithms;
+        bool float64;
+    };
+    for (const Case &c :
+         {Case{frames, {"winograd2", "winograd4"}, true}, Case{classifier, {"winograd4"}, false},
+          Case{rotation, {"winograd2"}, false}}) {
+        const Spec spec = test::spec_from(c.doc);
         SCOPED_TRACE(spec.name);
         const ModelPlan plan = build_plan(spec);
         const int width = spec.input.width;
         compile_with(spec, temp(spec.name + "_direct"), json::object());
-        const Outputs base = run(temp(spec.name + "_direct"));
-        for (const char *algorithm : {"winograd2", "winograd4"}) {
+        const Outputs<> base = run(temp(spec.name + "_direct"));
+        for (const std::string &algorithm : c.algorithms) {
             SCOPED_TRACE(algorithm);
             json knobs = json::object();
             int stages = 0;
@@ -175,22 +189,32 @@ TEST_F(Schedules, WinogradStagesComputeWhatDirectOnesDo) {
                     }
                 }
             }
-            EXPECT_GE(stages, 3) << knobs.dump();
+            EXPECT_GE(stages, 6) << knobs.dump();
             const std::string dir = temp(spec.name + "_" + algorithm);
             compile_with(spec, dir, knobs);
             const json used = ModelLibrary::open(dir)->manifest()["schedule"]["stages"];
             for (const auto &p : knobs.items())
                 for (const auto &st : p.value().items())
                     EXPECT_EQ(used[p.key()][st.key()]["algorithm"], algorithm);
-            const Outputs o = run(dir);
+            const Outputs<> o = run(dir);
             const double e_out = rel(o.predictions.data, base.predictions.data),
                          e_grad = rel(o.grads.data, base.grads.data);
             std::printf("  %-16s %-9s %d stages: outputs rel err %.2e, gradients %.2e\n",
-                        spec.name.c_str(), algorithm, stages, e_out, e_grad);
-            const double tolerance = std::string(algorithm) == "winograd2" ? 2e-6 : 2e-5;
+                        spec.name.c_str(), algorithm.c_str(), stages, e_out, e_grad);
+            const double tolerance = algorithm == "winograd2" ? 2e-6 : 2e-5;
             EXPECT_LT(e_out, tolerance);
             EXPECT_LT(e_grad, tolerance);
             EXPECT_GT(e_out + e_grad, 0) << "the Winograd stages were not used";
+            if (!c.float64 || algorithm != "winograd4") continue;
+            compile_with(spec, temp(spec.name + "_direct64"), json::object(), "", "float64");
+            compile_with(spec, dir + "_64", knobs, "", "float64");
+            const Outputs<double> d64 = run<double>(temp(spec.name + "_direct64")),
+                                  w64 = run<double>(dir + "_64");
+            const double e64 = std::max(rel(w64.predictions.data, d64.predictions.data),
+                                        rel(w64.grads.data, d64.grads.data));
+            std::printf("  %-16s %-9s float64: rel err %.2e\n", spec.name.c_str(),
+                        algorithm.c_str(), e64);
+            EXPECT_LT(e64, 1e-12);
         }
     }
 }

@@ -72,8 +72,7 @@ int bench(const BenchArgs &a) {
     infer_mode.t_out = train_mode.t_out = t_out;
     train_mode.mode = Mode::Train;
     train_mode.keep_all = true;
-    train_mode.recompute =
-        a.recompute == "auto" ? leanest_recompute(spec) : std::stoi(a.recompute);
+    train_mode.recompute = a.recompute == "auto" ? leanest_recompute(spec) : std::stoi(a.recompute);
     std::vector<double> infer, fwd, bwd, opt_ms, step;
     std::map<std::string, std::vector<double>> stage;
     // The forward's last output, waited for: on CUDA the launches return before the work ends.
@@ -173,6 +172,21 @@ int bench(const BenchArgs &a) {
              {"recompute", train_mode.recompute},
              {"bptt_estimate_gib", bptt_bytes(spec, B, train_mode.recompute) / double(1 << 30)},
              {"repeats", a.repeats}};
+    // How each convolution and weight gradient is computed, as the schedule chose (the
+    // manifest's knobs by device, pipeline and stage): "pipeline.stage" -> algorithm.
+    json algorithms = json::object();
+    const json &schedule = lib->manifest().value("schedule", json::object());
+    const json by_device = schedule.value("by_device", json::object());
+    const json knobs = by_device.contains(a.device) ? by_device[a.device]
+                                                    : schedule.value("stages", json::object());
+    for (const auto &p : knobs.items()) {
+        if (!p.value().is_object()) continue;
+        for (const auto &st : p.value().items()) {
+            if (st.value().is_object() && st.value().contains("kind"))
+                algorithms[p.key() + "." + st.key()] = st.value().value("algorithm", "direct");
+        }
+    }
+    out["algorithms"] = algorithms;
     out["cell_forward_peak_fraction"] = share(out["cell_forward_gflops_per_s"].get<double>());
     out["cell_backward_peak_fraction"] = share(out["cell_backward_gflops_per_s"].get<double>());
     if (a.json_output) {

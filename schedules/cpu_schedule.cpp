@@ -38,9 +38,7 @@ json to_json(const ConvKnobs &k) {
            {"c_vectors", k.c_vectors},
            {"x_tile", k.x_tile},
            {"vectorize_x", k.vectorize_x}};
-    // Records from before Winograd have no algorithm: direct.
-    if (k.algorithm != gen::ConvAlgorithm::Direct)
-        j["algorithm"] = gen::algorithm_name(k.algorithm);
+    put_algorithm(j, k.algorithm);
     return j;
 }
 
@@ -50,8 +48,7 @@ json to_json(const WeightGradKnobs &k) {
            {"c_vectors", k.c_vectors},
            {"ci_unroll", k.ci_unroll},
            {"batch_group", k.batch_group}};
-    if (k.algorithm != gen::ConvAlgorithm::Direct)
-        j["algorithm"] = gen::algorithm_name(k.algorithm);
+    put_algorithm(j, k.algorithm);
     return j;
 }
 
@@ -62,12 +59,9 @@ ConvKnobs conv_knobs(const gen::ConvStage &s, int width, const json &j) {
         if (j.at("kind") != "conv") bad_knobs(stage, j, "kind must be \"conv\"");
         k = {j.at("lanes").get<int>(), j.at("c_vectors").get<int>(), j.at("x_tile").get<int>(),
              j.at("vectorize_x").get<bool>()};
-        k.algorithm = algorithm_knob(stage, j);
+        k.algorithm = algorithm_knob(stage, j, s.algorithm);
     } catch (const json::exception &e) {
         bad_knobs(stage, j, e.what());
-    }
-    if (k.algorithm != s.algorithm) {
-        bad_knobs(stage, j, std::string("the stage was built ") + gen::algorithm_name(s.algorithm));
     }
     if (k.lanes < 1 || k.c_vectors < 1 || k.x_tile < 1) bad_knobs(stage, j, "knobs must be >= 1");
     if (k.algorithm != gen::ConvAlgorithm::Direct) {
@@ -105,12 +99,10 @@ WeightGradKnobs weight_grad_knobs(const gen::WeightGradStage &s, const json &j) 
         if (j.at("kind") != "weight_grad") bad_knobs(stage, j, "kind must be \"weight_grad\"");
         k = {j.at("lanes").get<int>(), j.at("c_vectors").get<int>(), j.at("ci_unroll").get<int>(),
              j.at("batch_group").get<int>()};
-        k.algorithm = algorithm_knob(stage, j);
+        k.algorithm = algorithm_knob(stage, j, s.algorithm);
     } catch (const json::exception &e) {
         bad_knobs(stage, j, e.what());
     }
-    if (k.algorithm != s.algorithm)
-        bad_knobs(stage, j, std::string("the stage was built ") + gen::algorithm_name(s.algorithm));
     if (k.lanes < 1 || k.c_vectors < 1 || k.ci_unroll < 1 || k.batch_group < 1) {
         bad_knobs(stage, j, "knobs must be >= 1");
     }
@@ -414,15 +406,13 @@ std::vector<json> knob_neighbors(const gen::PipelineDef &def, const std::string 
         // the same register block: the stage is built again for them, so their knobs are
         // checked here rather than against this build.
         const ConvKnobs now = conv_knobs(conv, width, current);
-        if (conv.kernel == 3 && !now.vectorize_x && conv.in_channels >= 4) {
+        if (!now.vectorize_x) {
             for (gen::ConvAlgorithm a :
-                 {gen::ConvAlgorithm::Winograd4, gen::ConvAlgorithm::Winograd2,
-                  gen::ConvAlgorithm::Direct}) {
-                const int m = gen::winograd_tile(a);
-                if (a == now.algorithm || width % m != 0) continue;
+                 other_algorithms(conv.kernel, conv.in_channels, width, now.algorithm)) {
                 ConvKnobs k = now;
                 k.algorithm = a;
-                k.x_tile = divisor_at_most(width / m, std::max(1, kTileAccumulators / k.c_vectors));
+                k.x_tile = divisor_at_most(width / gen::winograd_tile(a),
+                                           std::max(1, kTileAccumulators / k.c_vectors));
                 out.push_back(to_json(k));
             }
         }
@@ -438,15 +428,11 @@ std::vector<json> knob_neighbors(const gen::PipelineDef &def, const std::string 
         if (stage_name(wg.out) != stage) continue;
         // The other algorithms first, with the same knobs (checked when built for them).
         const WeightGradKnobs now = weight_grad_knobs(wg, current);
-        if (wg.kernel == 3 && wg.in_channels >= 4) {
-            for (gen::ConvAlgorithm a :
-                 {gen::ConvAlgorithm::Winograd4, gen::ConvAlgorithm::Winograd2,
-                  gen::ConvAlgorithm::Direct}) {
-                if (a == now.algorithm || width % gen::winograd_tile(a) != 0) continue;
-                WeightGradKnobs k = now;
-                k.algorithm = a;
-                out.push_back(to_json(k));
-            }
+        for (gen::ConvAlgorithm a :
+             other_algorithms(wg.kernel, wg.in_channels, width, now.algorithm)) {
+            WeightGradKnobs k = now;
+            k.algorithm = a;
+            out.push_back(to_json(k));
         }
         try_each([&](const json &j) {
             const WeightGradKnobs k = weight_grad_knobs(wg, j);

@@ -42,11 +42,9 @@ struct CudaWeightGradKnobs {
 // tuner's neighbors must pass. A block has at most 1024 threads.
 CudaConvKnobs cuda_conv_knobs(const gen::ConvStage &s, int width, const json &k) {
     const std::string stage = stage_name(s.conv);
-    const CudaConvKnobs c{knob(k, "c_threads", stage), knob(k, "x_tile", stage),
-                          knob(k, "row_threads", stage, 1, 1),
-                          knob(k, "shared_input", stage, 0, 0) != 0, algorithm_knob(stage, k)};
-    if (c.algorithm != s.algorithm)
-        bad_knobs(stage, k, std::string("the stage was built ") + gen::algorithm_name(s.algorithm));
+    const CudaConvKnobs c{
+        knob(k, "c_threads", stage), knob(k, "x_tile", stage), knob(k, "row_threads", stage, 1, 1),
+        knob(k, "shared_input", stage, 0, 0) != 0, algorithm_knob(stage, k, s.algorithm)};
     const int m = gen::winograd_tile(c.algorithm);
     if (width % m != 0) bad_knobs(stage, k, "the tile must divide the width");
     if (s.out_channels % c.c_threads != 0 || (width / m) % c.x_tile != 0) {
@@ -63,9 +61,8 @@ CudaConvKnobs cuda_conv_knobs(const gen::ConvStage &s, int width, const json &k)
 CudaWeightGradKnobs cuda_weight_grad_knobs(const gen::WeightGradStage &s, const json &k) {
     const std::string stage = stage_name(s.out);
     const CudaWeightGradKnobs w{knob(k, "co_threads", stage), knob(k, "ci_threads", stage),
-                                knob(k, "batch_group", stage), algorithm_knob(stage, k)};
-    if (w.algorithm != s.algorithm)
-        bad_knobs(stage, k, std::string("the stage was built ") + gen::algorithm_name(s.algorithm));
+                                knob(k, "batch_group", stage),
+                                algorithm_knob(stage, k, s.algorithm)};
     if (s.out_channels % w.co_threads != 0 || s.in_channels % w.ci_threads != 0) {
         bad_knobs(stage, k, "co_threads and ci_threads must divide the channels");
     }
@@ -81,8 +78,7 @@ json default_conv(const gen::ConvStage &s, int width) {
            {"x_tile", divisor_at_most(width / gen::winograd_tile(s.algorithm), 4)},
            {"row_threads", 4},
            {"shared_input", 0}};
-    if (s.algorithm != gen::ConvAlgorithm::Direct)
-        k["algorithm"] = gen::algorithm_name(s.algorithm);
+    put_algorithm(k, s.algorithm);
     return k;
 }
 
@@ -91,8 +87,7 @@ json default_weight_grad(const gen::WeightGradStage &s) {
            {"co_threads", divisor_at_most(s.out_channels, 32)},
            {"ci_threads", divisor_at_most(s.in_channels, 4)},
            {"batch_group", 1}};
-    if (s.algorithm != gen::ConvAlgorithm::Direct)
-        k["algorithm"] = gen::algorithm_name(s.algorithm);
+    put_algorithm(k, s.algorithm);
     return k;
 }
 
@@ -296,19 +291,11 @@ std::vector<json> cuda_knob_neighbors(const gen::PipelineDef &def, const std::st
     // The other algorithms of a 3×3 stage (checked when the stage is built for them).
     const int kernel = conv ? conv->kernel : wg->kernel;
     const int in_channels = conv ? conv->in_channels : wg->in_channels;
-    if (kernel != 3 || in_channels < 4) return out;
-    const gen::ConvAlgorithm now = algorithm_knob(stage, current);
-    for (gen::ConvAlgorithm a : {gen::ConvAlgorithm::Direct, gen::ConvAlgorithm::Winograd2,
-                                 gen::ConvAlgorithm::Winograd4}) {
-        const int m = gen::winograd_tile(a);
-        if (a == now || width % m != 0) continue;
+    for (gen::ConvAlgorithm a :
+         other_algorithms(kernel, in_channels, width, algorithm_knob(stage, current))) {
         json candidate = current;
-        if (conv) candidate["x_tile"] = divisor_at_most(width / m, 4);
-        if (a == gen::ConvAlgorithm::Direct) {
-            candidate.erase("algorithm");
-        } else {
-            candidate["algorithm"] = gen::algorithm_name(a);
-        }
+        if (conv) candidate["x_tile"] = divisor_at_most(width / gen::winograd_tile(a), 4);
+        put_algorithm(candidate, a);
         out.push_back(candidate);
     }
     return out;

@@ -47,6 +47,41 @@ inline gen::ConvAlgorithm algorithm_knob(const std::string &stage, const nlohman
     return a;
 }
 
+// The same, for knobs about to schedule a stage: they must ask for the algorithm the stage was
+// built with, since a Winograd stage has other Funcs to schedule than a direct one.
+inline gen::ConvAlgorithm algorithm_knob(const std::string &stage, const nlohmann::json &j,
+                                         gen::ConvAlgorithm built) {
+    const gen::ConvAlgorithm a = algorithm_knob(stage, j);
+    if (a != built)
+        bad_knobs(stage, j, std::string("the stage was built ") + gen::algorithm_name(built));
+    return a;
+}
+
+// Writes a stage's algorithm into its knobs. Direct is written as no key, so knobs and records
+// from before Winograd stay byte-identical.
+inline void put_algorithm(nlohmann::json &j, gen::ConvAlgorithm a) {
+    if (a == gen::ConvAlgorithm::Direct) {
+        j.erase("algorithm");
+    } else {
+        j["algorithm"] = gen::algorithm_name(a);
+    }
+}
+
+// The algorithms a stage could switch to from `now`, the largest change first (F(4×4), F(2×2),
+// direct), so the tuner tries them before small moves: only 3×3 stages with at least 4 input
+// channels (below that the transforms cost more than they save), and only tiles that divide
+// the width.
+inline std::vector<gen::ConvAlgorithm> other_algorithms(int kernel, int in_channels, int width,
+                                                        gen::ConvAlgorithm now) {
+    std::vector<gen::ConvAlgorithm> out;
+    if (kernel != 3 || in_channels < 4) return out;
+    for (gen::ConvAlgorithm a : {gen::ConvAlgorithm::Winograd4, gen::ConvAlgorithm::Winograd2,
+                                 gen::ConvAlgorithm::Direct}) {
+        if (a != now && width % gen::winograd_tile(a) == 0) out.push_back(a);
+    }
+    return out;
+}
+
 // The algorithm each stage of a pipeline's knobs asks for: what the pipeline must be built
 // with before they can schedule it.
 inline gen::AlgorithmChoice algorithms_of(const nlohmann::json &knobs) {

@@ -8,6 +8,7 @@
 
 #include "schedules/cpu_schedule.h"
 #include "schedules/cuda_schedule.h"
+#include "schedules/schedule_util.h"
 
 namespace fernn::sched {
 
@@ -60,6 +61,23 @@ std::vector<nlohmann::json> knob_neighbors_for(const gen::PipelineDef &def,
                                                const Halide::Target &target) {
     return is_cuda(target) ? cuda_knob_neighbors(def, stage, current, width)
                            : knob_neighbors(def, stage, current, width);
+}
+
+nlohmann::json default_knobs_with_algorithm(const gen::PipelineDef &def, int width,
+                                            const Halide::Target &target,
+                                            gen::ConvAlgorithm algorithm) {
+    nlohmann::json knobs = default_knobs_for(def, width, target);
+    for (auto &stage : knobs.items()) {
+        if (algorithm_knob(stage.key(), stage.value()) == algorithm) continue;
+        // The neighbours that switch algorithm keep the stage's register block where it fits.
+        for (const auto &n : knob_neighbors_for(def, stage.key(), stage.value(), width, target)) {
+            if (algorithm_knob(stage.key(), n) == algorithm) {
+                stage.value() = n;
+                break;
+            }
+        }
+    }
+    return knobs;
 }
 
 Halide::Pipeline schedule_pipeline(gen::PipelineDef &def, const ModelPlan &plan,

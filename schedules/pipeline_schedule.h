@@ -25,6 +25,13 @@ std::vector<nlohmann::json> knob_neighbors_for(const gen::PipelineDef &def,
                                                const nlohmann::json &current, int width,
                                                const Halide::Target &target);
 
+// The default knobs with every stage that can run in `algorithm` switched to it (and its
+// default knobs there): `fernn compile --algorithm`, for a target nobody tuned (a GPU that
+// `fernn tune` could not reach). def is built direct; build again with algorithms_of(knobs).
+nlohmann::json default_knobs_with_algorithm(const gen::PipelineDef &def, int width,
+                                            const Halide::Target &target,
+                                            gen::ConvAlgorithm algorithm);
+
 // Schedules def and returns the Pipeline to compile; `used` receives the knobs applied.
 Halide::Pipeline schedule_pipeline(gen::PipelineDef &def, const ModelPlan &plan,
                                    const Halide::Target &target, const nlohmann::json &knobs,

@@ -139,6 +139,12 @@ TEST_F(Cli, CompileWritesLibraryAndManifest) {
     EXPECT_NE(bad_target.output.find("\"pdp11\" is not a Halide target"), std::string::npos)
         << bad_target.output;
     EXPECT_FALSE(fs::exists(path("m2")));
+    const Result bad_algorithm =
+        fernn_cli("compile " + spec_ + " -o " + path("m3") + " --algorithm winograd3");
+    EXPECT_EQ(bad_algorithm.code, 2);
+    EXPECT_NE(bad_algorithm.output.find("--algorithm"), std::string::npos) << bad_algorithm.output;
+    EXPECT_NE(bad_algorithm.output.find("winograd4"), std::string::npos) << bad_algorithm.output;
+    EXPECT_FALSE(fs::exists(path("m3")));
 
     // Damaged model directories are refused with exit code 2 before the library is loaded.
     ASSERT_EQ(fernn_cli("init " + spec_ + " --seed 3 --out " + path("w.safetensors")).code, 0);

@@ -170,6 +170,7 @@ TEST_F(Cuda, WinogradKnobsCompile) {
     doc["input"] = {{"channels", 1}, {"height", 6}, {"width", 8}};
     const Spec spec = test::spec_from(doc);
     const ModelPlan plan = build_plan(spec);
+    // Knobs the tuner may pick: the two tile sizes alternating over the stages.
     json knobs = json::object();
     int stage = 0;
     for (size_t i = 0; i < plan.pipelines.size(); ++i) {
@@ -177,7 +178,6 @@ TEST_F(Cuda, WinogradKnobsCompile) {
         const json defaults = sched::default_cuda_knobs(def, 8);
         for (const auto &item : defaults.items()) {
             for (const json &n : sched::cuda_knob_neighbors(def, item.key(), item.value(), 8)) {
-                // Alternate the two tile sizes over the stages.
                 if (n.value("algorithm", "") == (stage % 2 ? "winograd2" : "winograd4")) {
                     knobs[def.name()][item.key()] = n;
                     ++stage;
@@ -198,6 +198,21 @@ TEST_F(Cuda, WinogradKnobsCompile) {
         ModelLibrary::open(o.out_dir)->manifest()["schedule"]["by_device"]["cuda"]
                                                  ["layer0_cell_forward"]["conv_h"]["algorithm"],
         "winograd4");
+    // `fernn compile --algorithm winograd4` for CPU and CUDA (what tools/gpu_check.sh runs).
+    // Which CPU stages can depends on the vector width (few channels: vectorized over pixels,
+    // direct), so only the CUDA stages are counted.
+    o.out_dir = temp("winograd4_host_cuda");
+    o.target = "host,cuda";
+    o.knobs = json::object();
+    o.algorithm = "winograd4";
+    fs::remove_all(o.out_dir);
+    compile_model(spec, o);
+    const json by_device = ModelLibrary::open(o.out_dir)->manifest()["schedule"]["by_device"];
+    int in_f4 = 0;
+    for (const auto &p : by_device["cuda"].items())
+        for (const auto &st : p.value().items())
+            in_f4 += st.value().value("algorithm", "") == "winograd4";
+    EXPECT_GE(in_f4, 4);
 }
 
 TEST_F(Cuda, CpuPipelinesOfAHostCudaLibraryMatchACpuOnlyLibrary) {

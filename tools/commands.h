@@ -45,8 +45,9 @@ std::string compiled_model_dir(const Spec &spec, const std::string &target,
 double machine_peak_gflops(int threads);
 
 int check(const SpecArgs &a, bool as_json);
+// algorithm: empty, or every 3×3 stage that can in it (CompileOptions::algorithm).
 int compile(const SpecArgs &a, const std::string &out_dir, const std::string &target,
-            const std::string &precision, const std::string &records);
+            const std::string &precision, const std::string &records, const std::string &algorithm);
 int init(const SpecArgs &a, unsigned long long seed, const std::string &out);
 int predict(const ModelArgs &a, const std::string &checkpoint, const std::string &input,
             const std::string &output, int frames);

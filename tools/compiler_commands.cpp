@@ -23,13 +23,15 @@ double machine_peak_gflops(int threads) {
 }
 
 int compile(const SpecArgs &a, const std::string &out_dir, const std::string &target,
-            const std::string &precision, const std::string &records) {
+            const std::string &precision, const std::string &records,
+            const std::string &algorithm) {
     const Spec s = load_spec(a.spec, a.sets);
     CompileOptions options;
     options.out_dir = out_dir;
     options.target = target;
     options.precision = precision;
     options.records_dir = records;
+    options.algorithm = algorithm;
     const CompileResult r = compile_model(s, options);
     for (const auto &w : r.warnings) std::fprintf(stderr, "fernn: warning: %s\n", w.c_str());
     for (const auto &[name, seconds] : r.pipeline_seconds) {

@@ -117,6 +117,12 @@ int main(int argc, char **argv) {
                         "tuned schedule records (default: $FERNN_SCHEDULES or schedules/records)");
     compile->add_option("--precision", precision, "float32 (default) or float64")
         ->check(CLI::IsMember({"float32", "float64"}));
+    std::string algorithm;
+    compile
+        ->add_option("--algorithm", algorithm,
+                     "direct, winograd2 or winograd4: every 3x3 stage that can, with default "
+                     "knobs, in place of the tuned records")
+        ->check(CLI::IsMember({"direct", "winograd2", "winograd4"}));
 
     cli::SpecArgs init_args;
     unsigned long long seed = 0;
@@ -489,7 +495,8 @@ int main(int argc, char **argv) {
 
     try {
         if (*check) return cli::check(check_args, as_json);
-        if (*compile) return cli::compile(compile_args, out_dir, target, precision, records);
+        if (*compile)
+            return cli::compile(compile_args, out_dir, target, precision, records, algorithm);
         if (*init) return cli::init(init_args, seed, init_out);
         if (*predict) return cli::predict(predict_args, checkpoint, input, output, frames);
         if (*encode) return cli::encode(encode_args, checkpoint, input, output, encode_layer);

@@ -14,7 +14,11 @@
 #                                     2b. NCCL on one GPU: 20 steps with the gradients averaged
 #                                        by NCCL on the device equal 20 steps without (1e-6);
 #                                     3. fernn against our PyTorch model on the GPU, alternating,
-#                                        at the paper's shapes: hidden 128, batch 128, |V| = 1, 9, 25.
+#                                        at the paper's shapes: hidden 128, batch 128, |V| = 1, 9, 25;
+#                                     3b. Winograd on the GPU: FERNN-V1 hidden 128, every 3×3 stage
+#                                        in F(4×4) (`fernn compile --algorithm winograd4`) against
+#                                        the direct schedules, training step; its CPU-vs-GPU
+#                                        agreement is part of 1 (fernn_v1-h32-f4).
 #                                     Results and logs go to $OUT (default .gpu/out); the table
 #                                     (gpu_results.md) is printed last, for bench/RESULTS.md.
 #
@@ -26,13 +30,16 @@ G=.gpu
 CPU_TARGET=x86-64-linux-avx-avx2-f16c-fma-sse41
 CUDA_TARGET=$CPU_TARGET-cuda-cuda_capability_86
 
-# name spec hidden: the models the check runs.
+# name spec hidden [algorithm]: the models the check runs; with an algorithm, every 3×3 stage
+# that can runs in it (fernn compile --algorithm) instead of the direct default schedules.
 MODELS=(
   "tiny tests/specs/tiny_fernn.json 0"
   "classifier tests/specs/tiny_classifier.json 0"
   "fernn_v1-h32 specs/fernn_v1.json 32"
+  "fernn_v1-h32-f4 specs/fernn_v1.json 32 winograd4"
   "grnn-h128 specs/grnn.json 128"
   "fernn_v1-h128 specs/fernn_v1.json 128"
+  "fernn_v1-h128-f4 specs/fernn_v1.json 128 winograd4"
   "fernn_v2-h128 specs/fernn_v2.json 128"
 )
 
@@ -54,7 +61,7 @@ prepare() {
     set -- $m
     # shellcheck disable=SC2046
     build/fernn compile "$2" $(sets_for "$3") --target "$CPU_TARGET,$CUDA_TARGET" \
-      --out "$G/models/$1" | tail -1
+      ${4:+--algorithm "$4"} --out "$G/models/$1" | tail -1
   done
   cp -r "${FERNN_DATA:-${XDG_DATA_HOME:-$HOME/.local/share}/fernn}/mnist" "$G/mnist"
   git rev-parse --short HEAD >"$G/commit"
@@ -77,7 +84,7 @@ run() {
   local failed=0
 
   echo "== 1. CPU vs $dev: predictions, hidden states, gradients (relative error <= 1e-4)"
-  for name in tiny fernn_v1-h32 classifier; do
+  for name in tiny fernn_v1-h32 fernn_v1-h32-f4 classifier; do
     local spec hidden
     for m in "${MODELS[@]}"; do
       set -- $m
@@ -181,7 +188,22 @@ EOF
     --configs "$configs" --batch "$batch" --rounds "$rounds" --repeats "$repeats" \
     --torch-warmup 2 --python "$py" --output "$out/gpu_results.md" || failed=1
 
+  echo "== 3b. Winograd F(4x4) vs direct on $dev: FERNN-V1 training step"
+  local wh=128 wb=128
+  if [ "$dev" = cpu ]; then wh=32; wb=4; fi
+  for m in "fernn_v1-h$wh" "fernn_v1-h$wh-f4"; do
+    "$fr" bench specs/fernn_v1.json --set recurrence.channels=$wh --model "$G/models/$m" \
+      --device "$dev" --batch "$wb" --repeats 3 --json >"$work/bench_$m.json" || failed=1
+  done
+  "$py" - "$work/bench_fernn_v1-h$wh.json" "$work/bench_fernn_v1-h$wh-f4.json" <<'EOF' |
+import json, sys
+d, w = (json.load(open(p))["train_step_ms"] for p in sys.argv[1:3])
+print(f"   training step: direct {d:.1f} ms, winograd4 {w:.1f} ms ({d / w:.2f}x)")
+EOF
+    tee "$out/winograd.txt" || failed=1
+
   echo "== results"
+  cat "$out/winograd.txt" 2>/dev/null || true
   cat "$out/gpu_results.md" 2>/dev/null || true
   if [ "$failed" != 0 ]; then
     echo "gpu_check: FAILED (see above)"

@@ -30,7 +30,7 @@ double machine_peak_gflops(int) {
 }
 
 int compile(const SpecArgs &, const std::string &, const std::string &, const std::string &,
-            const std::string &) {
+            const std::string &, const std::string &) {
     no_compiler("fernn compile");
 }
 

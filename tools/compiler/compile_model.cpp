@@ -213,10 +213,21 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
     // Knobs per device: those given (single-device compiles), else the device target's record.
     std::map<std::string, json> knobs;
     std::map<std::string, std::string> sources;
+    // --algorithm: default knobs switched to it, per pipeline in its compile job (below).
+    gen::ConvAlgorithm algorithm = gen::ConvAlgorithm::Direct;
+    const bool one_algorithm = !options.algorithm.empty();
+    if (one_algorithm && !gen::algorithm_from_name(options.algorithm, algorithm)) {
+        throw InputError("--algorithm: \"" + options.algorithm +
+                         "\" is not an algorithm; allowed: \"direct\", \"winograd2\", "
+                         "\"winograd4\"");
+    }
     for (const auto &d : devices) {
         knobs[d.device] = options.knobs;
         sources[d.device] = options.schedule_source;
-        if (options.use_records && options.knobs.empty()) {
+        if (one_algorithm) {
+            sources[d.device] = std::string("default schedules, every 3x3 stage that can in ") +
+                                gen::algorithm_name(algorithm) + " (--algorithm)";
+        } else if (options.use_records && options.knobs.empty()) {
             const sched::RecordMatch record = sched::find_record(
                 spec, d.target.to_string(),
                 options.records_dir.empty() ? sched::records_dir() : options.records_dir);
@@ -269,7 +280,13 @@ CompileResult compile_model(const Spec &spec, const CompileOptions &given) {
                 {job, sources[d.device] + ": pipelines." + name,
                  [&, d, name, job, no_runtime, index] {
                      const auto p0 = std::chrono::steady_clock::now();
-                     const json stage_knobs = knobs[d.device].value(name, json::object());
+                     json stage_knobs = knobs[d.device].value(name, json::object());
+                     if (one_algorithm) {
+                         const gen::PipelineDef direct =
+                             gen::build_pipeline(spec, plan, type, int(index));
+                         stage_knobs = sched::default_knobs_with_algorithm(direct, spec.input.width,
+                                                                           d.target, algorithm);
+                     }
                      gen::PipelineDef def = gen::build_pipeline(spec, plan, type, int(index),
                                                                 sched::algorithms_of(stage_knobs));
                      json used;

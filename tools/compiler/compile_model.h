@@ -20,6 +20,9 @@ struct CompileOptions {
     std::string schedule_source = "schedules/cpu_schedule.cpp defaults";
     bool use_records = true;
     std::string records_dir;  // empty: sched::records_dir()
+    // "direct", "winograd2" or "winograd4": the default knobs with every 3×3 stage that can run
+    // in it switched to it, in place of knobs or records; empty: as they say.
+    std::string algorithm;
 };
 
 struct CompileResult {

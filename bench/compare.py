@@ -53,16 +53,30 @@ def spec_sets(spec_path, hidden, velocity_range):
     return sets
 
 
-def algorithm_summary(label, hidden, algorithms):
-    """'FERNN-V1 128: winograd4 for layer0_cell_forward.conv_h, ...' (direct stages left out)."""
-    chosen = {}
-    for stage, algorithm in sorted(algorithms.items()):
-        if algorithm != "direct":
-            chosen.setdefault(algorithm, []).append(stage)
-    if not chosen:
-        return f"{label} {hidden}: all direct"
-    return f"{label} {hidden}: " + ", ".join(f"{a} for {len(s)} of {len(algorithms)} stages ({', '.join(s)})"
-                                            for a, s in sorted(chosen.items()))
+def algorithm_summary(configs):
+    """How each 3×3 stage was computed, configurations with the same choices together, e.g.
+    'FERNN-V1 32, FERNN-V1 64: 16 of 20 stages winograd4; direct: lifting_forward.conv, ...'.
+    configs: [(label, hidden, {"pipeline.stage": algorithm})]. Every algorithm's stages are named
+    but the most common one's, which the count says."""
+    groups = {}
+    for label, hidden, algorithms in configs:
+        key = json.dumps(algorithms, sort_keys=True)
+        groups.setdefault(key, ([], algorithms))[0].append(f"{label} {hidden}")
+    parts = []
+    for names, algorithms in groups.values():
+        if not algorithms:
+            parts.append(", ".join(names) + ": n/a")
+            continue
+        by_algorithm = {}
+        for stage, algorithm in sorted(algorithms.items()):
+            by_algorithm.setdefault(algorithm, []).append(stage)
+        common = max(by_algorithm, key=lambda a: len(by_algorithm[a]))
+        text = f"{len(by_algorithm[common])} of {len(algorithms)} stages {common}"
+        for algorithm, stages in sorted(by_algorithm.items()):
+            if algorithm != common:
+                text += f"; {algorithm}: {', '.join(stages)}"
+        parts.append(", ".join(names) + ": " + text)
+    return ". ".join(parts)
 
 
 def run_json(cmd):
@@ -255,8 +269,8 @@ def main():
         "",
         "Recurrent cell cost relative to |V| × G-RNN's (target ≤ 1.05): " + ("; ".join(scaling) or "n/a") + ".",
         "",
-        "How fernn computed each 3×3 stage (schedule records; the rest direct): " +
-        ("; ".join(algorithm_summary(label, hidden, f["algorithms"]) for label, _, hidden, f, _, _ in rows)
+        "How fernn computed each convolution and weight gradient (its schedule record): " +
+        (algorithm_summary([(label, hidden, f["algorithms"]) for label, _, hidden, f, _, _ in rows])
          or "n/a") + ".",
         f"<!-- {marker}:end -->",
     ])

@@ -2,9 +2,9 @@
 """fernn against our PyTorch implementation, side by side on this machine.
 
 For each configuration, runs `fernn bench --json` and bench/torch_bench.py alternately
-(--rounds times each, so both see the same machine load), takes the median of each, and writes
-the table into bench/RESULTS.md between the side-by-side markers, with the command, the date,
-the CPU and the commit. Ratios are the headline: absolute times vary with the machine's load.
+(--rounds times each, so both see the same machine load), takes each side's run with the median
+training step, and writes the table into bench/RESULTS.md between the side-by-side markers,
+with the command, the date, the CPU and the commit. Ratios are the headline: absolute times vary with the machine's load.
 
     bench/compare.py [--rounds 2] [--threads 2] [--batch 16] [--quick]
     bench/compare.py --kth          # the KTH classifier: hidden 32 and 128, |V| = 1, 9, 25
@@ -104,11 +104,9 @@ def memory_gib():
     return float("nan")
 
 
-def median(v):
-    if any(x is None for x in v):  # e.g. the peak, which fernn-run does not measure
-        return None
-    v = sorted(v)
-    return v[len(v) // 2]
+def median_run(runs):
+    """The run with the median training step (the upper middle one of an even count)."""
+    return sorted(runs, key=lambda r: r["train_step_ms"])[len(runs) // 2]
 
 
 def pct(x):
@@ -183,22 +181,26 @@ def main():
             f_runs.append(run_json(fernn_cmd))
             if None not in t_runs:  # once killed for memory, it would only be killed again
                 t_runs.append(run_torch(torch_cmd))
-        f = {k: median([r[k] for r in f_runs]) for k in
+        # Every value from one run, the median by training step: on a machine whose speed
+        # drifts, per-value medians of an even count mix a slow run's step time with a fast
+        # run's GFLOP/s.
+        f_mid = median_run(f_runs)
+        f = {k: f_mid[k] for k in
              ("train_step_ms", "forward_ms", "backward_ms", "gflops_per_s",
-              "cell_forward_gflops_per_s", "cell_backward_gflops_per_s")}
+              "cell_forward_gflops_per_s", "cell_backward_gflops_per_s",
+              "cell_forward_ms", "cell_backward_ms")}
         if not cuda:
-            f.update({k: median([r[k] for r in f_runs]) for k in
+            f.update({k: f_mid[k] for k in
                       ("peak_fraction", "cell_forward_peak_fraction", "cell_backward_peak_fraction",
                        "peak_gflops_per_s")})
         f["peak_memory_gib"] = max(r.get("peak_memory_gib", 0) for r in f_runs)
         if None not in t_runs:
-            t = {k: median([r[k] for r in t_runs]) for k in ("train_step_ms", "forward_ms", "backward_ms")}
+            t_mid = median_run(t_runs)
+            t = {k: t_mid[k] for k in ("train_step_ms", "forward_ms", "backward_ms")}
             t["peak_memory_gib"] = max(r["peak_memory_gib"] for r in t_runs)
             t["framework"] = t_runs[0]["framework"]
         else:  # killed: report it, and no times
             t = {"killed": True}
-        f["cell_forward_ms"] = median([r["cell_forward_ms"] for r in f_runs])
-        f["cell_backward_ms"] = median([r["cell_backward_ms"] for r in f_runs])
         f["algorithms"] = f_runs[0].get("algorithms", {})
         rows.append((label, spec, hidden, f, t, f_runs[0]["velocities"]))
         torch_text = ("killed (out of memory)" if t.get("killed") else

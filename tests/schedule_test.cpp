@@ -87,11 +87,13 @@ double rel(const AlignedVector<T> &a, const AlignedVector<T> &b) {
 
 CompileResult compile_with(const Spec &spec, const std::string &dir, const json &knobs,
                            const std::string &records = "",
-                           const std::string &precision = "float32") {
+                           const std::string &precision = "float32",
+                           const std::string &algorithm = "") {
     CompileOptions o;
     o.out_dir = dir;
     o.precision = precision;
     o.knobs = knobs;
+    o.algorithm = algorithm;
     if (!knobs.empty()) o.schedule_source = "test knobs";
     o.use_records = !records.empty();
     o.records_dir = records;
@@ -177,17 +179,9 @@ TEST_F(Schedules, WinogradStagesComputeWhatDirectOnesDo) {
         for (const std::string &algorithm : c.algorithms) {
             SCOPED_TRACE(algorithm);
             // As `fernn compile --algorithm`: every stage that can, in this algorithm.
-            auto compile_in = [&](const std::string &dir, const std::string &precision) {
-                CompileOptions o;
-                o.out_dir = dir;
-                o.precision = precision;
-                o.use_records = false;
-                o.algorithm = algorithm;
-                compile_model(spec, o);
-                return ModelLibrary::open(dir)->manifest()["schedule"]["stages"];
-            };
             const std::string dir = temp(spec.name + "_" + algorithm);
-            const json used = compile_in(dir, "float32");
+            compile_with(spec, dir, json::object(), "", "float32", algorithm);
+            const json used = ModelLibrary::open(dir)->manifest()["schedule"]["stages"];
             int stages = 0;
             for (const auto &p : used.items())
                 for (const auto &st : p.value().items())
@@ -204,7 +198,7 @@ TEST_F(Schedules, WinogradStagesComputeWhatDirectOnesDo) {
             EXPECT_GT(e_out + e_grad, 0) << "the Winograd stages were not used";
             if (!c.float64 || algorithm != "winograd4") continue;
             compile_with(spec, temp(spec.name + "_direct64"), json::object(), "", "float64");
-            compile_in(dir + "_64", "float64");
+            compile_with(spec, dir + "_64", json::object(), "", "float64", algorithm);
             const Outputs<double> d64 = run<double>(temp(spec.name + "_direct64")),
                                   w64 = run<double>(dir + "_64");
             const double e64 = std::max(rel(w64.predictions.data, d64.predictions.data),

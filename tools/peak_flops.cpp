@@ -14,9 +14,17 @@ namespace fernn {
 
 namespace {
 
+// Independent accumulators: enough to hide the FMA latency on two FMA pipes (12 plus the
+// two operands fill AVX2's 16 vector registers; AVX-512 has 32).
+constexpr int kChains = 12;
+// Vector FMAs per chain per iteration (see measure()).
+constexpr int kFmasPerChain = 8;
+
 // What the measurement is; part of the cache key, so a changed kernel is measured anew.
-constexpr const char *kKernel =
-    "12 independent chains of 8 vector FMAs per iteration, per vector lane (v3)";
+std::string kernel_name() {
+    return std::to_string(kChains) + " independent chains of " + std::to_string(kFmasPerChain) +
+           " vector FMAs per iteration, per vector lane (v3)";
+}
 
 double measure(int threads) {
     using namespace Halide;
@@ -24,9 +32,7 @@ double measure(int threads) {
     setenv("HL_NUM_THREADS", std::to_string(threads).c_str(), 1);
     const Target target = get_host_target();
     const int lanes = target.natural_vector_size(Float(32));
-    // Independent accumulators: enough to hide the FMA latency on two FMA pipes (12 plus the
-    // two operands fill AVX2's 16 vector registers; AVX-512 has 32).
-    const int chains = 12;
+    const int chains = kChains;
     const int iterations = 1 << 14;
     const int rows = 256 * threads;  // ~0.1 s a run: long beside thread-pool wake-ups
     Param<float> scale("scale"), shift("shift");
@@ -43,7 +49,6 @@ double measure(int threads) {
     // 2 FMAs a chain 200–237 GFLOP/s, 4: 216–253, 8: 243–276, and 12 chains of hand-written
     // 512-bit FMAs (no loads, no scalar work) 268–276. On an AVX2 EPYC 1 FMA a chain measured
     // 141, 2: 148, of the 156 its two cores can do at 2.45 GHz.
-    constexpr int kFmasPerChain = 8;
     const Expr b = shift + cast<float>(r.x) * 1e-9f;
     for (int i = 0; i < chains; ++i) {
         Expr chain = acc(x, y)[i] * scale + b;
@@ -80,15 +85,16 @@ double measure(int threads) {
 
 double peak_gflops(int threads, const std::string &cache_dir) {
     const std::string target = Halide::get_host_target().to_string();
-    const std::string path = cache_dir + "/peak-" +
-                             fnv1a_hex(target + "|" + std::to_string(threads) + "|" + kKernel) +
-                             ".json";
+    const std::string path =
+        cache_dir + "/peak-" +
+        fnv1a_hex(target + "|" + std::to_string(threads) + "|" + kernel_name()) + ".json";
     if (std::filesystem::exists(path)) return read_json_file(path).at("gflops").get<double>();
     const double gflops = measure(threads);
     std::filesystem::create_directories(cache_dir);
     write_file_atomically(
         path,
-        json{{"target", target}, {"threads", threads}, {"gflops", gflops}, {"kernel", kKernel}}
+        json{
+            {"target", target}, {"threads", threads}, {"gflops", gflops}, {"kernel", kernel_name()}}
                 .dump(2) +
             "\n");
     return gflops;
